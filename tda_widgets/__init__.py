@@ -1,0 +1,44 @@
+"""tda-widgets: interactive topological data analysis of neural-network activations.
+
+Public names are imported lazily so that ``import tda_widgets.topology`` does not pull in
+torch or ipywidgets (the layering promised in DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # data
+    "load_demo": "tda_widgets.data.digits",
+    "DemoData": "tda_widgets.data.digits",
+    "DigitsCNN": "tda_widgets.data.digits",
+    # capture and clouds
+    "capture_activations": "tda_widgets.capture",
+    "resolve_layers": "tda_widgets.capture",
+    "make_cloud": "tda_widgets.clouds",
+    "PointCloud": "tda_widgets.clouds",
+    "MODES": "tda_widgets.clouds",
+    # errors
+    "TDAInputError": "tda_widgets.errors",
+    "TDATypeError": "tda_widgets.errors",
+    "BudgetExceededError": "tda_widgets.errors",
+    "Cancelled": "tda_widgets.errors",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tda_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
