@@ -1,0 +1,348 @@
+"""Point clouds from layer activations (the paper's "modes"), with provenance.
+
+For a layer output of shape ``(N, C, H, W)``:
+
+=================  =============================================  ===============
+mode               one point per                                  dimensions
+=================  =============================================  ===============
+``image-flatten``  image, the whole activation flattened           ``C*H*W``
+``image-avgpool``  image, mean over spatial positions              ``C``
+``image-maxpool``  image, max over spatial positions               ``C``
+``spatial``        image and spatial position ``(h, w)``           ``C``
+``channel``        channel, over every image and position          ``N*H*W``
+``linear``         image, for a linear layer's ``(N, F)`` output    ``F``
+=================  =============================================  ===============
+
+``mode="auto"`` picks ``image-avgpool`` for 4-D outputs and ``linear`` for 2-D ones.
+
+Afterwards, in this order and each optional: per-feature standardisation, projection to
+``n_components`` dimensions (PCA or a seeded Gaussian random projection), and subsampling to a
+point budget (seeded random, or greedy farthest-point). Every choice is recorded in
+``PointCloud.params``, and every point keeps its provenance: the image it comes from (and the
+spatial position, or the channel). This module imports no torch: it works on numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import BudgetExceededError, TDAInputError
+
+__all__ = [
+    "MODES",
+    "PointCloud",
+    "make_cloud",
+    "farthest_point_sample",
+    "estimate_cloud_bytes",
+    "DEFAULT_CLOUD_MAX_BYTES",
+]
+
+MODES = ("image-flatten", "image-avgpool", "image-maxpool", "spatial", "channel", "linear")
+_IMAGE_MODES = ("image-flatten", "image-avgpool", "image-maxpool", "linear")
+PROJECTIONS = (None, "pca", "random")
+SUBSAMPLES = ("random", "farthest")
+
+#: Default budget for one cloud's float64 coordinates, in bytes.
+DEFAULT_CLOUD_MAX_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class PointCloud:
+    """A point cloud made from one layer's activations.
+
+    Attributes
+    ----------
+    points : ndarray of shape (n_points, n_dims), float64
+    image_index : ndarray of shape (n_points,), int64
+        The image each point comes from; ``-1`` for ``channel`` mode, where a point is a
+        channel over all images.
+    position : ndarray of shape (n_points, 2) or None
+        ``(row, col)`` of each point for ``spatial`` mode.
+    channel_index : ndarray of shape (n_points,) or None
+        The channel of each point for ``channel`` mode.
+    mode : str
+    layer : str
+    params : dict
+        Every choice that made the cloud (standardise, projection, budget, subsample, seed,
+        the source shape).
+    """
+
+    points: np.ndarray
+    image_index: np.ndarray
+    position: Optional[np.ndarray] = None
+    channel_index: Optional[np.ndarray] = None
+    mode: str = "linear"
+    layer: str = ""
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n_points(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def n_dims(self) -> int:
+        return int(self.points.shape[1])
+
+    @property
+    def provenance(self) -> dict:
+        """Per-point provenance arrays: ``image_index`` and, where they apply, ``position`` and
+        ``channel_index``."""
+        out = {"image_index": self.image_index}
+        if self.position is not None:
+            out["position"] = self.position
+        if self.channel_index is not None:
+            out["channel_index"] = self.channel_index
+        return out
+
+    def images_of(self, point_indices) -> np.ndarray:
+        """Sorted unique image indices behind some points (empty for channel mode)."""
+        idx = np.asarray(point_indices, dtype=np.int64)
+        images = self.image_index[idx]
+        return np.unique(images[images >= 0])
+
+
+def estimate_cloud_bytes(n_points: int, n_dims: int) -> int:
+    """Bytes of the float64 coordinates of a cloud."""
+    return int(n_points) * int(n_dims) * 8
+
+
+def _fmt(n: int) -> str:
+    return f"{n / 1024**2:.1f} MiB" if n < 1024**3 else f"{n / 1024**3:.2f} GiB"
+
+
+def farthest_point_sample(points: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
+    """Greedy farthest-point subsample: indices of ``k`` points, the first chosen at random.
+
+    Each next point is the one farthest (Euclidean) from those already chosen; O(n k) time and
+    O(n) memory.
+
+    Returns
+    -------
+    ndarray of shape (k,), int64
+        Indices in the order they were chosen.
+    """
+    n = points.shape[0]
+    k = int(min(k, n))
+    rng = np.random.default_rng(seed)
+    chosen = np.empty(k, dtype=np.int64)
+    chosen[0] = rng.integers(n)
+    sq_norms = np.einsum("ij,ij->i", points, points)
+    nearest = np.full(n, np.inf)
+    for i in range(1, k + 1):
+        c = points[chosen[i - 1]]
+        d2 = sq_norms - 2.0 * points @ c + c @ c
+        np.minimum(nearest, np.maximum(d2, 0.0), out=nearest)
+        if i == k:
+            break
+        chosen[i] = int(np.argmax(nearest))
+    return chosen
+
+
+def _check_mode(mode: str, shape: tuple) -> str:
+    if mode == "auto":
+        if len(shape) == 4:
+            return "image-avgpool"
+        if len(shape) == 2:
+            return "linear"
+        raise TDAInputError(
+            f"mode='auto' cannot choose a mode for activations of shape {shape}; pass "
+            f"mode='image-flatten' (works for any rank) or reshape to (N, C, H, W) / (N, F)."
+        )
+    if mode not in MODES:
+        import difflib
+
+        close = difflib.get_close_matches(str(mode), MODES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TDAInputError(
+            f"The 'mode' parameter of make_cloud must be one of {set(MODES) | {'auto'}}. "
+            f"Got {mode!r} instead.{hint}"
+        )
+    if mode in ("image-avgpool", "image-maxpool", "spatial", "channel") and len(shape) != 4:
+        raise TDAInputError(
+            f"mode {mode!r} needs a convolutional layer's output of shape (N, C, H, W); this "
+            f"layer gave shape {shape}. Use mode='linear' or 'image-flatten' for it."
+        )
+    if mode == "linear" and len(shape) != 2:
+        raise TDAInputError(
+            f"mode 'linear' needs a linear layer's output of shape (N, F); this layer gave shape "
+            f"{shape}. Use 'image-flatten' or a pooled mode for it."
+        )
+    return mode
+
+
+def make_cloud(
+    activations: Any,
+    mode: str = "auto",
+    *,
+    layer: str = "",
+    standardize: bool = False,
+    projection: Optional[str] = None,
+    n_components: Optional[int] = None,
+    max_points: Optional[int] = None,
+    subsample: str = "random",
+    seed: int = 0,
+    max_bytes: int = DEFAULT_CLOUD_MAX_BYTES,
+) -> PointCloud:
+    """Turn one layer's activations into a point cloud.
+
+    Parameters
+    ----------
+    activations : array-like of shape (N, C, H, W) or (N, F)
+        One layer's outputs for N images (numpy; torch tensors are converted).
+    mode : str, default "auto"
+        One of :data:`MODES` or "auto" (see the module docstring).
+    layer : str
+        The layer's name, recorded in the cloud.
+    standardize : bool, default False
+        Z-score every coordinate (constant coordinates are only centred).
+    projection : {None, "pca", "random"}
+        Project to ``n_components`` dimensions: PCA (SVD of the centred cloud) or a seeded
+        Gaussian random projection scaled by ``1/sqrt(n_components)``.
+    n_components : int, optional
+        Target dimension for ``projection`` (required with it).
+    max_points : int, optional
+        Point budget; larger clouds are subsampled to it. ``None`` keeps every point. A budget
+        larger than the cloud keeps every point and is recorded as such.
+    subsample : {"random", "farthest"}
+        Seeded uniform sample without replacement, or greedy farthest-point sampling (spreads
+        the sample over the cloud, keeps outliers). Applied last, on the final coordinates.
+    seed : int, default 0
+    max_bytes : int, default 1 GiB
+        Budget for the cloud's float64 coordinates, checked before the cloud is allocated.
+
+    Returns
+    -------
+    PointCloud
+
+    Raises
+    ------
+    TDAInputError
+        Unknown mode, projection or subsample; a mode that does not fit the layer's shape;
+        empty or non-finite activations; bad ``n_components`` / ``max_points``.
+    BudgetExceededError
+        The cloud would need more than ``max_bytes`` (the message says which knob to turn).
+    """
+    arr = activations
+    if hasattr(arr, "detach"):  # a torch tensor, without importing torch here
+        arr = arr.detach().cpu().numpy()
+    arr = np.asarray(arr)
+    if arr.ndim < 2:
+        raise TDAInputError(
+            f"activations must have a batch axis and at least one feature axis, e.g. (N, F) or "
+            f"(N, C, H, W); got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise TDAInputError(f"activations of layer {layer!r} hold no image (shape {arr.shape}); capture at least 2 images.")
+    mode = _check_mode(mode, arr.shape)
+    if projection not in PROJECTIONS:
+        raise TDAInputError(
+            f"The 'projection' parameter of make_cloud must be one of {PROJECTIONS}. Got {projection!r} instead."
+        )
+    if subsample not in SUBSAMPLES:
+        raise TDAInputError(
+            f"The 'subsample' parameter of make_cloud must be one of {SUBSAMPLES}. Got {subsample!r} instead."
+        )
+    if projection is not None and (n_components is None or int(n_components) < 1):
+        raise TDAInputError(
+            f"projection={projection!r} needs n_components >= 1 (the target dimension); got {n_components!r}."
+        )
+    if max_points is not None and int(max_points) < 1:
+        raise TDAInputError(f"max_points must be >= 1 or None (keep every point); got {max_points!r}.")
+
+    n = arr.shape[0]
+    position = channel_index = None
+    if mode in _IMAGE_MODES:
+        n_points = n
+        n_dims = int(np.prod(arr.shape[1:])) if mode in ("image-flatten", "linear") else arr.shape[1]
+    elif mode == "spatial":
+        _, c, h, w = arr.shape
+        n_points, n_dims = n * h * w, c
+    else:  # channel
+        _, c, h, w = arr.shape
+        n_points, n_dims = c, n * h * w
+
+    # A random budget for spatial mode is drawn before gathering, so huge N*H*W clouds are
+    # never materialised; the memory check then applies to what is actually built.
+    sample_first = mode == "spatial" and max_points is not None and subsample == "random" and max_points < n_points
+    built_points = int(max_points) if sample_first else n_points
+    need = estimate_cloud_bytes(built_points, n_dims)
+    if need > max_bytes:
+        raise BudgetExceededError(
+            f"The {mode!r} cloud of layer {layer!r} would have {built_points} points in {n_dims} "
+            f"dimensions, about {_fmt(need)}, over the budget max_bytes={_fmt(int(max_bytes))}. "
+            "Lower max_points (the point budget), use a pooled mode ('image-avgpool'), or raise max_bytes."
+        )
+
+    rng = np.random.default_rng(seed)
+    if mode == "image-flatten" or mode == "linear":
+        points = arr.reshape(n, -1)
+        image_index = np.arange(n)
+    elif mode == "image-avgpool":
+        points = arr.mean(axis=(2, 3), dtype=np.float64)
+        image_index = np.arange(n)
+    elif mode == "image-maxpool":
+        points = arr.max(axis=(2, 3))
+        image_index = np.arange(n)
+    elif mode == "spatial":
+        _, c, h, w = arr.shape
+        flat = np.arange(n_points) if not sample_first else np.sort(rng.choice(n_points, int(max_points), replace=False))
+        image_index, rem = np.divmod(flat, h * w)
+        rows, cols = np.divmod(rem, w)
+        points = arr[image_index, :, rows, cols]
+        position = np.stack([rows, cols], axis=1).astype(np.int64)
+    else:  # channel
+        points = np.moveaxis(arr, 1, 0).reshape(arr.shape[1], -1)
+        image_index = np.full(points.shape[0], -1)
+        channel_index = np.arange(points.shape[0])
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    image_index = np.asarray(image_index, dtype=np.int64)
+
+    bad = points.size - np.count_nonzero(np.isfinite(points))
+    if bad:
+        raise TDAInputError(
+            f"Layer {layer!r} has {bad} non-finite (NaN or infinite) values in its {mode!r} cloud; "
+            "check the inputs and the model's weights."
+        )
+
+    if standardize:
+        mean = points.mean(axis=0)
+        std = points.std(axis=0)
+        points = (points - mean) / np.where(std > 0, std, 1.0)
+    if projection is not None:
+        k = int(n_components)
+        if projection == "pca":
+            k = min(k, points.shape[0], points.shape[1])
+            centred = points - points.mean(axis=0)
+            _, _, vt = np.linalg.svd(centred, full_matrices=False)
+            points = centred @ vt[:k].T
+        else:
+            matrix = rng.standard_normal((points.shape[1], k)) / np.sqrt(k)
+            points = points @ matrix
+        points = np.ascontiguousarray(points)
+
+    kept = None
+    if max_points is not None and not sample_first and int(max_points) < points.shape[0]:
+        if subsample == "random":
+            kept = np.sort(rng.choice(points.shape[0], int(max_points), replace=False))
+        else:
+            kept = farthest_point_sample(points, int(max_points), seed=seed)
+        points = points[kept]
+        image_index = image_index[kept]
+        position = None if position is None else position[kept]
+        channel_index = None if channel_index is None else channel_index[kept]
+
+    params = {
+        "source_shape": tuple(int(s) for s in arr.shape),
+        "n_points_before_budget": int(n_points),
+        "standardize": bool(standardize),
+        "projection": projection,
+        "n_components": None if projection is None else int(points.shape[1]),
+        "max_points": None if max_points is None else int(max_points),
+        "subsample": subsample if (kept is not None or sample_first) else None,
+        "seed": int(seed),
+    }
+    return PointCloud(points=points, image_index=image_index, position=position,
+                      channel_index=channel_index, mode=mode, layer=layer, params=params)
