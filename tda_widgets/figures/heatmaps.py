@@ -1,0 +1,268 @@
+"""Layer-by-layer distance heat maps: persistence distances beside CKA.
+
+The left panel shows a diagram distance (bottleneck, Wasserstein, ...) between the layers'
+persistence diagrams; the right panel the representational similarity of the same layers
+(linear or RBF CKA), shown as ``1 - CKA`` by default so that both panels read "darker = more
+different". Infinite distances (different numbers of infinite bars) are capped for the colour
+scale and marked ``∞`` in the hover text; NaN entries (not computed yet) are left blank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..errors import TDAInputError, TDATypeError
+from ._common import axis_style, check_choice, fmt
+
+__all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure"]
+
+#: What the ``scale`` parameter says in the title (the rescaling applied before persistence).
+SCALE_NOTES = {
+    "median": "compare shape, not scale: clouds rescaled to unit median pairwise distance",
+    "diameter": "compare shape, not scale: clouds rescaled to unit diameter",
+    "none": "raw clouds, not rescaled: distances also measure activation scale",
+}
+
+#: Accepted values of ``cka_display``: show CKA similarity, or ``1 - CKA``.
+CKA_DISPLAYS = ("distance", "similarity")
+
+
+def _square(matrix, name: str, n_layers: int | None, func: str) -> np.ndarray:
+    try:
+        array = np.asarray(matrix, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TDATypeError(
+            f"The '{name}' parameter of {func} must be a numeric array of shape "
+            f"(n_layers, n_layers). Got an object of type {type(matrix).__name__} that cannot "
+            f"be converted to float ({exc})."
+        ) from exc
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise TDAInputError(
+            f"The '{name}' parameter of {func} must be a square array of shape "
+            f"(n_layers, n_layers). Got shape {array.shape} instead."
+        )
+    if n_layers is not None and array.shape[0] != n_layers:
+        raise TDAInputError(
+            f"The '{name}' parameter of {func} must have one row and column per layer name "
+            f"({n_layers} names given). Got shape {array.shape} instead. Pass the matrix and "
+            f"the names of the same layers."
+        )
+    return array
+
+
+def _hover_text(values: np.ndarray, names: list[str], label: str) -> list[list[str]]:
+    out = []
+    for i, row_name in enumerate(names):
+        row = []
+        for j, col_name in enumerate(names):
+            value = values[i, j]
+            shown = "not computed" if np.isnan(value) else fmt(value)
+            if np.isinf(value):
+                shown += " (infinite: the diagrams have different numbers of infinite bars)"
+            row.append(f"{row_name} vs {col_name}<br>{label}: {shown}")
+        out.append(row)
+    return out
+
+
+def _capped(values: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Replace +-inf by 1.1 x the largest finite magnitude (1.0 if none) for the colour scale."""
+    finite = values[np.isfinite(values)]
+    if not np.isinf(values).any():
+        return values, None
+    cap = 1.1 * float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    z = values.copy()
+    z[np.isposinf(z)] = cap
+    z[np.isneginf(z)] = -cap
+    return z, cap
+
+
+def layer_distance_figure(
+    ph_matrix,
+    cka_matrix,
+    layer_names,
+    *,
+    metric: str = "bottleneck",
+    rank_correlation=None,
+    scale: str | None = "median",
+    dims=(0, 1),
+    cka_display: str = "distance",
+    cka_name: str = "linear CKA",
+    title: str | None = None,
+    width: int = 960,
+    height: int = 460,
+) -> go.Figure:
+    """Two heat maps side by side: persistence distances between layers, and CKA.
+
+    Parameters
+    ----------
+    ph_matrix : ndarray of shape (n_layers, n_layers)
+        Diagram distances between layers. ``inf`` entries are drawn at a capped colour and
+        say ``∞`` in the hover text; ``NaN`` entries (not computed yet) are blank.
+    cka_matrix : ndarray of shape (n_layers, n_layers) or None
+        CKA **similarity** between layers (1 on the diagonal). ``None`` leaves the right
+        panel empty (all-NaN) with a note.
+    layer_names : sequence of str
+        One distinct name per layer, in matrix order.
+    metric : str, default="bottleneck"
+        Name of the diagram distance, shown in the title and the hover text.
+    rank_correlation : float, optional
+        Spearman rank correlation between the PH distances and ``1 - CKA`` over layer pairs;
+        shown in the title as ``Spearman ρ(PH, 1 - CKA) = 0.71``.
+    scale : {"median", "diameter", "none"} or None, default="median"
+        The rescaling applied to the clouds before persistence, explained in the title.
+        ``None`` means ``"none"``.
+    dims : sequence of int, default=(0, 1)
+        Homology dimensions the distances were computed on (title only).
+    cka_display : {"distance", "similarity"}, default="distance"
+        Show ``1 - CKA`` (same direction as the PH panel) or CKA itself. The panel title
+        says which.
+    cka_name : str, default="linear CKA"
+        Name of the similarity measure in the panel title and hover text.
+    title : str, optional
+        First title line; default ``"Layer distances: <metric> on H0, H1"``.
+    width, height : int, default=960, 460
+        Figure size in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two ``go.Heatmap`` traces, ``"ph"`` (left) and ``"cka"`` (right), with ``x`` and
+        ``y`` the layer names, ``z`` the input matrix (``1 - cka_matrix`` for
+        ``cka_display="distance"``; infinite entries capped), ``text`` the hover lines with
+        both layer names and the value, and ``customdata[i][j] = [i, j]``. Rows go top-down.
+
+    Raises
+    ------
+    TDAInputError, TDATypeError
+        If a matrix is not square, does not match ``layer_names``, the names repeat, or
+        ``scale``/``cka_display`` is not an accepted value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = layer_distance_figure(np.zeros((2, 2)), np.eye(2), ["a", "b"])
+    >>> [trace.name for trace in fig.data]
+    ['ph', 'cka']
+    """
+    func = "layer_distance_figure"
+    if isinstance(layer_names, str) or not hasattr(layer_names, "__len__"):
+        raise TDATypeError(
+            f"The 'layer_names' parameter of {func} must be a sequence of strings, one per "
+            f"layer. Got {layer_names!r} instead."
+        )
+    names = [str(n) for n in layer_names]
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise TDAInputError(
+            f"The 'layer_names' parameter of {func} must hold distinct names. Got repeats "
+            f"{repeated}. Give each layer a unique label."
+        )
+    ph = _square(ph_matrix, "ph_matrix", len(names), func)
+    cka = None if cka_matrix is None else _square(cka_matrix, "cka_matrix", len(names), func)
+    scale = "none" if scale is None else scale
+    check_choice(scale, tuple(SCALE_NOTES), "scale", func)
+    check_choice(cka_display, CKA_DISPLAYS, "cka_display", func)
+    if not isinstance(metric, str) or not metric:
+        raise TDAInputError(
+            f"The 'metric' parameter of {func} must be a non-empty string such as "
+            f"'bottleneck'. Got {metric!r} instead."
+        )
+    dims_text = ", ".join(f"H{int(d)}" for d in (dims if dims is not None else ()))
+
+    cka_label = f"1 - {cka_name}" if cka_display == "distance" else cka_name
+    if cka is None:
+        cka_values = np.full(ph.shape, np.nan)
+    else:
+        cka_values = 1.0 - cka if cka_display == "distance" else cka
+
+    ph_z, ph_cap = _capped(ph)
+    cka_z, _ = _capped(cka_values)
+    index = [[[i, j] for j in range(len(names))] for i in range(len(names))]
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.16,
+        subplot_titles=(f"{metric} distance between diagrams", cka_label),
+    )
+    fig.add_trace(
+        go.Heatmap(
+            name="ph",
+            z=ph_z,
+            x=names,
+            y=names,
+            text=_hover_text(ph, names, metric),
+            customdata=index,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale="Viridis",
+            colorbar=dict(x=0.42, len=0.85, title=dict(text=metric)),
+            hoverongaps=False,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            name="cka",
+            z=cka_z,
+            x=names,
+            y=names,
+            text=_hover_text(cka_values, names, cka_label),
+            customdata=index,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale="Viridis" if cka_display == "distance" else "Viridis_r",
+            # an all-NaN heat map has no colour range; plotly.js would log an error
+            zmin=None if np.isfinite(cka_z).any() else 0.0,
+            zmax=None if np.isfinite(cka_z).any() else 1.0,
+            colorbar=dict(x=1.0, len=0.85, title=dict(text=cka_label)),
+            showscale=cka is not None,
+            hoverongaps=False,
+        ),
+        row=1,
+        col=2,
+    )
+
+    heading = title or f"Layer distances: {metric}" + (f" on {dims_text}" if dims_text else "")
+    lines = [heading, SCALE_NOTES[scale]]
+    if rank_correlation is not None:
+        lines.append(f"Spearman ρ(PH, 1 - CKA) = {float(rank_correlation):.2f}")
+    if ph_cap is not None:
+        lines.append("∞ = different numbers of infinite bars (top of the colour scale)")
+    fig.update_layout(
+        title=dict(
+            text=lines[0]
+            + "".join(f"<br><span style='font-size:11px'>{line}</span>" for line in lines[1:]),
+            x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top", pad=dict(t=14),
+        ),
+        width=int(width),
+        height=int(height),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin=dict(l=90, r=40, t=45 + 20 * len(lines), b=90),
+        font=dict(family="Arial, sans-serif", size=12, color="#222222"),
+        meta=dict(scale=scale, metric=metric, cka_display=cka_display),
+    )
+    for col in (1, 2):
+        fig.update_xaxes(axis_style(showgrid=False, tickangle=-45), row=1, col=col)
+        fig.update_yaxes(axis_style(showgrid=False, autorange="reversed"), row=1, col=col)
+    # explicit ranges: an all-NaN panel (CKA not computed) has no autorange
+    span = [-0.5, len(names) - 0.5]
+    fig.update_xaxes(range=span)
+    fig.update_yaxes(range=span[::-1], autorange=None)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", row=1, col=1)
+    fig.update_yaxes(scaleanchor="x2", scaleratio=1, constrain="domain", row=1, col=2)
+    fig.update_xaxes(constrain="domain", row=1, col=1)
+    fig.update_xaxes(constrain="domain", row=1, col=2)
+    if cka is None:
+        fig.add_annotation(
+            text="CKA not computed<br>(pass cka_matrix)",
+            xref="x2 domain",
+            yref="y2 domain",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font=dict(color="#777777", size=13),
+        )
+    return fig

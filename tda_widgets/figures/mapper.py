@@ -1,0 +1,324 @@
+"""Mapper graph figure and its deterministic layout.
+
+Works on a ``MapperGraph`` from :mod:`tda_widgets.topology.mapper` (duck-typed: any object
+with ``nodes`` (each with ``id``, ``size``, ``class_counts``, ``majority``, ``purity``,
+``entropy``, ``lens_mean``) and ``edges`` (``(source_id, target_id, shared_members)``)).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import plotly.graph_objects as go
+
+from ..errors import TDAInputError
+from ._common import (
+    MISSING_COLOR,
+    base_layout,
+    check_choice,
+    class_palette,
+    fmt,
+    label_name,
+)
+
+__all__ = ["COLOR_BY", "mapper_graph_figure", "mapper_layout", "node_marker_sizes"]
+
+#: Accepted values of ``color_by`` in :func:`mapper_graph_figure`.
+COLOR_BY = ("majority", "purity", "entropy", "lens_mean")
+
+_COLORBAR_TITLES = {"purity": "purity", "entropy": "entropy (bits)", "lens_mean": "lens mean"}
+
+
+def mapper_layout(graph, *, seed: int = 0) -> dict:
+    """Deterministic 2-D positions of a mapper graph's nodes (networkx spring layout).
+
+    Nodes are added in sorted id order, so the same nodes and edges with the same ``seed``
+    give the same positions whatever the order of ``graph.nodes``.
+
+    Parameters
+    ----------
+    graph : MapperGraph
+        The graph (``nodes`` with ``id``; ``edges`` as ``(source, target, members)``).
+    seed : int, default=0
+        Seed of the spring layout's initial positions.
+
+    Returns
+    -------
+    dict
+        ``{node_id: (x, y)}`` with coordinates in [-1, 1]; ``{}`` for an empty graph and
+        ``{id: (0.0, 0.0)}`` for a single node.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> g = NS(nodes=[NS(id="a"), NS(id="b")], edges=[("a", "b", None)])
+    >>> mapper_layout(g) == mapper_layout(g)
+    True
+    """
+    ids = sorted(str(node.id) for node in graph.nodes)
+    if not ids:
+        return {}
+    if len(ids) == 1:
+        return {ids[0]: (0.0, 0.0)}
+    nx_graph = nx.Graph()
+    nx_graph.add_nodes_from(ids)
+    nx_graph.add_edges_from(sorted((str(a), str(b)) for a, b, *_ in graph.edges))
+    positions = nx.spring_layout(nx_graph, seed=int(seed))
+    return {node_id: (float(positions[node_id][0]), float(positions[node_id][1])) for node_id in ids}
+
+
+def node_marker_sizes(sizes, size_range=(8.0, 30.0)) -> np.ndarray:
+    """Marker diameters in px: ``sqrt(size)`` mapped linearly onto ``size_range``.
+
+    The smallest node gets ``size_range[0]`` and the largest ``size_range[1]``; when all nodes
+    have the same size they get the middle of the range.
+
+    Parameters
+    ----------
+    sizes : array_like of int
+        Member counts.
+    size_range : tuple of float, default=(8.0, 30.0)
+        Smallest and largest marker diameter in px.
+
+    Returns
+    -------
+    ndarray of float
+        One diameter per node.
+
+    Examples
+    --------
+    >>> node_marker_sizes([1, 4, 9]).tolist()
+    [8.0, 19.0, 30.0]
+    """
+    root = np.sqrt(np.asarray(sizes, dtype=np.float64))
+    low, high = float(size_range[0]), float(size_range[1])
+    if root.size == 0:
+        return root
+    span = root.max() - root.min()
+    if span == 0:
+        return np.full(root.shape, (low + high) / 2)
+    return low + (high - low) * (root - root.min()) / span
+
+
+def _class_order(nodes, class_names) -> list:
+    if isinstance(class_names, dict):
+        return list(class_names)
+    if class_names is not None:
+        return list(range(len(class_names)))
+    labels = set()
+    for node in nodes:
+        labels.update(node.class_counts or {})
+        if node.majority is not None:
+            labels.add(node.majority)
+    try:
+        return sorted(labels)
+    except TypeError:
+        return sorted(labels, key=str)
+
+
+def _color_key(label, order: list):
+    """Index of ``label`` in ``order``, matching numpy and Python ints alike."""
+    for i, known in enumerate(order):
+        try:
+            if known == label:
+                return i
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _node_hover(node, class_names, top: int = 3) -> str:
+    counts = sorted((node.class_counts or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))
+    top_text = ", ".join(f"{label_name(k, class_names)}: {v}" for k, v in counts[:top])
+    if len(counts) > top:
+        top_text += ", …"
+    return (
+        f"node {node.id}<br>size {int(node.size)}<br>"
+        f"majority {label_name(node.majority, class_names)}<br>purity {fmt(node.purity)}<br>"
+        f"lens mean {fmt(node.lens_mean)}<br>classes {top_text or 'none'}"
+    )
+
+
+def mapper_graph_figure(
+    graph,
+    *,
+    color_by: str = "majority",
+    class_names=None,
+    highlight=None,
+    layout: dict | None = None,
+    title: str | None = None,
+    size_range=(8.0, 30.0),
+    width: int = 560,
+    height: int = 480,
+) -> go.Figure:
+    """Plot a mapper graph: nodes sized by member count, coloured by class make-up.
+
+    Parameters
+    ----------
+    graph : MapperGraph
+        The graph; see :mod:`tda_widgets.topology.mapper`.
+    color_by : {"majority", "purity", "entropy", "lens_mean"}, default="majority"
+        ``"majority"`` colours each node by its majority class with a qualitative palette
+        (grey for nodes without one) and lists the classes in an annotation; the others use
+        a continuous colour scale with a colour bar.
+    class_names : sequence of str or dict, optional
+        Display names of class labels: a sequence indexed by integer label, or a dict
+        ``{label: name}``. The palette follows this order when given (otherwise the sorted
+        labels found in the nodes' ``class_counts``).
+    highlight : iterable of node ids, optional
+        Nodes to ring (e.g. the nodes holding a selected image).
+    layout : dict, optional
+        ``{node_id: (x, y)}`` positions, e.g. from :func:`mapper_layout` (computed with
+        ``seed=0`` when omitted). Pass one to keep positions fixed while recolouring.
+    title : str, optional
+        Figure title.
+    size_range : tuple of float, default=(8.0, 30.0)
+        Marker diameters in px for the smallest and largest node (by ``sqrt(size)``).
+    width, height : int, default=560, 480
+        Figure size in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces, in order: ``"edges"`` (one line trace, ``None`` between edges), ``"nodes"``
+        (markers in ``graph.nodes`` order, ``customdata`` = node id) and ``"highlight"``
+        (open rings at the highlighted nodes, ``customdata`` = node id; empty when none).
+
+    Raises
+    ------
+    TDAInputError
+        If ``color_by`` is unknown, or ``highlight`` or ``layout`` name nodes not in the
+        graph / miss some of its nodes.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> node = NS(id="n0", size=3, class_counts={1: 3}, majority=1, purity=1.0,
+    ...           entropy=0.0, lens_mean=0.5)
+    >>> fig = mapper_graph_figure(NS(nodes=[node], edges=[]))
+    >>> [trace.name for trace in fig.data]
+    ['edges', 'nodes', 'highlight']
+    """
+    func = "mapper_graph_figure"
+    check_choice(color_by, COLOR_BY, "color_by", func)
+    nodes = list(graph.nodes)
+    ids = [str(node.id) for node in nodes]
+    known = set(ids)
+    if layout is None:
+        layout = mapper_layout(graph)
+    else:
+        missing = [i for i in ids if i not in layout]
+        if missing:
+            raise TDAInputError(
+                f"The 'layout' parameter of {func} must give a position for every node. "
+                f"Got none for {len(missing)} node(s), e.g. {missing[:3]}. Compute it with "
+                f"mapper_layout(graph) for this graph."
+            )
+    highlight_ids = [] if highlight is None else [str(h) for h in highlight]
+    unknown = [h for h in highlight_ids if h not in known]
+    if unknown:
+        raise TDAInputError(
+            f"The 'highlight' parameter of {func} must hold node ids of this graph. Got "
+            f"{len(unknown)} unknown id(s), e.g. {unknown[:3]}. Clear the highlight when the "
+            f"graph changes."
+        )
+    highlight_ids = list(dict.fromkeys(highlight_ids))  # drop repeats, keep order
+
+    xy = np.array([layout[i] for i in ids], dtype=np.float64).reshape(-1, 2)
+    position = dict(zip(ids, xy))
+    diameters = node_marker_sizes([node.size for node in nodes], size_range)
+    diameter_of = dict(zip(ids, diameters))
+
+    edge_x: list = []
+    edge_y: list = []
+    for source, target, *_ in graph.edges:
+        (x0, y0), (x1, y1) = position[str(source)], position[str(target)]
+        edge_x.extend([x0, x1, None])
+        edge_y.extend([y0, y1, None])
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            name="edges",
+            x=edge_x,
+            y=edge_y,
+            mode="lines",
+            line=dict(color="#aaaaaa", width=1),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+
+    marker = dict(size=diameters, line=dict(width=0.8, color="#333333"), opacity=0.95)
+    annotations = []
+    if color_by == "majority":
+        order = _class_order(nodes, class_names)
+        palette = class_palette(len(order))
+        colors = []
+        for node in nodes:
+            key = None if node.majority is None else _color_key(node.majority, order)
+            colors.append(MISSING_COLOR if key is None else palette[key % len(palette)])
+        marker["color"] = colors
+        legend = " ".join(
+            f"<span style='color:{palette[k % len(palette)]}'>●</span>"
+            f" {label_name(label, class_names)}"
+            for k, label in enumerate(order)
+        )
+        if legend:
+            annotations.append(
+                dict(text=legend, xref="paper", yref="paper", x=0.0, y=-0.02, xanchor="left",
+                     yanchor="top", showarrow=False, align="left", font=dict(size=11))
+            )
+    else:
+        values = np.array([float(getattr(node, color_by)) for node in nodes], dtype=np.float64)
+        marker.update(
+            color=values,
+            colorscale="Viridis",
+            showscale=True,
+            colorbar=dict(title=dict(text=_COLORBAR_TITLES[color_by]), len=0.8),
+        )
+        if color_by == "purity":
+            marker.update(cmin=0.0, cmax=1.0)
+    fig.add_trace(
+        go.Scatter(
+            name="nodes",
+            x=xy[:, 0],
+            y=xy[:, 1],
+            mode="markers",
+            marker=marker,
+            customdata=ids,
+            text=[_node_hover(node, class_names) for node in nodes],
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    hl_xy = np.array([position[h] for h in highlight_ids], dtype=np.float64).reshape(-1, 2)
+    fig.add_trace(
+        go.Scatter(
+            name="highlight",
+            x=hl_xy[:, 0],
+            y=hl_xy[:, 1],
+            mode="markers",
+            marker=dict(
+                symbol="circle-open",
+                size=[diameter_of[h] + 10 for h in highlight_ids],
+                color="#000000",
+                line=dict(width=3),
+            ),
+            customdata=highlight_ids,
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+
+    base_layout(fig, title=title, width=width, height=height)
+    hidden = dict(showgrid=False, zeroline=False, showticklabels=False, showline=False,
+                  ticks="", title=None)
+    fig.update_layout(
+        xaxis=hidden,
+        yaxis=hidden,
+        margin=dict(l=10, r=10, t=50 if title else 20, b=40 if annotations else 10),
+        annotations=annotations,
+        meta=dict(color_by=color_by),
+    )
+    return fig
