@@ -37,7 +37,7 @@ import math
 import warnings
 from concurrent.futures import as_completed
 from numbers import Integral
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 

@@ -14,10 +14,11 @@ thumbnails:
   bar's death (the edge that merges two components).
 - H0, infinite bar: the points of one connected component of the Rips graph at ``thresh``;
   with the default ``thresh=inf`` there is one such bar and it holds all points.
-- H1: the vertices of a loop: the bar's birth edge plus a shortest path between its
-  endpoints through strictly shorter edges (the cycle that the birth edge closes). For the
-  long bar of a noisy circle these are points all around the circle. The birth edge comes
-  from ripser's representative cocycle (its edge of length equal to the birth) or from
+- H1: the vertices of a loop: the bar's birth edge plus the path between its endpoints in
+  the minimum spanning tree (a cycle that the birth edge closes: every edge of that path is
+  no longer than the birth edge, so the loop exists when the bar is born). For the long bar
+  of a noisy circle these are points all around the circle. The birth edge comes from
+  ripser's representative cocycle (its edge whose length equals the birth) or from
   giotto-ph's generators.
 - H2 and above: the vertices of ripser's representative cocycle, or the four vertices of
   giotto-ph's birth and death edges.
@@ -371,18 +372,18 @@ def _run_ripser(distances, maxdim, thresh, coeff, representatives):
     diagrams = out["dgms"]
     if not representatives:
         return diagrams, None
-    reps = [_h0_representatives(distances, diagrams[0], thresh)]
+    tree = _SpanningTree(distances)
+    reps = [_h0_representatives(tree, diagrams[0], thresh)]
     for dim in range(1, maxdim + 1):
         dim_reps = []
         for bar, cocycle in zip(diagrams[dim], out["cocycles"][dim]):
             simplices = np.asarray(cocycle, dtype=np.int64)[:, : dim + 1]
-            cocycle_vertices = np.unique(simplices)
             if dim == 1 and len(simplices):
                 lengths = distances[simplices[:, 0], simplices[:, 1]]
                 u, v = simplices[int(np.argmin(np.abs(lengths - bar[0])))]
-                dim_reps.append(_loop_through_edge(distances, int(u), int(v), cocycle_vertices))
+                dim_reps.append(tree.loop(int(u), int(v)))
             else:
-                dim_reps.append(cocycle_vertices)
+                dim_reps.append(np.unique(simplices))
         reps.append(dim_reps)
     return diagrams, reps
 
@@ -405,21 +406,16 @@ def _run_giotto(distances, maxdim, thresh, coeff, representatives, n_threads):
         return diagrams, None
     finite_0, finite_higher, _essential_0, essential_higher = out["gens"]
     # giotto-ph lists finite bars first, then infinite ones, in the order of its generators.
-    reps = [_h0_representatives(distances, diagrams[0], thresh)]
+    tree = _SpanningTree(distances)
+    reps = [_h0_representatives(tree, diagrams[0], thresh)]
     for dim in range(1, maxdim + 1):
         dim_reps = []
-        for pair in finite_higher[dim - 1]:
-            u, v = int(pair[0]), int(pair[1])  # the birth edge
-            edge_vertices = np.unique(pair)
-            dim_reps.append(
-                _loop_through_edge(distances, u, v, edge_vertices) if dim == 1 else edge_vertices
-            )
-        for birth_edge in essential_higher[dim - 1]:
-            u, v = int(birth_edge[0]), int(birth_edge[1])
-            edge_vertices = np.unique(birth_edge)
-            dim_reps.append(
-                _loop_through_edge(distances, u, v, edge_vertices) if dim == 1 else edge_vertices
-            )
+        # Finite bars: (birth edge, death edge); infinite bars: the birth edge.
+        for generator in [*finite_higher[dim - 1], *essential_higher[dim - 1]]:
+            if dim == 1:
+                dim_reps.append(tree.loop(int(generator[0]), int(generator[1])))
+            else:
+                dim_reps.append(np.unique(generator))
         if len(dim_reps) != len(diagrams[dim]):  # pragma: no cover - guards a library change
             raise RuntimeError(
                 f"giotto-ph returned {len(dim_reps)} generators for {len(diagrams[dim])} H{dim} "
@@ -432,41 +428,57 @@ def _run_giotto(distances, maxdim, thresh, coeff, representatives, n_threads):
 # --- representatives ----------------------------------------------------------------------
 
 
-def _minimum_spanning_tree(distances: np.ndarray):
-    """Prim's algorithm on a dense matrix; returns (edges (n-1, 2), lengths (n-1,)).
+class _SpanningTree:
+    """Minimum spanning tree of a dense distance matrix, rooted at point 0.
 
-    Written out because scipy's csgraph treats zero entries (duplicate points) as missing.
+    Built with Prim's algorithm (scipy's csgraph treats zero entries, i.e. duplicate
+    points, as missing edges). ``edges``/``lengths`` are sorted by length.
     """
-    n = distances.shape[0]
-    in_tree = np.zeros(n, dtype=bool)
-    in_tree[0] = True
-    best = distances[0].copy()
-    parent = np.zeros(n, dtype=np.int64)
-    edges = np.empty((n - 1, 2), dtype=np.int64)
-    lengths = np.empty(n - 1)
-    for k in range(n - 1):
-        candidates = np.where(in_tree, np.inf, best)
-        j = int(np.argmin(candidates))
-        edges[k] = (parent[j], j)
-        lengths[k] = best[j]
-        in_tree[j] = True
-        closer = distances[j] < best
-        best = np.where(closer, distances[j], best)
-        parent = np.where(closer, j, parent)
-    return edges, lengths
+
+    def __init__(self, distances: np.ndarray):
+        n = distances.shape[0]
+        in_tree = np.zeros(n, dtype=bool)
+        in_tree[0] = True
+        best = distances[0].copy()
+        nearest = np.zeros(n, dtype=np.int64)
+        parent = np.full(n, -1, dtype=np.int64)
+        depth = np.zeros(n, dtype=np.int64)
+        edges = np.empty((n - 1, 2), dtype=np.int64)
+        lengths = np.empty(n - 1)
+        for k in range(n - 1):
+            j = int(np.argmin(np.where(in_tree, np.inf, best)))
+            parent[j] = nearest[j]
+            depth[j] = depth[nearest[j]] + 1
+            edges[k] = (nearest[j], j)
+            lengths[k] = best[j]
+            in_tree[j] = True
+            closer = distances[j] < best
+            best = np.where(closer, distances[j], best)
+            nearest = np.where(closer, j, nearest)
+        order = np.argsort(lengths, kind="stable")
+        self.edges, self.lengths = edges[order], lengths[order]
+        self.parent, self.depth = parent, depth
+
+    def loop(self, u: int, v: int) -> np.ndarray:
+        """Sorted vertices of the tree path from u to v (closed into a loop by edge u-v)."""
+        path = [u, v]
+        while u != v:
+            if self.depth[u] >= self.depth[v]:
+                u = int(self.parent[u])
+                path.append(u)
+            else:
+                v = int(self.parent[v])
+                path.append(v)
+        return np.unique(np.array(path, dtype=np.int64))
 
 
-def _h0_representatives(distances, diagram0, thresh):
+def _h0_representatives(tree: _SpanningTree, diagram0, thresh):
     diagram0 = np.asarray(diagram0, dtype=np.float64).reshape(-1, 2)
     finite = np.isfinite(diagram0[:, 1])
-    edges, lengths = _minimum_spanning_tree(distances)
-    order = np.argsort(lengths, kind="stable")
-    edges, lengths = edges[order], lengths[order]
     # Pairs of zero persistence (duplicate points) are not reported by either backend, and
     # edges longer than thresh never enter the filtration: the finite bars are the longest
     # MST edges not above thresh, matched by rank to the sorted deaths.
-    kept = lengths <= thresh
-    edges = edges[kept]
+    edges = tree.edges[tree.lengths <= thresh]
     n_finite = int(finite.sum())
     finite_edges = edges[len(edges) - n_finite :] if n_finite else edges[:0]
     finite_rows = np.flatnonzero(finite)
@@ -475,7 +487,7 @@ def _h0_representatives(distances, diagram0, thresh):
     for row, edge in zip(finite_rows, finite_edges):
         reps[row] = np.sort(edge)
     # Infinite bars: the connected components of the Rips graph at thresh.
-    labels = _components(edges, distances.shape[0])
+    labels = _components(edges, len(tree.parent))
     components = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     components.sort(key=lambda members: members[0])
     infinite_rows = np.flatnonzero(~finite)
@@ -487,39 +499,13 @@ def _h0_representatives(distances, diagram0, thresh):
 
 
 def _components(edges: np.ndarray, n_points: int) -> np.ndarray:
-    parent = np.arange(n_points)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for u, v in edges:
-        ru, rv = find(int(u)), find(int(v))
-        if ru != rv:
-            parent[ru] = rv
-    return np.array([find(i) for i in range(n_points)])
-
-
-def _loop_through_edge(distances, u, v, fallback):
-    """Vertices of the cycle closed by edge (u, v): the edge plus a shortest u-v path."""
-    from scipy.sparse.csgraph import csgraph_from_masked, dijkstra
-
-    length = distances[u, v]
-    for strict in (True, False):
-        allowed = distances < length if strict else distances <= length
-        allowed = allowed.copy()
-        np.fill_diagonal(allowed, False)
-        allowed[u, v] = allowed[v, u] = False
-        graph = csgraph_from_masked(np.ma.masked_array(distances, mask=~allowed))
-        _, predecessors = dijkstra(graph, directed=False, indices=u, return_predecessors=True)
-        if predecessors[v] >= 0:
-            path = [v]
-            while path[-1] != u:
-                path.append(int(predecessors[path[-1]]))
-            return np.unique(np.array(path, dtype=np.int64))
-    return np.unique(np.concatenate([np.asarray(fallback, dtype=np.int64), [u, v]]))
+    graph = coo_matrix(
+        (np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n_points, n_points)
+    )
+    return connected_components(graph, directed=False)[1]
 
 
 def bar_points(result: PersistenceResult, dim: int, bar_index: int) -> np.ndarray:

@@ -141,6 +141,12 @@ def test_h1_representative_of_circle_spans_the_circle(backend):
     # The loop is at the scale of the birth: consecutive points are at most "birth" apart,
     # so there are many points, not a handful.
     assert len(points) >= 2 * np.pi / h1[longest, 0] - 1
+    # Every H1 representative is a loop (>= 3 points) containing its birth edge.
+    distances = cdist(cloud, cloud)
+    for k, (birth, _death) in enumerate(h1):
+        loop = bar_points(result, 1, k)
+        assert len(loop) >= 3
+        assert np.min(np.abs(distances[np.ix_(loop, loop)] - birth)) < 1e-6
 
 
 def test_h2_representatives_present_for_each_bar():
