@@ -20,8 +20,8 @@ thumbnails:
   of a noisy circle these are points all around the circle. The birth edge comes from
   ripser's representative cocycle (its edge whose length equals the birth) or from
   giotto-ph's generators.
-- H2 and above: the vertices of ripser's representative cocycle, or the four vertices of
-  giotto-ph's birth and death edges.
+- H2 and above: the vertices of ripser's representative cocycle, or the vertices of
+  giotto-ph's birth and death edges (the birth edge alone for infinite bars).
 
 Every representative is a sorted array of unique point indices.
 """
@@ -404,7 +404,7 @@ def _run_giotto(distances, maxdim, thresh, coeff, representatives, n_threads):
     diagrams = out["dgms"]
     if not representatives:
         return diagrams, None
-    finite_0, finite_higher, _essential_0, essential_higher = out["gens"]
+    _finite_0, finite_higher, _essential_0, essential_higher = out["gens"]
     # giotto-ph lists finite bars first, then infinite ones, in the order of its generators.
     tree = _SpanningTree(distances)
     reps = [_h0_representatives(tree, diagrams[0], thresh)]
