@@ -21,6 +21,17 @@ _LAZY = {
     "make_cloud": "tda_widgets.clouds",
     "PointCloud": "tda_widgets.clouds",
     "MODES": "tda_widgets.clouds",
+    "DEMO_LAYERS": "tda_widgets.data.digits",
+    "describe_layers": "tda_widgets.capture",
+    # engine
+    "Study": "tda_widgets.compute",
+    "CloudSpec": "tda_widgets.compute",
+    # widgets
+    "PersistenceExplorer": "tda_widgets.widgets",
+    "LayerDistanceExplorer": "tda_widgets.widgets",
+    "MapperExplorer": "tda_widgets.widgets",
+    "Dashboard": "tda_widgets.widgets",
+    "ThumbnailPanel": "tda_widgets.widgets",
     # errors
     "TDAInputError": "tda_widgets.errors",
     "TDATypeError": "tda_widgets.errors",

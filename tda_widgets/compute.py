@@ -1,0 +1,446 @@
+"""The study engine: activations -> clouds -> diagrams -> distances, as cached steps.
+
+A :class:`Study` holds a live model and a fixed set of images. Each step is cached under a key
+made of what it depends on:
+
+==============  ==========================================================================
+step            key
+==============  ==========================================================================
+activations     model fingerprint (hash of every parameter and buffer), inputs, layer
+cloud           activations key + mode and its parameters (standardise, projection, budget, seed)
+diagrams        cloud key + scale, maxdim, backend, representatives
+distances       the diagrams keys of every layer + metric, dims, infinite-bar policy
+CKA             the clouds' keys + kernel, debiased
+mapper          cloud key + lens, cover, clusterer settings
+==============  ==========================================================================
+
+So changing a view (metric, colour, dimension shown) never recomputes diagrams, and changing
+one layer recomputes only that layer. Results are stored only once a step has completed, so a
+cancelled or failed run leaves only complete entries behind.
+
+Steps over many layers run serially, on a local process pool (``executor="processes"``, both
+cores), or on any :class:`concurrent.futures.Executor`, dask.distributed's included
+(``client.get_executor()``), which is how a study scales to a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from .capture import DEFAULT_MAX_BYTES, Activations, as_labels, capture_activations, resolve_layers
+from .clouds import PointCloud, make_cloud
+from .errors import TDAInputError
+from .topology.cka import cka_matrix, rank_correlation
+from .topology.distances import METRICS, layer_distance_matrix
+from .topology.mapper import MapperGraph, mapper_graph
+from .topology.persistence import PersistenceResult, persistence
+from .topology.scaling import rescale_points
+
+__all__ = ["Study", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES"]
+
+SCALES = ("median", "diameter", "none")
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    """SHA-1 of every parameter and buffer (names, dtypes, shapes and bytes)."""
+    digest = hashlib.sha1()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _inputs_fingerprint(inputs: Any) -> str:
+    if isinstance(inputs, np.ndarray):
+        inputs = torch.from_numpy(inputs)
+    if isinstance(inputs, torch.Tensor):
+        t = inputs.detach().cpu().contiguous()
+        return "tensor:" + hashlib.sha1(t.view(torch.uint8).numpy().tobytes()).hexdigest()
+    return f"{type(inputs).__name__}:{id(inputs)}:{len(inputs) if hasattr(inputs, '__len__') else '?'}"
+
+
+@dataclass(frozen=True)
+class CloudSpec:
+    """How a layer's activations become a point cloud (see :func:`tda_widgets.make_cloud`)."""
+
+    mode: str = "auto"
+    max_points: Optional[int] = 500
+    subsample: str = "random"
+    standardize: bool = False
+    projection: Optional[str] = None
+    n_components: Optional[int] = None
+    seed: int = 0
+
+    def kwargs(self) -> dict:
+        return dict(mode=self.mode, max_points=self.max_points, subsample=self.subsample,
+                    standardize=self.standardize, projection=self.projection,
+                    n_components=self.n_components, seed=self.seed)
+
+
+_POOL: Optional[ProcessPoolExecutor] = None
+_POOL_LOCK = threading.Lock()
+
+
+def local_process_pool(max_workers: int = 2) -> ProcessPoolExecutor:
+    """A shared process pool (spawned workers: safe beside torch's threads), created once."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            import multiprocessing
+
+            _POOL = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
+        return _POOL
+
+
+def _persistence_task(points: np.ndarray, scale: str, maxdim: int, backend: str,
+                      representatives: bool, max_memory_bytes: int) -> tuple[PersistenceResult, float]:
+    """One layer's diagrams (a module-level function, so process pools and dask can run it)."""
+    scaled, factor = rescale_points(points, scale)
+    result = persistence(scaled, maxdim=maxdim, backend=backend, representatives=representatives,
+                         max_memory_bytes=max_memory_bytes)
+    return result, factor
+
+
+class Study:
+    """A model, a fixed set of images and every cached result computed from them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A live model; never changed (see :func:`tda_widgets.capture_activations`).
+    images : tensor, ndarray, Dataset or DataLoader
+        The images every layer is compared on.
+    labels : array-like, optional
+        One label per image (taken from a Dataset's ``(image, label)`` items when omitted).
+    layers : sequence of str, optional
+        Layer names (``model.named_modules()``); default: the model's direct children.
+    class_names : sequence of str, optional
+    executor : None, "processes" or concurrent.futures.Executor
+        Where per-layer persistence and per-pair distances run: serially (None), on a local
+        pool of two spawned processes ("processes"), or on any executor (dask's
+        ``client.get_executor()`` for a cluster).
+    batch_size : int, default 256
+    max_bytes : int
+        Memory budget of the activation capture.
+    """
+
+    def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
+                 *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: int = 256,
+                 max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3):
+        self.model = model
+        self.images = images
+        self.layers = resolve_layers(model, layers)
+        self.n_images = self._count(images)
+        if self.n_images == 0:
+            raise TDAInputError("images is empty (0 images); pass at least 2 images.")
+        if labels is None:
+            labels = self._labels_from_dataset(images)
+        self.labels = as_labels(labels, self.n_images)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.executor = executor
+        self.batch_size = batch_size
+        self.max_bytes = max_bytes
+        self.max_memory_bytes = max_memory_bytes
+        self._cache: dict = {}
+        self._lock = threading.RLock()
+        self._inputs_key = _inputs_fingerprint(images)
+        self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _count(images: Any) -> int:
+        if isinstance(images, torch.utils.data.DataLoader):
+            return len(images.dataset)  # type: ignore[arg-type]
+        if hasattr(images, "__len__"):
+            return len(images)
+        raise TDAInputError(f"images must have a length (a tensor, array or Dataset); got {type(images).__name__}.")
+
+    @staticmethod
+    def _labels_from_dataset(images: Any):
+        dataset = images.dataset if isinstance(images, torch.utils.data.DataLoader) else images
+        if isinstance(dataset, torch.utils.data.Dataset) and not isinstance(dataset, torch.Tensor):
+            targets = getattr(dataset, "targets", None)
+            if targets is not None and len(targets) == len(dataset):
+                return np.asarray(targets)
+            try:
+                first = dataset[0]
+            except Exception:
+                return None
+            if isinstance(first, (tuple, list)) and len(first) > 1 and np.ndim(first[1]) == 0:
+                return np.asarray([int(dataset[i][1]) for i in range(len(dataset))])
+        return None
+
+    def _get(self, key):
+        with self._lock:
+            return self._cache.get(key)
+
+    def _put(self, key, value):
+        with self._lock:
+            self._cache[key] = value
+        return value
+
+    def cache_keys(self) -> list:
+        """The keys of every cached result (for tests and debugging)."""
+        with self._lock:
+            return list(self._cache)
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _executor(self) -> Optional[Executor]:
+        if self.executor is None:
+            return None
+        if self.executor == "processes":
+            return local_process_pool()
+        if isinstance(self.executor, Executor) or hasattr(self.executor, "submit"):
+            return self.executor
+        raise TDAInputError(
+            f"executor must be None, 'processes' or a concurrent.futures.Executor; got {self.executor!r}."
+        )
+
+    def _check_layers(self, layers) -> list[str]:
+        if layers is None:
+            return list(self.layers)
+        chosen = resolve_layers(self.model, layers)
+        return chosen
+
+    # ------------------------------------------------------------------ steps
+
+    def model_key(self) -> str:
+        """The model fingerprint: a hash of every parameter and buffer.
+
+        Re-hashed only when a tensor was replaced or modified in place (torch's per-tensor
+        version counters), so a model trained further between two calls gets a new key.
+        """
+        state = self.model.state_dict(keep_vars=True)
+        versions = tuple((name, id(t), t._version) for name, t in state.items())
+        memo = getattr(self, "_model_key_memo", None)
+        if memo is None or memo[0] != versions:
+            self._model_key_memo = (versions, model_fingerprint(self.model))
+        return self._model_key_memo[1]
+
+    def activations(self, layers: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
+                    cancel: Optional[CancelEvent] = None) -> dict[str, np.ndarray]:
+        """Activations of ``layers`` (cached per layer; only missing layers are captured)."""
+        layers = self._check_layers(layers)
+        mkey = self.model_key()
+        keys = {layer: ("activations", mkey, self._inputs_key, layer) for layer in layers}
+        missing = [layer for layer in layers if self._get(keys[layer]) is None]
+        if missing:
+            acts: Activations = capture_activations(
+                self.model, self.images, missing, batch_size=self.batch_size, max_bytes=self.max_bytes,
+                progress=progress, cancel=cancel)
+            self.stats["captures"] += 1
+            for layer in missing:
+                self._put(keys[layer], acts[layer])
+            if acts.outputs is not None:
+                self._put(("outputs", mkey, self._inputs_key), acts.outputs)
+        else:
+            report(progress, self.n_images, self.n_images, "activations cached")
+        return {layer: self._get(keys[layer]) for layer in layers}
+
+    def predictions(self) -> Optional[np.ndarray]:
+        """The model's predicted class per image (from the captured outputs), or None."""
+        key = ("outputs", self.model_key(), self._inputs_key)
+        outputs = self._get(key)
+        if outputs is None:
+            self.activations(self.layers[-1:])
+            outputs = self._get(key)
+        if outputs is None or outputs.ndim != 2:
+            return None
+        return outputs.argmax(axis=1)
+
+    def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, progress=None, cancel=None) -> PointCloud:
+        """The point cloud of one layer."""
+        act = self.activations([layer], progress=progress, cancel=cancel)[layer]
+        key = ("cloud", self.model_key(), self._inputs_key, layer, spec)
+        cached = self._get(key)
+        if cached is not None:
+            return cached
+        return self._put(key, make_cloud(act, layer=layer, **spec.kwargs()))
+
+    def point_labels(self, cloud: PointCloud) -> Optional[np.ndarray]:
+        """Each point's label, through the cloud's provenance (None without labels or for channels)."""
+        if self.labels is None or (cloud.image_index < 0).any():
+            return None
+        return self.labels[cloud.image_index]
+
+    def diagrams(self, layers: Optional[Sequence[str]] = None, spec: CloudSpec = CloudSpec(), *,
+                 maxdim: int = 1, scale: str = "median", backend: str = "auto", representatives: bool = False,
+                 progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None
+                 ) -> dict[str, PersistenceResult]:
+        """Persistence diagrams of every layer's (rescaled) cloud, computed in parallel when an
+        executor is set."""
+        if scale not in SCALES:
+            raise TDAInputError(f"The 'scale' parameter must be one of {SCALES}. Got {scale!r} instead.")
+        layers = self._check_layers(layers)
+        clouds = {}
+        for i, layer in enumerate(layers):
+            check_cancel(cancel, "point clouds")
+            clouds[layer] = self.cloud(layer, spec, cancel=cancel)
+        mkey = self.model_key()
+        keys = {layer: ("diagrams", mkey, self._inputs_key, layer, spec, scale, maxdim, backend, representatives)
+                for layer in layers}
+        results = {layer: self._get(keys[layer]) for layer in layers}
+        todo = [layer for layer in layers if results[layer] is None]
+        total, done = len(layers), len(layers) - len(todo)
+        report(progress, done, total, "persistence")
+        executor = self._executor()
+        args = lambda layer: (clouds[layer].points, scale, maxdim, backend, representatives, self.max_memory_bytes)
+        if executor is None or len(todo) <= 1:
+            for layer in todo:
+                check_cancel(cancel, "persistence")
+                result, _ = _persistence_task(*args(layer))
+                results[layer] = self._put(keys[layer], result)
+                self.stats["persistence"] += 1
+                done += 1
+                report(progress, done, total, f"persistence of {layer}")
+        else:
+            futures = {layer: executor.submit(_persistence_task, *args(layer)) for layer in todo}
+            try:
+                for layer in todo:
+                    while True:
+                        check_cancel(cancel, "persistence")
+                        try:
+                            result, _ = futures[layer].result(timeout=0.1)
+                            break
+                        except TimeoutError:
+                            continue
+                    results[layer] = self._put(keys[layer], result)
+                    self.stats["persistence"] += 1
+                    done += 1
+                    report(progress, done, total, f"persistence of {layer}")
+            finally:
+                for future in futures.values():
+                    future.cancel()
+        return results
+
+    def distance_matrix(self, layers: Optional[Sequence[str]] = None, spec: CloudSpec = CloudSpec(), *,
+                        metric: str = "bottleneck", dims: Sequence[int] = (0, 1), maxdim: Optional[int] = None,
+                        scale: str = "median", backend: str = "auto", infinite: str = "match",
+                        progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None
+                        ) -> np.ndarray:
+        """The L x L matrix of diagram distances between layers (see
+        :func:`tda_widgets.topology.distances.layer_distance_matrix`)."""
+        if metric not in METRICS:
+            raise TDAInputError(f"The 'metric' parameter must be one of {METRICS}. Got {metric!r} instead.")
+        dims = tuple(sorted({int(d) for d in dims}))
+        if not dims:
+            raise TDAInputError("dims is empty; choose at least one homology dimension, e.g. dims=(0, 1).")
+        layers = self._check_layers(layers)
+        maxdim = max(dims) if maxdim is None else maxdim
+        n = len(layers)
+        n_pairs = n * (n - 1) // 2
+
+        def stage_one(done, total, msg):
+            report(progress, done, total + n_pairs, msg)
+
+        results = self.diagrams(layers, spec, maxdim=maxdim, scale=scale, backend=backend,
+                                progress=stage_one, cancel=cancel)
+        key = ("distances", self.model_key(), self._inputs_key, tuple(layers), spec, scale, maxdim, backend,
+               metric, dims, infinite)
+        cached = self._get(key)
+        if cached is not None:
+            report(progress, n + n_pairs, n + n_pairs, "distances cached")
+            return cached.copy()
+
+        def stage_two(done, total, msg):
+            report(progress, n + done, n + total, msg)
+
+        matrix = layer_distance_matrix([list(results[layer].diagrams) for layer in layers], metric, dims=dims,
+                                       infinite=infinite, executor=self._executor(), progress=stage_two,
+                                       cancel=cancel)
+        self.stats["distance_matrices"] += 1
+        return self._put(key, matrix).copy()
+
+    def cka(self, layers: Optional[Sequence[str]] = None, *, kernel: str = "linear", debiased: bool = False,
+            progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None) -> np.ndarray:
+        """CKA between layers on the same images, each layer flattened to one vector per image."""
+        layers = self._check_layers(layers)
+        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased)
+        cached = self._get(key)
+        if cached is not None:
+            return cached.copy()
+        acts = self.activations(layers, cancel=cancel)
+        features = [acts[layer].reshape(self.n_images, -1) for layer in layers]
+        matrix = cka_matrix(features, kernel=kernel, debiased=debiased, progress=progress, cancel=cancel)
+        self.stats["cka"] += 1
+        return self._put(key, matrix).copy()
+
+    def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric="bottleneck", dims=(0, 1),
+                scale="median", kernel="linear", progress=None, cancel=None) -> dict:
+        """PH distances beside 1 - CKA and their Spearman rank correlation."""
+        layers = self._check_layers(layers)
+        ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, progress=progress,
+                                  cancel=cancel)
+        ck = self.cka(layers, kernel=kernel, cancel=cancel)
+        rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
+        return {"layers": layers, "ph": ph, "cka": ck, "spearman": rho, "metric": metric, "dims": tuple(dims),
+                "scale": scale, "spec": spec}
+
+    def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = "pca", n_cubes: int = 10,
+               overlap: float = 0.3, clusterer: Any = "dbscan", eps: Optional[float] = None, min_samples: int = 3,
+               class_groups: Optional[dict] = None, cancel=None) -> MapperGraph:
+        """The mapper graph of one layer's cloud, with per-node image indices and class make-up."""
+        cloud = self.cloud(layer, spec, cancel=cancel)
+        lens_key = lens if isinstance(lens, (str, tuple)) else ("array", hashlib.sha1(np.asarray(lens).tobytes()).hexdigest())
+        groups_key = tuple(sorted(class_groups.items())) if class_groups else None
+        key = ("mapper", self.model_key(), self._inputs_key, layer, spec, lens_key, n_cubes, overlap,
+               repr(clusterer), eps, min_samples, groups_key)
+        cached = self._get(key)
+        if cached is not None:
+            return cached
+        check_cancel(cancel, "mapper")
+        if isinstance(lens, tuple) and lens and lens[0] == "logit":
+            outputs = self._get(("outputs", self.model_key(), self._inputs_key))
+            if outputs is None:
+                self.activations(self.layers[-1:])
+                outputs = self._get(("outputs", self.model_key(), self._inputs_key))
+            lens = outputs[cloud.image_index, int(lens[1])]
+        graph = mapper_graph(cloud.points, labels=self.point_labels(cloud),
+                             image_index=cloud.image_index if (cloud.image_index >= 0).all() else None,
+                             lens=lens, n_cubes=n_cubes, overlap=overlap, clusterer=clusterer, eps=eps,
+                             min_samples=min_samples, class_groups=class_groups)
+        self.stats["mapper"] += 1
+        return self._put(key, graph)
+
+    def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
+        """The study's images as a float array (N, C, H, W), downsampled to at most
+        ``max_side`` pixels a side (for thumbnails; cached)."""
+        key = ("thumbnails", self._inputs_key, max_side)
+        cached = self._get(key)
+        if cached is not None:
+            return cached
+        source = self.images
+        if isinstance(source, np.ndarray):
+            source = torch.from_numpy(source)
+        if isinstance(source, torch.Tensor):
+            batches = [source[i:i + 512] for i in range(0, len(source), 512)]
+        else:
+            from .capture import _iter_batches
+
+            batches, _ = _iter_batches(source, 256)
+        out = []
+        for batch in batches:
+            batch = batch.detach().cpu().float()
+            if batch.ndim == 3:
+                batch = batch[:, None]
+            if max(batch.shape[-2:]) > max_side:
+                factor = max_side / max(batch.shape[-2:])
+                size = (max(1, round(batch.shape[-2] * factor)), max(1, round(batch.shape[-1] * factor)))
+                batch = torch.nn.functional.interpolate(batch, size=size, mode="area")
+            out.append(batch.numpy())
+        return self._put(key, np.concatenate(out))
