@@ -1,4 +1,43 @@
 """Pure Plotly figure builders: data in, ``plotly.graph_objects.Figure`` out.
 
-No ipywidgets and no torch are imported here (a test checks it).
+No ipywidgets and no torch are imported here (a test checks it). Every trace is named, and a
+builder's trace structure depends only on its options, never on the data, so that a widget
+can wrap a figure in a ``FigureWidget`` and update it in place with ``selector={"name": ...}``.
 """
+
+from .diagrams import (
+    CUSTOMDATA_COLUMNS,
+    barcode_figure,
+    diagram_point_to_bar,
+    matching_figure,
+    persistence_diagram_figure,
+)
+from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
+from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes
+from .thumbnails import (
+    EMPTY_SELECTION_TEXT,
+    sprite_sheet,
+    thumbnail_grid_figure,
+    tile_index_at,
+    to_uint8_images,
+)
+
+__all__ = [
+    "CKA_DISPLAYS",
+    "COLOR_BY",
+    "CUSTOMDATA_COLUMNS",
+    "EMPTY_SELECTION_TEXT",
+    "SCALE_NOTES",
+    "barcode_figure",
+    "diagram_point_to_bar",
+    "layer_distance_figure",
+    "mapper_graph_figure",
+    "mapper_layout",
+    "matching_figure",
+    "node_marker_sizes",
+    "persistence_diagram_figure",
+    "sprite_sheet",
+    "thumbnail_grid_figure",
+    "tile_index_at",
+    "to_uint8_images",
+]
