@@ -169,6 +169,8 @@ def layer_distance_figure(
             f"The 'metric' parameter of {func} must be a non-empty string such as "
             f"'bottleneck'. Got {metric!r} instead."
         )
+    if isinstance(dims, (int, np.integer)):
+        dims = (dims,)
     dims_text = ", ".join(f"H{int(d)}" for d in (dims if dims is not None else ()))
 
     cka_label = f"1 - {cka_name}" if cka_display == "distance" else cka_name
