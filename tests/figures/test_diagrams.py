@@ -1,7 +1,5 @@
 """Diagram, barcode and matching figures: trace data against the input bars."""
 
-import math
-
 import numpy as np
 import plotly.graph_objects as go
 import pytest
