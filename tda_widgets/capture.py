@@ -59,7 +59,7 @@ def resolve_layers(model: nn.Module, layers: str | Sequence[str] | None = None) 
     model : torch.nn.Module
     layers : str, sequence of str or None
         Names as ``model.named_modules()`` gives them. ``None`` means every direct child of
-        the model (``named_children()``).
+        the model (``named_children()``) except Flatten, Identity and Dropout modules.
 
     Returns
     -------
@@ -79,7 +79,9 @@ def resolve_layers(model: nn.Module, layers: str | Sequence[str] | None = None) 
         )
     available = layer_names(model)
     if layers is None:
-        chosen = [name for name, _ in model.named_children()]
+        # Reshaping and regularising modules repeat their neighbour's geometry: skip them.
+        skip = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+        chosen = [name for name, module in model.named_children() if not isinstance(module, skip)]
         if not chosen:
             raise TDAInputError(
                 f"{type(model).__name__} has no sub-modules to capture; pass a model built "

@@ -224,7 +224,8 @@ def test_duplicate_layer_name():
 
 
 def test_default_layers_are_direct_children():
-    assert resolve_layers(make_model()) == [str(i) for i in range(7)]
+    # Dropout (3) and Flatten (5) only repeat their neighbour's geometry
+    assert resolve_layers(make_model()) == ["0", "1", "2", "4", "6"]
 
 
 def test_empty_input_names_the_problem():

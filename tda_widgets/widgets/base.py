@@ -1,0 +1,191 @@
+"""What every explorer shares: a job runner off the UI thread, a progress bar, Cancel, errors.
+
+A widget callback runs on the kernel's shell thread, so a Cancel click would queue behind a
+long computation run there. Explorers therefore run each computation in a worker thread with
+a :class:`threading.Event` for cancel. Only the newest job may touch the figures: each job has
+a generation number, and a job whose generation is no longer current drops its result (so 20
+quick slider moves end with the figure of the last setting, never a stale one).
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import traceback
+from typing import Any, Callable, Optional
+
+import ipywidgets as W
+import traitlets as T
+
+from ..errors import Cancelled
+
+__all__ = ["JobRunner", "ExplorerBase"]
+
+
+class JobRunner:
+    """Runs one job at a time in a worker thread; a new job cancels the one before.
+
+    Parameters
+    ----------
+    on_progress : callable(done, total, message)
+    on_state : callable(state, message) with state in {"running", "done", "cancelled", "error"}
+    threaded : bool
+        False runs jobs inline (deterministic, for scripts); widgets default to threads.
+    """
+
+    def __init__(self, on_progress: Callable[[int, int, str], None], on_state: Callable[[str, str], None],
+                 threaded: bool = True):
+        self.on_progress = on_progress
+        self.on_state = on_state
+        self.threaded = threaded
+        self.generation = 0
+        self._cancel: Optional[threading.Event] = None
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        self.last_error: Optional[BaseException] = None
+        self.jobs_started = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next check."""
+        with self._lock:
+            if self._cancel is not None:
+                self._cancel.set()
+
+    def submit(self, work: Callable[[Callable, threading.Event], Any], apply: Callable[[Any], None],
+               label: str = "computing") -> int:
+        """Run ``work(progress, cancel)``; if still the newest job, call ``apply(result)``."""
+        with self._lock:
+            if self._cancel is not None:
+                self._cancel.set()
+            self.generation += 1
+            generation = self.generation
+            cancel = threading.Event()
+            self._cancel = cancel
+            self.jobs_started += 1
+
+        def progress(done, total, message=""):
+            if generation == self.generation and not cancel.is_set():
+                self.on_progress(done, total, message)
+
+        def run():
+            self.on_state("running", label)
+            try:
+                result = work(progress, cancel)
+                if cancel.is_set():
+                    raise Cancelled(label)
+                if generation != self.generation:
+                    return
+                apply(result)
+                if generation == self.generation:
+                    self.last_error = None
+                    self.on_state("done", "")
+            except Cancelled:
+                if generation == self.generation:
+                    self.on_state("cancelled", f"Cancelled: {label}. Change a setting or press Recompute.")
+            except Exception as exc:  # shown in the widget, never lost in a log
+                if generation == self.generation:
+                    self.last_error = exc
+                    self.on_state("error", f"{type(exc).__name__}: {exc}")
+
+        if self.threaded:
+            previous = self._thread
+            thread = threading.Thread(target=self._after, args=(previous, run), daemon=True,
+                                      name=f"tda-widgets-job-{generation}")
+            self._thread = thread
+            thread.start()
+        else:
+            run()
+        return generation
+
+    @staticmethod
+    def _after(previous: Optional[threading.Thread], run: Callable[[], None]) -> None:
+        # One job at a time: wait for the cancelled predecessor to reach its next check.
+        if previous is not None:
+            previous.join()
+        run()
+
+    def wait(self, timeout: Optional[float] = 120) -> None:
+        """Block until the current job has finished (for tests and scripts)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError(f"the background job did not finish within {timeout} s")
+
+
+class ExplorerBase(W.VBox):
+    """A VBox with a status row: progress bar, message, Cancel and Recompute buttons."""
+
+    status = T.Unicode("").tag(sync=False)
+    state = T.Unicode("idle").tag(sync=False)
+
+    def __init__(self, *, threaded: bool = True, **kwargs):
+        self.progress_bar = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
+                                            layout=W.Layout(width="220px", visibility="hidden"))
+        self.progress_bar.add_class("tda-progress")
+        self.status_label = W.HTML("", layout=W.Layout(flex="1"))
+        self.status_label.add_class("tda-status")
+        self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True,
+                                      layout=W.Layout(width="100px"), tooltip="stop the running computation")
+        self.recompute_button = W.Button(description="Recompute", icon="refresh", layout=W.Layout(width="120px"))
+        self.cancel_button.on_click(self._on_cancel_click)
+        self.recompute_button.on_click(lambda _: self.recompute())
+        self.status_row = W.HBox([self.progress_bar, self.cancel_button, self.recompute_button, self.status_label],
+                                 layout=W.Layout(align_items="center"))
+        self.jobs = JobRunner(self._on_progress, self._on_state, threaded=threaded)
+        super().__init__(**kwargs)
+        self.add_class("tda-explorer")
+
+    # --------------------------------------------------------------- status
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        self.progress_bar.max = max(float(total), 1.0)
+        self.progress_bar.value = float(min(done, total))
+        self.progress_bar.description = f"{done}/{total}"
+        if message:
+            self.status_label.value = f"<span>{html.escape(message)}</span>"
+
+    def _on_state(self, state: str, message: str) -> None:
+        self.state = state
+        self.status = message
+        running = state == "running"
+        self.cancel_button.disabled = not running
+        self.progress_bar.layout.visibility = "visible" if running else "hidden"
+        if running:
+            self.progress_bar.value = 0.0
+            self.progress_bar.bar_style = "info"
+        colour = {"error": "#b00020", "cancelled": "#8a6d00"}.get(state, "#555")
+        text = html.escape(message)
+        if state == "error":
+            text = f"<b>Error</b> — {text}"
+        self.status_label.value = f"<span style='color:{colour}'>{text}</span>" if text else ""
+
+    def _on_cancel_click(self, _button=None) -> None:
+        self.jobs.cancel()
+
+    def cancel(self) -> None:
+        """Stop the running computation (same as the Cancel button)."""
+        self.jobs.cancel()
+
+    def wait(self, timeout: Optional[float] = 120) -> "ExplorerBase":
+        """Block until the current computation has finished; returns self."""
+        self.jobs.wait(timeout)
+        return self
+
+    def recompute(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop any running work, then close the widget and its children."""
+        self.jobs.cancel()
+        for child in list(self.children):
+            child.close()
+        super().close()
+
+    @staticmethod
+    def format_exception(exc: BaseException) -> str:
+        return "".join(traceback.format_exception_only(type(exc), exc)).strip()

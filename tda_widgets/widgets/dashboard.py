@@ -1,0 +1,72 @@
+"""Dashboard: the three explorers as tabs over one shared Study (one cache)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import ipywidgets as W
+
+from ..compute import Study
+from ._common import make_study
+from .distances import LayerDistanceExplorer
+from .mapper import MapperExplorer
+from .persistence import PersistenceExplorer
+
+__all__ = ["Dashboard"]
+
+
+class Dashboard(W.Tab):
+    """Persistence, layer distances and mapper explorers as tabs sharing one cache.
+
+    The explorers are built when their tab is first opened, so opening the dashboard costs
+    one computation, not three.
+    """
+
+    TITLES = ("Persistence", "Layer distances", "Mapper")
+
+    def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
+                 study: Optional[Study] = None, threaded: bool = True, executor=None, **explorer_kwargs):
+        self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
+                                executor=executor)
+        self._threaded = threaded
+        self._kwargs = explorer_kwargs
+        self._classes = (PersistenceExplorer, LayerDistanceExplorer, MapperExplorer)
+        self.explorers: list = [None, None, None]
+        placeholders = [W.VBox([W.HTML("opening…")]) for _ in self._classes]
+        super().__init__(children=placeholders)
+        for i, title in enumerate(self.TITLES):
+            self.set_title(i, title)
+        self.observe(self._on_tab, names="selected_index")
+        self._open(0)
+
+    def _open(self, index: int):
+        if self.explorers[index] is None:
+            explorer = self._classes[index](study=self.study, threaded=self._threaded)
+            self.explorers[index] = explorer
+            children = list(self.children)
+            children[index] = explorer
+            self.children = children
+            self.selected_index = index
+        return self.explorers[index]
+
+    def _on_tab(self, change) -> None:
+        if change["new"] is not None:
+            self._open(change["new"])
+
+    @property
+    def persistence(self) -> PersistenceExplorer:
+        return self._open(0)
+
+    @property
+    def distances(self) -> LayerDistanceExplorer:
+        return self._open(1)
+
+    @property
+    def mapper(self) -> MapperExplorer:
+        return self._open(2)
+
+    def close(self) -> None:
+        for explorer in self.explorers:
+            if explorer is not None:
+                explorer.close()
+        super().close()

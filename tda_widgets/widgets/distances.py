@@ -1,0 +1,145 @@
+"""LayerDistanceExplorer: PH distances between layers beside CKA; click a cell to see the two
+layers' diagrams matched."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+import traitlets as T
+
+from ..compute import CloudSpec, Study
+from ..figures.diagrams import matching_figure
+from ..figures.heatmaps import layer_distance_figure
+from ..topology.distances import METRICS, matching
+from ._common import MODE_OPTIONS, first_point, make_study, update_in_place
+from .base import ExplorerBase
+
+__all__ = ["LayerDistanceExplorer"]
+
+DIMS_OPTIONS = [("H0", (0,)), ("H1", (1,)), ("H0 + H1", (0, 1))]
+
+
+class LayerDistanceExplorer(ExplorerBase):
+    """L x L heat map of diagram distances between layers beside (1 - CKA), with their Spearman
+    rank correlation; click a cell to see the two layers' diagrams and the optimal matching.
+
+    Parameters
+    ----------
+    model, images, labels, layers, class_names, study
+        As for :class:`PersistenceExplorer`.
+    metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
+    dims : tuple of int, default (0, 1)
+    mode : str, default "auto"
+    max_points : int, default 300
+    kernel : {"linear", "rbf"}
+        CKA kernel.
+    """
+
+    metric = T.Unicode("bottleneck")
+    dims = T.Tuple((0, 1))
+    mode = T.Unicode("auto")
+    max_points = T.Int(300)
+    scale = T.Unicode("median")
+    kernel = T.Unicode("linear")
+    selected_pair = T.Tuple(allow_none=True, default_value=None)
+
+    def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
+                 study: Optional[Study] = None, metric: str = "bottleneck", dims=(0, 1), mode: str = "auto",
+                 max_points: int = 300, scale: str = "median", kernel: str = "linear", threaded: bool = True,
+                 executor=None, autostart: bool = True):
+        super().__init__(threaded=threaded)
+        self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
+                                executor=executor)
+        self.result_: Optional[dict] = None
+        with self.hold_trait_notifications():
+            self.metric, self.dims, self.mode = metric, tuple(dims), mode
+            self.max_points, self.scale, self.kernel = int(max_points), scale, kernel
+        self.metric_dropdown = W.Dropdown(options=list(METRICS), description="metric", layout=W.Layout(width="260px"))
+        self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology", layout=W.Layout(width="200px"))
+        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
+        self.points_slider = W.IntSlider(min=20, max=2000, step=10, description="points",
+                                         continuous_update=False, layout=W.Layout(width="280px"))
+        self.scale_dropdown = W.Dropdown(options=["median", "diameter", "none"], description="rescale",
+                                         layout=W.Layout(width="200px"))
+        self.kernel_dropdown = W.Dropdown(options=["linear", "rbf"], description="CKA", layout=W.Layout(width="180px"))
+        for trait, control in (("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
+                               ("mode", self.mode_dropdown), ("max_points", self.points_slider),
+                               ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown)):
+            W.link((self, trait), (control, "value"))
+
+        n = len(self.study.layers)
+        empty = np.zeros((n, n))
+        self.heatmap_fig = go.FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
+                                                                 title="computing…"))
+        self.matching_fig = go.FigureWidget(matching_figure(np.empty((0, 2)), np.empty((0, 2)),
+                                                            np.empty((0, 2), dtype=int),
+                                                            title="click a cell of the PH heat map"))
+        self._bind_callbacks()
+        controls = W.VBox([
+            W.HBox([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
+            W.HBox([self.mode_dropdown, self.points_slider, self.scale_dropdown]),
+        ])
+        self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig]
+        self.observe(lambda change: self.recompute(),
+                     names=["metric", "dims", "mode", "max_points", "scale", "kernel"])
+        if autostart:
+            self.recompute()
+
+    @property
+    def spec(self) -> CloudSpec:
+        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+
+    def recompute(self) -> None:
+        """Compute (or fetch from the cache) both matrices, then redraw the heat maps."""
+        spec, metric, dims, scale, kernel = self.spec, self.metric, tuple(self.dims), self.scale, self.kernel
+        study = self.study
+
+        def work(progress, cancel):
+            return study.compare(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
+                                 progress=progress, cancel=cancel)
+
+        self.jobs.submit(work, self._show, label=f"{metric} distances between layers")
+
+    def _show(self, result: dict) -> None:
+        self.result_ = result
+        rho = result["spearman"]
+        fig = layer_distance_figure(result["ph"], result["cka"], result["layers"], metric=result["metric"],
+                                    rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"],
+                                    dims=result["dims"], cka_name=f"{self.kernel} CKA")
+        update_in_place(self.heatmap_fig, fig)
+        self._bind_callbacks()
+
+    def _bind_callbacks(self) -> None:
+        for trace in self.heatmap_fig.data:
+            if trace.name == "ph":
+                trace.on_click(self._on_cell)
+
+    def _on_cell(self, trace, points, state=None) -> None:
+        if not getattr(points, "xs", None):
+            return
+        try:
+            layers = list(self.study.layers)
+            self.show_pair(layers.index(points.ys[0]), layers.index(points.xs[0]))
+        except Exception as exc:
+            self._on_state("error", self.format_exception(exc))
+
+    def show_pair(self, i: int, j: int, dim: Optional[int] = None) -> None:
+        """Draw the diagrams of layers ``i`` and ``j`` (cached) in H_dim with their matching."""
+        if self.result_ is None:
+            return
+        layers = self.result_["layers"]
+        dim = max(self.result_["dims"]) if dim is None else dim
+        diagrams = self.study.diagrams([layers[i], layers[j]], self.result_["spec"], maxdim=max(self.result_["dims"]),
+                                       scale=self.result_["scale"])
+        a = diagrams[layers[i]].diagrams[dim]
+        b = diagrams[layers[j]].diagrams[dim]
+        metric = self.result_["metric"] if self.result_["metric"] in ("bottleneck", "wasserstein-1", "wasserstein-2") \
+            else "wasserstein-1"
+        distance, pairs = matching(a, b, metric=metric)
+        fig = matching_figure(a, b, pairs, names=(layers[i], layers[j]),
+                              title=f"H{dim} of {layers[i]} vs {layers[j]} · {metric} matching · d = {distance:.3g}")
+        update_in_place(self.matching_fig, fig)
+        self.selected_pair = (layers[i], layers[j])

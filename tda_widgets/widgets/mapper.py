@@ -1,0 +1,241 @@
+"""MapperExplorer: mapper graphs of every layer with linked thumbnails and cross-layer linking."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+import traitlets as T
+
+from ..compute import CloudSpec, Study
+from ..figures.mapper import mapper_graph_figure
+from ..topology.mapper import MapperGraph
+from ._common import MODE_OPTIONS, describe_classes, make_study, thumbnail_panel, update_in_place
+from .base import ExplorerBase
+
+__all__ = ["MapperExplorer"]
+
+LENS_OPTIONS = [("PCA (1st component)", "pca"), ("L2 norm", "l2norm"), ("PCA (2 components)", "pca2")]
+
+
+class MapperExplorer(ExplorerBase):
+    """Mapper graph of the chosen layer, beside small graphs of every layer.
+
+    Hover or click a node to see its images and class make-up; the nodes holding the same
+    images are highlighted in every other layer's graph (cross-layer linking).
+
+    Parameters
+    ----------
+    model, images, labels, layers, class_names, study
+        As for :class:`PersistenceExplorer`.
+    lens : {"pca", "l2norm", "pca2"} or ("logit", class)
+    n_cubes : int, default 8
+    overlap : float, default 0.35
+    min_samples : int, default 3
+    color_by : {"majority", "purity", "lens"}
+    show_all_layers : bool, default True
+        Also draw every layer's graph (small) for cross-layer linking.
+    """
+
+    layer = T.Unicode()
+    mode = T.Unicode("auto")
+    max_points = T.Int(500)
+    lens = T.Any("pca")
+    n_cubes = T.Int(8)
+    overlap = T.Float(0.35)
+    min_samples = T.Int(3)
+    color_by = T.Unicode("majority")
+    selected_node = T.Unicode(allow_none=True, default_value=None)
+
+    def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
+                 max_points: int = 500, lens="pca", n_cubes: int = 8, overlap: float = 0.35, min_samples: int = 3,
+                 color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
+                 threaded: bool = True, executor=None, autostart: bool = True):
+        super().__init__(threaded=threaded)
+        self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
+                                executor=executor)
+        self.class_groups = class_groups
+        names = list(self.study.layers)
+        self.graphs_: dict[str, MapperGraph] = {}
+        self.highlighted_: dict[str, list[str]] = {}
+
+        with self.hold_trait_notifications():
+            self.layer = layer if layer is not None else names[0]
+            self.mode, self.max_points, self.lens = mode, int(max_points), lens
+            self.n_cubes, self.overlap, self.min_samples = int(n_cubes), float(overlap), int(min_samples)
+            self.color_by = color_by
+        self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
+        self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
+                                        continuous_update=False, layout=W.Layout(width="260px"))
+        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
+        self.points_slider = W.IntSlider(min=50, max=3000, step=50, description="points",
+                                         continuous_update=False, layout=W.Layout(width="280px"))
+        self.lens_dropdown = W.Dropdown(options=LENS_OPTIONS, description="lens", layout=W.Layout(width="260px"))
+        self.cubes_slider = W.IntSlider(min=2, max=30, description="intervals", continuous_update=False,
+                                        layout=W.Layout(width="260px"))
+        self.overlap_slider = W.FloatSlider(min=0.05, max=0.9, step=0.05, description="overlap",
+                                            continuous_update=False, layout=W.Layout(width="260px"))
+        self.min_samples_slider = W.IntSlider(min=1, max=20, description="min samples", continuous_update=False,
+                                              layout=W.Layout(width="260px"))
+        self.color_dropdown = W.Dropdown(options=["majority", "purity", "lens"], description="colour",
+                                         layout=W.Layout(width="200px"))
+        for trait, control in (("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+                               ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
+                               ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
+                               ("color_by", self.color_dropdown)):
+            W.link((self, trait), (control, "value"))
+        if isinstance(lens, str) and lens in dict((v, k) for k, v in LENS_OPTIONS):
+            W.link((self, "lens"), (self.lens_dropdown, "value"))
+        self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")
+        self.observe(lambda c: setattr(self.layer_slider, "value", names.index(c["new"])), names="layer")
+
+        self.main_fig = go.FigureWidget(self._empty_figure("computing…", 560, 480))
+        self.layer_figs = {name: go.FigureWidget(self._empty_figure(name, 300, 280)) for name in names} \
+            if show_all_layers else {}
+        self._bind_callbacks()
+        self.thumbnails = thumbnail_panel(self.study)
+        self.info = W.HTML("")
+        controls = W.VBox([
+            W.HBox([self.layer_dropdown, self.layer_slider, self.mode_dropdown, self.points_slider]),
+            W.HBox([self.lens_dropdown, self.cubes_slider, self.overlap_slider]),
+            W.HBox([self.min_samples_slider, self.color_dropdown]),
+        ])
+        strip = [W.HTML("<b>Every layer</b> (click a node: the same images are ringed in every layer)")] \
+            if self.layer_figs else []
+        grid = W.GridBox(list(self.layer_figs.values()),
+                         layout=W.Layout(grid_template_columns="repeat(3, 310px)")) if self.layer_figs else None
+        self.children = [controls, self.status_row,
+                         W.HBox([self.main_fig, W.VBox([self.info, self.thumbnails])])] + strip + ([grid] if grid else [])
+        self.observe(lambda c: self.recompute(),
+                     names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples"])
+        self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
+        if autostart:
+            self.recompute()
+
+    @staticmethod
+    def _empty_figure(title, width, height) -> go.Figure:
+        empty = MapperGraph(nodes=[], edges=[], lens=np.empty((0, 1)), params={})
+        return mapper_graph_figure(empty, title=title, width=width, height=height)
+
+    @property
+    def spec(self) -> CloudSpec:
+        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+
+    def settings(self) -> dict:
+        return dict(lens=self.lens, n_cubes=int(self.n_cubes), overlap=float(self.overlap),
+                    min_samples=int(self.min_samples), class_groups=self.class_groups)
+
+    # ----------------------------------------------------------- compute
+
+    def recompute(self) -> None:
+        """Compute (or fetch) every layer's mapper graph, then redraw."""
+        spec, settings, study = self.spec, self.settings(), self.study
+        layers = list(study.layers) if self.layer_figs else [self.layer]
+
+        def work(progress, cancel):
+            study.activations(layers, progress=progress, cancel=cancel)
+            graphs, errors = {}, {}
+            for k, layer in enumerate(layers):
+                progress(k, len(layers), f"mapper of {layer}")
+                try:
+                    graphs[layer] = study.mapper(layer, spec, cancel=cancel, **settings)
+                except ValueError as exc:  # e.g. settings that give an empty graph in one layer
+                    errors[layer] = str(exc)
+            progress(len(layers), len(layers), "mapper graphs ready")
+            return graphs, errors
+
+        self.jobs.submit(work, self._apply, label="mapper graphs")
+
+    def _apply(self, out) -> None:
+        graphs, errors = out
+        self.graphs_ = graphs
+        self.errors_ = errors
+        self.selected_node = None
+        self.highlighted_ = {}
+        self.thumbnails.clear()
+        self._redraw()
+        if errors:
+            first = next(iter(errors.items()))
+            self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")
+
+    def _figure(self, layer, highlight, width, height, title) -> go.Figure:
+        graph = self.graphs_.get(layer)
+        if graph is None:
+            return self._empty_figure(f"{layer}: no graph", width, height)
+        return mapper_graph_figure(graph, color_by=self.color_by, class_names=self.study.class_names,
+                                   highlight=highlight, title=title, width=width, height=height)
+
+    def _redraw(self) -> None:
+        if not self.graphs_:
+            return
+        layer = self.layer
+        graph = self.graphs_.get(layer)
+        title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges" if graph else f"{layer}: no graph"
+        update_in_place(self.main_fig, self._figure(layer, self.highlighted_.get(layer), 560, 480, title))
+        for name, fig in self.layer_figs.items():
+            g = self.graphs_.get(name)
+            small_title = f"{name} · {len(g.nodes)} nodes" if g else f"{name}: no graph"
+            update_in_place(fig, self._figure(name, self.highlighted_.get(name), 300, 280, small_title))
+        self._bind_callbacks()
+
+    # ----------------------------------------------------------- linking
+
+    def _bind_callbacks(self) -> None:
+        figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
+        for name, fig in figs:
+            for trace in fig.data:
+                if trace.name == "nodes":
+                    handler = self._handler(name if fig is not self.main_fig else None)
+                    trace.on_hover(handler)
+                    trace.on_click(handler)
+
+    def _handler(self, layer: Optional[str]):
+        def handler(trace, points, state=None):
+            inds = list(getattr(points, "point_inds", []) or [])
+            if not inds or trace.customdata is None:
+                return
+            try:
+                node_id = trace.customdata[inds[0]]
+                node_id = node_id[0] if isinstance(node_id, (list, tuple, np.ndarray)) else node_id
+                self.select_node(str(node_id), layer=layer)
+            except Exception as exc:
+                self._on_state("error", self.format_exception(exc))
+        return handler
+
+    def node_images(self, node_id: str, layer: Optional[str] = None) -> np.ndarray:
+        """Image indices behind a node of ``layer``'s graph (default: the current layer)."""
+        return self.graphs_[layer or self.layer].node(node_id).image_indices
+
+    def select_node(self, node_id: str, layer: Optional[str] = None) -> None:
+        """Show a node's thumbnails and ring the nodes with the same images in every layer."""
+        layer = layer or self.layer
+        graph = self.graphs_[layer]
+        node = graph.node(node_id)
+        images = [int(i) for i in node.image_indices]
+        names = self.study.class_names
+        makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
+        purity = "" if np.isnan(node.purity) else f", purity {node.purity:.0%}"
+        self.thumbnails.show(images, title=f"{layer} · {node_id}: {len(images)} images{purity}")
+        self.info.value = (f"<b>{layer} · {node_id}</b>: {node.size} points, {len(images)} images{purity}"
+                           f"<br>classes: {makeup}")
+        self.highlighted_ = {name: g.nodes_with_images(images) for name, g in self.graphs_.items()}
+        self.selected_node = f"{layer}:{node_id}"
+        self._redraw_highlights()
+
+    def _redraw_highlights(self) -> None:
+        """Update only the 'highlight' traces (cheap: no layout recomputation of other traces)."""
+        figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
+        for name, fig in figs:
+            graph = self.graphs_.get(name)
+            if graph is None:
+                continue
+            new = self._figure(name, self.highlighted_.get(name), fig.layout.width or 300,
+                               fig.layout.height or 280, fig.layout.title.text)
+            new_trace = next((t for t in new.data if t.name == "highlight"), None)
+            old_trace = next((t for t in fig.data if t.name == "highlight"), None)
+            if new_trace is not None and old_trace is not None:
+                with fig.batch_update():
+                    old_trace.x, old_trace.y = new_trace.x, new_trace.y

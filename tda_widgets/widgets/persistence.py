@@ -1,0 +1,173 @@
+"""PersistenceExplorer: one layer's persistence diagram and barcode, with linked thumbnails."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+import traitlets as T
+
+from ..compute import CloudSpec, Study
+from ..figures.diagrams import barcode_figure, persistence_diagram_figure
+from ..topology.persistence import BACKENDS, PersistenceResult, bar_points
+from ._common import MODE_OPTIONS, first_point, make_study, thumbnail_panel, update_in_place
+from .base import ExplorerBase
+
+__all__ = ["PersistenceExplorer"]
+
+
+class PersistenceExplorer(ExplorerBase):
+    """Persistence diagram and barcode of one layer's point cloud; hover or click a point to
+    see the images behind that bar.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    images : tensor, ndarray, Dataset or DataLoader
+    labels : array-like, optional
+    layers : sequence of str, optional
+        Layers offered (default: the model's direct children).
+    class_names : sequence of str, optional
+    study : Study, optional
+        Share a cache with other explorers (the Dashboard does).
+    layer, mode, max_points, maxdim, backend, scale
+        Initial settings (also traits: set them to recompute).
+    threaded : bool, default True
+        Run computations in a worker thread (with progress and Cancel).
+    """
+
+    layer = T.Unicode()
+    mode = T.Unicode("auto")
+    max_points = T.Int(300)
+    maxdim = T.Int(1)
+    backend = T.Unicode("auto")
+    scale = T.Unicode("median")
+    selected_bar = T.Tuple(allow_none=True, default_value=None)
+
+    def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
+                 max_points: int = 300, maxdim: int = 1, backend: str = "auto", scale: str = "median",
+                 threaded: bool = True, executor=None, autostart: bool = True):
+        super().__init__(threaded=threaded)
+        self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
+                                executor=executor)
+        names = list(self.study.layers)
+        self.result_: Optional[PersistenceResult] = None
+        self.cloud_ = None
+        self._displayed_key = None
+
+        with self.hold_trait_notifications():
+            self.layer = layer if layer is not None else names[0]
+            self.mode, self.max_points, self.maxdim = mode, int(max_points), int(maxdim)
+            self.backend, self.scale = backend, scale
+        self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
+        self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
+                                        readout=True, continuous_update=False, layout=W.Layout(width="260px"))
+        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
+        self.points_slider = W.IntSlider(min=20, max=2000, step=10, description="points",
+                                         continuous_update=False, layout=W.Layout(width="280px"))
+        self.maxdim_dropdown = W.Dropdown(options=[("H0", 0), ("H0, H1", 1), ("H0, H1, H2", 2)],
+                                          description="homology", layout=W.Layout(width="200px"))
+        self.backend_dropdown = W.Dropdown(options=[b for b in BACKENDS], description="backend",
+                                           layout=W.Layout(width="200px"))
+        self.scale_dropdown = W.Dropdown(options=["median", "diameter", "none"], description="rescale",
+                                         layout=W.Layout(width="200px"))
+        for trait, control in (("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+                               ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
+                               ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)):
+            W.link((self, trait), (control, "value"))
+        self.layer_slider.observe(self._on_layer_slider, names="value")
+        self.observe(self._sync_layer_slider, names="layer")
+
+        self.diagram_fig = go.FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
+        self.barcode_fig = go.FigureWidget(barcode_figure([np.empty((0, 2))], title=""))
+        self._bind_callbacks()
+        self.thumbnails = thumbnail_panel(self.study)
+
+        controls = W.VBox([
+            W.HBox([self.layer_dropdown, self.layer_slider, self.mode_dropdown]),
+            W.HBox([self.points_slider, self.maxdim_dropdown, self.backend_dropdown, self.scale_dropdown]),
+        ])
+        self.children = [controls, self.status_row, W.HBox([self.diagram_fig, self.barcode_fig]), self.thumbnails]
+
+        self.observe(self._on_setting, names=["layer", "mode", "max_points", "maxdim", "backend", "scale"])
+        if autostart:
+            self.recompute()
+
+    # ----------------------------------------------------------- controls
+
+    def _on_layer_slider(self, change) -> None:
+        self.layer = self.layer_dropdown.options[change["new"]]
+
+    def _sync_layer_slider(self, change) -> None:
+        index = list(self.layer_dropdown.options).index(change["new"])
+        if self.layer_slider.value != index:
+            self.layer_slider.value = index
+
+    def _on_setting(self, change) -> None:
+        self.recompute()
+
+    @property
+    def spec(self) -> CloudSpec:
+        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+
+    # ----------------------------------------------------------- compute
+
+    def recompute(self) -> None:
+        """Compute (or fetch from the cache) the current layer's diagrams, then redraw."""
+        layer, spec, maxdim, backend, scale = self.layer, self.spec, self.maxdim, self.backend, self.scale
+        study = self.study
+
+        def work(progress, cancel):
+            cloud = study.cloud(layer, spec, progress=progress, cancel=cancel)
+            result = study.diagrams([layer], spec, maxdim=maxdim, scale=scale, backend=backend,
+                                    representatives=True, progress=progress, cancel=cancel)[layer]
+            return cloud, result
+
+        self.jobs.submit(work, lambda out: self._show(layer, *out), label=f"persistence of {layer}")
+
+    def _show(self, layer, cloud, result: PersistenceResult) -> None:
+        self.cloud_, self.result_ = cloud, result
+        title = (f"{layer} · {cloud.mode} · {cloud.n_points} points in {cloud.n_dims} dims · "
+                 f"{self.scale} scale · {result.backend}")
+        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title))
+        update_in_place(self.barcode_fig, barcode_figure(list(result.diagrams), title="barcode"))
+        self._bind_callbacks()
+        self.thumbnails.clear()
+        self.selected_bar = None
+
+    # ----------------------------------------------------------- linking
+
+    def _bind_callbacks(self) -> None:
+        for fig in (self.diagram_fig, self.barcode_fig):
+            for trace in fig.data:
+                if trace.name and trace.name.startswith("H"):
+                    trace.on_hover(self._on_point)  # append=False: replaces, never stacks
+                    trace.on_click(self._on_point)
+
+    def _on_point(self, trace, points, state=None) -> None:
+        index = first_point(points)
+        if index is None or trace.customdata is None:
+            return
+        try:
+            dim, bar = int(trace.customdata[index][0]), int(trace.customdata[index][1])
+            self.show_bar(dim, bar)
+        except Exception as exc:  # a callback never raises into the front end
+            self._on_state("error", self.format_exception(exc))
+
+    def bar_images(self, dim: int, bar: int) -> np.ndarray:
+        """Image indices behind bar ``bar`` of H_dim in the current diagram."""
+        if self.result_ is None or self.cloud_ is None:
+            return np.empty(0, dtype=np.int64)
+        return self.cloud_.images_of(bar_points(self.result_, dim, bar))
+
+    def show_bar(self, dim: int, bar: int) -> None:
+        """Show the images behind a bar in the thumbnail panel."""
+        images = self.bar_images(dim, bar)
+        birth, death = self.result_.diagrams[dim][bar]
+        what = "merging edge" if dim == 0 else "representative cycle"
+        self.selected_bar = (dim, bar)
+        self.thumbnails.show([int(i) for i in images],
+                             title=f"H{dim} bar {bar} [{birth:.3g}, {death:.3g}) · {what}: {len(images)} images")

@@ -1,0 +1,279 @@
+"""Explorers driven from Python: traits in, figures out, linked thumbnails, progress, cancel.
+
+References are independent of the widget code: diagrams from a direct ripser call, mapper
+membership from the topology layer, distance matrices from the Study engine.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import ripser
+import torch
+from plotly.callbacks import Points
+
+from tda_widgets import Dashboard, LayerDistanceExplorer, MapperExplorer, PersistenceExplorer, Study, load_demo
+from tda_widgets.compute import CloudSpec
+from tda_widgets.errors import Cancelled
+from tda_widgets.topology.persistence import persistence
+from tda_widgets.topology.scaling import rescale_points
+from tda_widgets.widgets.base import JobRunner
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo(n_images=120)
+
+
+@pytest.fixture
+def study(demo):
+    return Study(demo.model, demo.images, demo.labels, demo.layers, class_names=demo.class_names)
+
+
+def model_state(model):
+    return ([m.training for m in model.modules()], [p.requires_grad for p in model.parameters()],
+            {k: v.clone() for k, v in model.state_dict().items()})
+
+
+def assert_model_unchanged(model, before):
+    after = model_state(model)
+    assert after[0] == before[0] and after[1] == before[1]
+    for k, v in before[2].items():
+        assert torch.equal(after[2][k], v), k
+    for name, module in model.named_modules():
+        assert not module._forward_hooks, name
+
+
+def trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def fire(tr, index, kind="hover"):
+    callbacks = tr._hover_callbacks if kind == "hover" else tr._click_callbacks
+    assert callbacks, f"no {kind} callback on trace {tr.name!r}"
+    points = Points(point_inds=[index], xs=[tr.x[index]], ys=[tr.y[index]], trace_name=tr.name, trace_index=0)
+    for callback in callbacks:
+        callback(tr, points, None)
+
+
+# ------------------------------------------------------------------ persistence
+
+
+def test_persistence_explorer_draws_the_direct_ripser_diagram(demo, study):
+    before = model_state(demo.model)
+    w = PersistenceExplorer(study=study, layer="block2", max_points=80).wait()
+    assert w.state == "done", w.status
+    cloud = study.cloud("block2", CloudSpec(max_points=80))
+    scaled, _ = rescale_points(cloud.points, "median")
+    ref = ripser.ripser(scaled, maxdim=1)["dgms"]
+    h1 = trace(w.diagram_fig, "H1")
+    assert len(h1.x) == len(ref[1])
+    np.testing.assert_allclose(sorted(h1.x), sorted(ref[1][:, 0]), atol=1e-6)
+    h0 = trace(w.diagram_fig, "H0")
+    assert len(h0.x) == len(ref[0])  # the infinite bar is drawn on the top line, not dropped
+    assert_model_unchanged(demo.model, before)
+
+
+def test_changing_a_trait_redraws_in_place(study):
+    w = PersistenceExplorer(study=study, layer="block1", max_points=60).wait()
+    fig_id = id(w.diagram_fig)
+    h1_before = list(trace(w.diagram_fig, "H1").x)
+    w.layer = "fc1"
+    w.wait()
+    assert id(w.diagram_fig) == fig_id  # the same FigureWidget, updated in place
+    assert "fc1" in w.diagram_fig.layout.title.text
+    assert list(trace(w.diagram_fig, "H1").x) != h1_before
+    assert w.layer_slider.value == list(study.layers).index("fc1")
+    w.layer_slider.value = 0  # the slider drives the trait too
+    w.wait()
+    assert w.layer == "block1"
+
+
+def test_hover_on_a_bar_shows_exactly_its_images(study):
+    w = PersistenceExplorer(study=study, layer="block3", max_points=100).wait()
+    h1 = trace(w.diagram_fig, "H1")
+    assert len(h1.x) > 0
+    k = int(np.argmax(np.asarray(h1.y) - np.asarray(h1.x)))
+    dim, bar = int(h1.customdata[k][0]), int(h1.customdata[k][1])
+    fire(h1, k)
+    # reference: the representative from the topology layer, mapped through provenance
+    cloud = study.cloud("block3", CloudSpec(max_points=100))
+    result = persistence(rescale_points(cloud.points, "median")[0], maxdim=1, representatives=True, backend="ripser")
+    birth, death = w.result_.diagrams[dim][bar]
+    row = int(np.flatnonzero((result.diagrams[1][:, 0] == birth) & (result.diagrams[1][:, 1] == death))[0])
+    expected = sorted(set(cloud.image_index[result.representatives[1][row]].tolist()))
+    assert w.thumbnails.selected == expected
+    assert f"H1 bar {bar}" in w.thumbnails.title
+    # a click on an H0 point shows the two images of the merging edge
+    h0 = trace(w.diagram_fig, "H0")
+    finite = int(np.flatnonzero(np.isfinite(np.asarray(h0.customdata, dtype=float)[:, 3]))[-1])
+    fire(h0, finite, "click")
+    dim, bar = int(h0.customdata[finite][0]), int(h0.customdata[finite][1])
+    assert dim == 0
+    edge = result.representatives[0][bar] if np.array_equal(result.diagrams[0], w.result_.diagrams[0]) else None
+    assert edge is not None and len(edge) == 2
+    assert w.thumbnails.selected == sorted(set(cloud.image_index[edge].tolist()))
+
+
+def test_progress_reaches_the_end_and_status_shows_errors(study):
+    seen = []
+    w = PersistenceExplorer(study=study, layer="block1", max_points=50, autostart=False)
+    w.progress_bar.observe(lambda c: seen.append((w.progress_bar.value, w.progress_bar.max)), names="value")
+    w.recompute()
+    w.wait()
+    assert seen and seen[-1][0] == seen[-1][1]
+    with w.hold_trait_notifications():
+        w.layer, w.mode = "head", "spatial"  # a linear layer has no spatial positions
+    w.wait()
+    assert w.state == "error"  # a readable message in the widget, no exception
+    assert "needs a convolutional layer" in w.status_label.value and "Error" in w.status_label.value
+    w.mode = "auto"
+    w.wait()
+    assert w.state == "done" and w.status_label.value == ""
+
+
+def test_cancel_stops_the_work_and_leaves_the_widget_usable(demo):
+    study = Study(demo.model, demo.images, demo.labels, demo.layers)
+    started = threading.Event()
+    release = threading.Event()
+    w = PersistenceExplorer(study=study, layer="block1", max_points=60, autostart=False)
+    real = study.cloud
+
+    def slow_cloud(*a, **k):
+        started.set()
+        release.wait(5)
+        return real(*a, **k)
+
+    study.cloud = slow_cloud
+    w.recompute()
+    assert started.wait(5)
+    assert w.cancel_button.disabled is False
+    w.cancel()
+    release.set()
+    w.wait()
+    assert w.state == "cancelled"
+    assert not any(k[0] == "diagrams" for k in study.cache_keys())
+    study.cloud = real
+    w.recompute()
+    w.wait()
+    assert w.state == "done" and len(trace(w.diagram_fig, "H0").x) == 60
+
+
+def test_rapid_changes_end_on_the_last_setting(study):
+    w = PersistenceExplorer(study=study, layer="block1", max_points=40, maxdim=0)
+    for n in range(20, 120, 5):  # 20 quick changes, the last one 115 (of 120 images)
+        w.max_points = n
+    w.wait()
+    assert w.state == "done"
+    assert w.cloud_.n_points == 115
+    assert len(trace(w.diagram_fig, "H0").x) == 115
+
+
+# ------------------------------------------------------------------ layer distances
+
+
+def test_layer_distance_explorer_matches_the_study(study):
+    w = LayerDistanceExplorer(study=study, max_points=60, dims=(0, 1)).wait()
+    assert w.state == "done", w.status
+    ref = Study(study.model, study.images, study.labels, study.layers).distance_matrix(
+        spec=CloudSpec(max_points=60), metric="bottleneck", dims=(0, 1))
+    np.testing.assert_allclose(np.asarray(trace(w.heatmap_fig, "ph").z, dtype=float), ref, atol=1e-12)
+    assert "Spearman" in w.heatmap_fig.layout.title.text
+    w.metric = "sliced-wasserstein"  # a view change: diagrams come from the cache
+    n_persistence = study.stats["persistence"]
+    w.wait()
+    assert study.stats["persistence"] == n_persistence
+    assert "sliced" in w.heatmap_fig.layout.title.text
+
+
+def test_clicking_a_cell_shows_the_matching(study):
+    w = LayerDistanceExplorer(study=study, max_points=60).wait()
+    ph = trace(w.heatmap_fig, "ph")
+    assert ph._click_callbacks
+    points = Points(point_inds=[[1, 0]], xs=["block1"], ys=["block2"], trace_name="ph", trace_index=0)
+    ph._click_callbacks[0](ph, points, None)
+    assert w.selected_pair == ("block2", "block1")
+    assert "block2 vs block1" in w.matching_fig.layout.title.text
+    assert len(trace(w.matching_fig, "A").x) > 0
+
+
+# ------------------------------------------------------------------ mapper
+
+
+def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
+    before = model_state(demo.model)
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=6, overlap=0.4).wait()
+    assert w.state in ("done", "error"), w.status
+    graph = w.graphs_["fc1"]
+    nodes = trace(w.main_fig, "nodes")
+    assert len(nodes.x) == len(graph.nodes)
+    k = int(np.argmax([n.size for n in graph.nodes]))
+    node_id = str(nodes.customdata[k] if np.ndim(nodes.customdata[k]) == 0 else nodes.customdata[k][0])
+    fire(nodes, k, "click")
+    # reference: membership from the topology layer through the cloud's provenance
+    cloud = study.cloud("fc1", w.spec)
+    expected = sorted(set(cloud.image_index[graph.node(node_id).members].tolist()))
+    assert w.thumbnails.selected == expected
+    # cross-layer linking: in every other layer, exactly the nodes holding any of those images
+    for name, g in w.graphs_.items():
+        want = sorted(n.id for n in g.nodes if set(n.image_indices.tolist()) & set(expected))
+        assert sorted(w.highlighted_[name]) == want
+        if name in w.layer_figs:
+            assert len(trace(w.layer_figs[name], "highlight").x) == len(want)
+    assert_model_unchanged(demo.model, before)
+
+
+def test_mapper_settings_change_redraws(study):
+    w = MapperExplorer(study=study, layer="head", n_cubes=4, show_all_layers=False).wait()
+    n_before = len(trace(w.main_fig, "nodes").x)
+    w.n_cubes = 12
+    w.wait()
+    assert w.graphs_["head"].params["n_cubes"] == 12
+    assert len(trace(w.main_fig, "nodes").x) == len(w.graphs_["head"].nodes) != n_before
+
+
+# ------------------------------------------------------------------ dashboard, runner
+
+
+def test_dashboard_shares_one_cache(study):
+    d = Dashboard(study=study)
+    d.persistence.wait()
+    assert d.distances.study is d.persistence.study is d.mapper.study
+    d.distances.wait()
+    d.mapper.wait()
+    assert d.selected_index == 2
+    d.close()
+
+
+def test_job_runner_drops_stale_results():
+    applied = []
+    runner = JobRunner(lambda *a: None, lambda *a: None)
+
+    def work(delay):
+        def run(progress, cancel):
+            time.sleep(delay)
+            return delay
+        return run
+
+    runner.submit(work(0.3), applied.append)
+    runner.submit(work(0.0), applied.append)
+    runner.wait()
+    assert applied == [0.0]
+
+
+def test_closing_a_widget_cancels_its_work(study):
+    w = PersistenceExplorer(study=study, autostart=False)
+    stopped = threading.Event()
+
+    def long_work(progress, cancel):
+        for _ in range(200):
+            if cancel.is_set():
+                stopped.set()
+                raise Cancelled("x")
+            time.sleep(0.01)
+
+    w.jobs.submit(long_work, lambda r: None)
+    w.close()
+    w.jobs.wait()
+    assert stopped.is_set()
