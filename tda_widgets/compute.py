@@ -341,7 +341,9 @@ class Study:
         if not dims:
             raise TDAInputError("dims is empty; choose at least one homology dimension, e.g. dims=(0, 1).")
         layers = self._check_layers(layers)
-        maxdim = max(dims) if maxdim is None else maxdim
+        # H1 is computed by default even when only H0 is shown, so that switching the dimensions
+        # shown reuses the same diagrams instead of computing a maxdim=0 set.
+        maxdim = max(1, max(dims)) if maxdim is None else maxdim
         n = len(layers)
         n_pairs = n * (n - 1) // 2
 
