@@ -309,13 +309,21 @@ class Study:
                 done += 1
                 report(progress, done, total, f"persistence of {layer}")
         else:
-            futures = {layer: executor.submit(_persistence_task, *args(layer)) for layer in todo}
+            # Rescale here and submit persistence itself: the workers then import only the
+            # torch-free topology package (a spawned worker importing torch takes seconds).
+            futures = {}
             try:
+                for layer in todo:
+                    check_cancel(cancel, "persistence")
+                    scaled, _ = rescale_points(clouds[layer].points, scale)
+                    futures[layer] = executor.submit(
+                        persistence, scaled, maxdim=maxdim, backend=backend, representatives=representatives,
+                        max_memory_bytes=self.max_memory_bytes)
                 for layer in todo:
                     while True:
                         check_cancel(cancel, "persistence")
                         try:
-                            result, _ = futures[layer].result(timeout=0.1)
+                            result = futures[layer].result(timeout=0.1)
                             break
                         except TimeoutError:
                             continue
