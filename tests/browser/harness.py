@@ -143,7 +143,8 @@ def start_lab(timeout: float = 90.0) -> LabServer:
 
     Settings, user settings, workspaces and config live in a fresh temporary folder, so the
     host's own JupyterLab settings cannot change the tests. Notebook windowing is off
-    (``windowingMode: "none"``) so that outputs of off-screen cells render.
+    (``windowingMode: "none"``) so that outputs of off-screen cells render, and the news
+    pop-up is off so that it covers nothing.
     """
     temp_dir = Path(tempfile.mkdtemp(prefix="tdaw-lab-"))
     root = temp_dir / "notebooks"
@@ -151,7 +152,13 @@ def start_lab(timeout: float = 90.0) -> LabServer:
     for folder in (root, app_settings, temp_dir / "user-settings", temp_dir / "workspaces",
                    temp_dir / "config", temp_dir / "runtime", temp_dir / "ipython"):
         folder.mkdir()
-    overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+    overrides = {
+        "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+        # no news pop-up over the notebook, no requests to the internet
+        "@jupyterlab/apputils-extension:notification": {
+            "fetchNews": "false", "checkForUpdates": False,
+        },
+    }
     (app_settings / "overrides.json").write_text(json.dumps(overrides))
     port = _free_port()
     token = secrets.token_hex(16)
@@ -236,7 +243,14 @@ def wait_kernel_idle(page, server: LabServer, timeout: float = 60.0) -> list[dic
     )
     deadline = time.monotonic() + timeout
     while True:
-        kernels = server.kernels()
+        try:
+            kernels = server.kernels()
+        except urllib.error.HTTPError as exc:
+            # jupyter_server answers 500 (KeyError 'last_activity') for a kernel that is
+            # still starting; that means "not ready yet", so ask again.
+            if exc.code < 500:
+                raise
+            kernels = [{"execution_state": f"HTTP {exc.code} while starting"}]
         if kernels and all(k["execution_state"] == "idle" for k in kernels):
             return kernels
         if time.monotonic() > deadline:

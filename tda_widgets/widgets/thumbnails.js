@@ -1,0 +1,124 @@
+// Front end of tda_widgets.widgets.thumbnails.ThumbnailPanel (an anywidget ES module, no build).
+// The sprite sheet of all images arrives once; each change of `selected` redraws the chosen
+// tiles from it with CSS background offsets, so a hover costs one small message.
+
+function spriteUrl(model) {
+  const data = model.get("sprite");
+  if (!data || data.byteLength === 0) return null;
+  const bytes = data instanceof DataView || data instanceof ArrayBuffer
+    ? data : new Uint8Array(data);
+  return URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "tdaw-thumbs";
+  const title = document.createElement("div");
+  title.className = "tdaw-thumbs-title";
+  const count = document.createElement("div");
+  count.className = "tdaw-thumbs-count";
+  const grid = document.createElement("div");
+  grid.className = "tdaw-thumbs-grid";
+  const more = document.createElement("div");
+  more.className = "tdaw-thumbs-more";
+  root.append(title, count, grid, more);
+  el.appendChild(root);
+
+  let url = null;
+  let spriteSize = { width: 0, height: 0 };
+
+  function loadSprite() {
+    if (url) URL.revokeObjectURL(url);
+    url = spriteUrl(model);
+    root.dataset.spriteReady = "false";
+    if (!url) return;
+    const image = new Image();
+    image.src = url;
+    // Decode once; tiles drawn meanwhile show as soon as the browser has the image.
+    image.decode().then(() => {
+      spriteSize = { width: image.naturalWidth, height: image.naturalHeight };
+      root.dataset.spriteReady = "true";
+      draw();
+    }).catch((err) => {
+      root.dataset.spriteReady = "error";
+      console.error("ThumbnailPanel: could not decode the sprite", err);
+    });
+  }
+
+  function draw() {
+    const selected = model.get("selected") || [];
+    const captions = model.get("captions") || [];
+    const tile = model.get("tile");
+    const tileW = model.get("tile_width") || tile;
+    const cols = Math.max(1, model.get("cols"));
+    const scale = model.get("display_scale") || 1;
+    const maxShown = Math.max(1, model.get("max_shown"));
+    const shown = selected.slice(0, maxShown);
+    const height = tile * scale, width = tileW * scale;
+    const rows = Math.ceil(model.get("n_images") / cols);
+    const sheetW = (spriteSize.width || cols * tileW) * scale;
+    const sheetH = (spriteSize.height || rows * tile) * scale;
+
+    title.textContent = model.get("title");
+    title.style.display = model.get("title") ? "" : "none";
+    count.textContent = selected.length === 0
+      ? "no images selected"
+      : `${selected.length} image${selected.length === 1 ? "" : "s"}, showing ${shown.length}`;
+
+    const fragment = document.createDocumentFragment();
+    for (const index of shown) {
+      const cell = document.createElement("div");
+      cell.className = "tdaw-thumb";
+      cell.dataset.index = String(index);
+      const picture = document.createElement("div");
+      picture.className = "tdaw-thumb-img";
+      picture.style.width = `${width}px`;
+      picture.style.height = `${height}px`;
+      if (url) {
+        const col = index % cols, row = Math.floor(index / cols);
+        picture.style.backgroundImage = `url(${url})`;
+        picture.style.backgroundSize = `${sheetW}px ${sheetH}px`;
+        picture.style.backgroundPosition = `${-col * width}px ${-row * height}px`;
+      }
+      const caption = captions[index] || `#${index}`;
+      picture.title = `#${index} ${caption}`;
+      const label = document.createElement("div");
+      label.className = "tdaw-thumb-caption";
+      label.style.width = `${Math.max(width, 56)}px`;
+      label.textContent = caption.split(" · ").join("\n");  // "label 3\npred 3": one part a line
+      cell.append(picture, label);
+      fragment.appendChild(cell);
+    }
+    grid.replaceChildren(fragment);
+
+    const hidden = selected.length - shown.length;
+    more.textContent = hidden > 0 ? `+${hidden} more` : "";
+    more.style.display = hidden > 0 ? "" : "none";
+    root.dataset.nShown = String(shown.length);
+    root.dataset.nSelected = String(selected.length);
+    root.dataset.renderedAt = String(performance.now());
+  }
+
+  const onSprite = () => { loadSprite(); draw(); };
+  model.on("change:sprite", onSprite);
+  model.on("change:selected", draw);
+  model.on("change:title", draw);
+  model.on("change:captions", draw);
+  model.on("change:max_shown", draw);
+  model.on("change:display_scale", draw);
+  model.on("change:tile", draw);
+  model.on("change:tile_width", draw);
+  model.on("change:cols", draw);
+  loadSprite();
+  draw();
+
+  return () => {
+    model.off("change:sprite", onSprite);
+    for (const name of ["selected", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"]) {
+      model.off(`change:${name}`, draw);
+    }
+    if (url) URL.revokeObjectURL(url);
+  };
+}
+
+export default { render };
