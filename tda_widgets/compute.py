@@ -48,6 +48,20 @@ from .topology.scaling import rescale_points
 __all__ = ["Study", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES"]
 
 SCALES = ("median", "diameter", "none")
+REDUCTIONS = (None, "avg", "max")
+
+
+def _avg_pool(t: torch.Tensor) -> torch.Tensor:
+    return t.mean(dim=(2, 3), keepdim=True) if t.ndim == 4 else t
+
+
+def _max_pool(t: torch.Tensor) -> torch.Tensor:
+    return t.amax(dim=(2, 3), keepdim=True) if t.ndim == 4 else t
+
+
+_POOLERS = {"avg": _avg_pool, "max": _max_pool}
+# Modes whose cloud only needs pooled activations ("auto" pools 4-D outputs, keeps 2-D ones).
+_STREAMED_MODES = {"image-avgpool": "avg", "auto": "avg", "image-maxpool": "max"}
 
 
 def model_fingerprint(model: nn.Module) -> str:
@@ -133,11 +147,15 @@ class Study:
     batch_size : int, default 256
     max_bytes : int
         Memory budget of the activation capture.
+    stream_pooled : bool, default True
+        For pooled modes, pool each batch on the model's device during capture instead of
+        storing full activations (same clouds, a fraction of the memory).
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
                  *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: int = 256,
-                 max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3):
+                 max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
+                 stream_pooled: bool = True):
         self.model = model
         self.images = images
         self.layers = resolve_layers(model, layers)
@@ -152,6 +170,7 @@ class Study:
         self.batch_size = batch_size
         self.max_bytes = max_bytes
         self.max_memory_bytes = max_memory_bytes
+        self.stream_pooled = stream_pooled
         self._cache: dict = {}
         self._lock = threading.RLock()
         self._inputs_key = _inputs_fingerprint(images)
@@ -232,17 +251,26 @@ class Study:
             self._model_key_memo = (versions, model_fingerprint(self.model))
         return self._model_key_memo[1]
 
-    def activations(self, layers: Optional[Sequence[str]] = None, *, progress: Optional[ProgressCallback] = None,
+    def activations(self, layers: Optional[Sequence[str]] = None, *, reduce: Optional[str] = None,
+                    progress: Optional[ProgressCallback] = None,
                     cancel: Optional[CancelEvent] = None) -> dict[str, np.ndarray]:
-        """Activations of ``layers`` (cached per layer; only missing layers are captured)."""
+        """Activations of ``layers`` (cached per layer; only missing layers are captured).
+
+        ``reduce="avg"`` or ``"max"`` pools 4-D outputs over their spatial positions on the
+        model's device, batch by batch, so only ``(N, C, 1, 1)`` is ever stored (streaming);
+        other outputs are stored as they are.
+        """
+        if reduce not in REDUCTIONS:
+            raise TDAInputError(f"The 'reduce' parameter must be one of {REDUCTIONS}. Got {reduce!r} instead.")
         layers = self._check_layers(layers)
         mkey = self.model_key()
-        keys = {layer: ("activations", mkey, self._inputs_key, layer) for layer in layers}
+        keys = {layer: ("activations", mkey, self._inputs_key, layer, reduce) for layer in layers}
         missing = [layer for layer in layers if self._get(keys[layer]) is None]
         if missing:
+            reducers = {layer: _POOLERS[reduce] for layer in missing} if reduce else None
             acts: Activations = capture_activations(
                 self.model, self.images, missing, batch_size=self.batch_size, max_bytes=self.max_bytes,
-                progress=progress, cancel=cancel)
+                reducers=reducers, progress=progress, cancel=cancel)
             self.stats["captures"] += 1
             for layer in missing:
                 self._put(keys[layer], acts[layer])
@@ -264,12 +292,19 @@ class Study:
         return outputs.argmax(axis=1)
 
     def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, progress=None, cancel=None) -> PointCloud:
-        """The point cloud of one layer."""
-        act = self.activations([layer], progress=progress, cancel=cancel)[layer]
+        """The point cloud of one layer.
+
+        Pooled modes use spatially pooled activations captured in a stream (``stream_pooled``)
+        unless the full activations are cached already; both give the same cloud.
+        """
         key = ("cloud", self.model_key(), self._inputs_key, layer, spec)
         cached = self._get(key)
         if cached is not None:
             return cached
+        reduce = _STREAMED_MODES.get(spec.mode) if self.stream_pooled else None
+        if reduce is not None and self._get(("activations", self.model_key(), self._inputs_key, layer, None)) is not None:
+            reduce = None
+        act = self.activations([layer], reduce=reduce, progress=progress, cancel=cancel)[layer]
         return self._put(key, make_cloud(act, layer=layer, **spec.kwargs()))
 
     def point_labels(self, cloud: PointCloud) -> Optional[np.ndarray]:
