@@ -1,0 +1,583 @@
+"""The study as one standalone HTML file, and the ``python -m tda_widgets report`` command.
+
+The report holds, for every layer of a :class:`~tda_widgets.compute.Study`: the layer-distance
+heat map beside CKA with their Spearman rank correlation, a persistence diagram, and a mapper
+graph with a purity summary. It is a single self-contained file: plotly.js is embedded once,
+inline, and nothing is loaded from the network when it is opened.
+
+Examples
+--------
+>>> from tda_widgets.data import load_demo
+>>> from tda_widgets.compute import Study
+>>> demo = load_demo(n_images=100)                                         # doctest: +SKIP
+>>> study = Study(demo.model, demo.images, demo.labels, demo.layers,
+...               class_names=demo.class_names)                            # doctest: +SKIP
+>>> write_report("report.html", study)                                     # doctest: +SKIP
+
+From a terminal::
+
+    python -m tda_widgets report --demo --out report.html
+    python -m tda_widgets report --model torchvision:resnet18 --checkpoint weights.pt \\
+        --images DIR --layers layer1,layer2,layer3,layer4 --n-images 500 --out report.html
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from .compute import SCALES, CloudSpec, Study
+from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
+from .topology.distances import METRICS
+
+__all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "run_report"]
+
+_PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
+#: The small per-layer figures: no mode bar (it would cover their titles); drag still zooms.
+_SMALL_CONFIG = {"displaylogo": False, "responsive": False, "displayModeBar": False}
+
+_CSS = """
+body { font-family: Arial, Helvetica, sans-serif; color: #222; margin: 24px auto; max-width: 1240px;
+       padding: 0 16px; line-height: 1.45; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 32px;
+       border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+p.sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.grid { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { border: 1px solid #e4e4e4; border-radius: 4px; padding: 4px; }
+.note { background: #f7f9fc; border-left: 3px solid #4c78a8; padding: 8px 14px; }
+footer { color: #777; font-size: 12px; margin-top: 32px; }
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.{digits}f}"
+
+
+def layer_purity(graph) -> dict:
+    """Summary numbers of one mapper graph: size, coverage and size-weighted node purity.
+
+    Parameters
+    ----------
+    graph : MapperGraph
+        From :meth:`Study.mapper` or :func:`tda_widgets.topology.mapper.mapper_graph`.
+
+    Returns
+    -------
+    dict
+        ``nodes``, ``edges``, ``components`` (connected components, isolated nodes included),
+        ``covered`` (share of the cloud's points in at least one node), ``purity`` (mean node
+        purity weighted by node size, ``sum(size * purity) / sum(size)`` over nodes with a
+        purity; NaN without labels or nodes) and ``eps`` (the clusterer radius used).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> import numpy as np
+    >>> g = NS(nodes=[NS(id="a", size=3, purity=1.0, members=np.arange(3)),
+    ...               NS(id="b", size=1, purity=0.0, members=np.array([3]))],
+    ...        edges=[], params={"n_points": 5})
+    >>> layer_purity(g)["purity"]
+    0.75
+    """
+    nodes = list(graph.nodes)
+    sizes = np.array([node.size for node in nodes], dtype=np.float64)
+    purity = np.array([node.purity for node in nodes], dtype=np.float64)
+    known = np.isfinite(purity) & (sizes > 0)
+    weighted = float((sizes[known] * purity[known]).sum() / sizes[known].sum()) if known.any() else float("nan")
+    # connected components by union-find over the edges
+    parent = {str(node.id): str(node.id) for node in nodes}
+
+    def root(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b, *_ in graph.edges:
+        parent[root(str(a))] = root(str(b))
+    members = [np.asarray(node.members) for node in nodes]
+    covered_points = np.unique(np.concatenate(members)).size if members else 0
+    n_points = (graph.params or {}).get("n_points") if hasattr(graph, "params") else None
+    return {
+        "nodes": len(nodes),
+        "edges": len(graph.edges),
+        "components": len({root(k) for k in parent}),
+        "covered": covered_points / n_points if n_points else float("nan"),
+        "purity": weighted,
+        "eps": float((getattr(graph, "params", None) or {}).get("eps") or float("nan")),
+    }
+
+
+def _figure_html(fig, div_id: str, first: bool, small: bool = False) -> str:
+    import plotly.io as pio
+
+    return pio.to_html(fig, full_html=False, include_plotlyjs="inline" if first else False,
+                       div_id=div_id, config=_SMALL_CONFIG if small else _PLOTLY_CONFIG)
+
+
+def build_report(
+    study: Study,
+    *,
+    spec: CloudSpec = CloudSpec(mode="auto", max_points=300),
+    metric: str = "bottleneck",
+    dims: Sequence[int] = (0, 1),
+    scale: str = "median",
+    mapper_kwargs: Optional[dict] = None,
+    title: Optional[str] = None,
+    model_name: Optional[str] = None,
+    data_name: Optional[str] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelEvent] = None,
+) -> str:
+    """Run the study and return it as one self-contained HTML document.
+
+    Parameters
+    ----------
+    study : Study
+        The model, images, labels and layers (results already cached are reused).
+    spec : CloudSpec, default=CloudSpec(mode="auto", max_points=300)
+        How each layer becomes a point cloud (for persistence and mapper alike).
+    metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}, default="bottleneck"
+        Distance between the layers' persistence diagrams.
+    dims : sequence of int, default=(0, 1)
+        Homology dimensions compared and drawn.
+    scale : {"median", "diameter", "none"}, default="median"
+        Rescaling of each cloud before persistence ("compare shape, not scale").
+    mapper_kwargs : dict, optional
+        Passed to :meth:`Study.mapper` (``lens``, ``n_cubes``, ``overlap``, ``clusterer``,
+        ``eps``, ``min_samples``, ``class_groups``).
+    title : str, optional
+        The page title; default ``"Topology of <model> activations"``.
+    model_name, data_name : str, optional
+        How the header names the model (default: its class name) and the images.
+    progress : callable, optional
+        ``progress(done, total, message)`` after each step.
+    cancel : threading.Event, optional
+        Checked between steps; raises :class:`~tda_widgets.errors.Cancelled` when set.
+
+    Returns
+    -------
+    str
+        The HTML document. plotly.js is inlined once (in the first figure), so the file opens
+        offline; each figure is a ``<div>`` with a stable id: ``layer-distances``,
+        ``diagram-<i>`` and ``mapper-<i>`` for the i-th layer.
+
+    Raises
+    ------
+    TDAInputError
+        If ``metric``, ``dims``, ``scale``, ``spec`` or ``mapper_kwargs`` are invalid.
+    TDATypeError
+        If ``study`` is not a :class:`Study`.
+    Cancelled
+        If ``cancel`` was set.
+    """
+    from . import __version__
+    from .figures import layer_distance_figure, mapper_graph_figure, persistence_diagram_figure
+
+    func = "build_report"
+    if not isinstance(study, Study):
+        raise TDATypeError(f"The 'study' parameter of {func} must be a tda_widgets Study. "
+                           f"Got {type(study).__name__} instead; build one with Study(model, images, labels).")
+    if not isinstance(spec, CloudSpec):
+        raise TDATypeError(f"The 'spec' parameter of {func} must be a CloudSpec. Got {type(spec).__name__} instead.")
+    if metric not in METRICS:
+        raise TDAInputError(f"The 'metric' parameter of {func} must be one of {set(METRICS)}. Got {metric!r} instead.")
+    if scale not in SCALES:
+        raise TDAInputError(f"The 'scale' parameter of {func} must be one of {set(SCALES)}. Got {scale!r} instead.")
+    try:
+        dims = tuple(sorted({int(d) for d in dims}))
+    except (TypeError, ValueError):
+        raise TDAInputError(f"The 'dims' parameter of {func} must be a sequence of ints such as (0, 1). "
+                            f"Got {dims!r} instead.") from None
+    if not dims or min(dims) < 0:
+        raise TDAInputError(f"The 'dims' parameter of {func} must hold at least one dimension >= 0, "
+                            f"e.g. (0, 1). Got {dims!r} instead.")
+    if mapper_kwargs is not None and not isinstance(mapper_kwargs, dict):
+        raise TDAInputError(f"The 'mapper_kwargs' parameter of {func} must be a dict or None. "
+                            f"Got {type(mapper_kwargs).__name__} instead.")
+    mapper_kwargs = dict(mapper_kwargs or {})
+
+    layers = list(study.layers)
+    n_layers = len(layers)
+    n_pairs = n_layers * (n_layers - 1) // 2
+    compare_total = n_layers + n_pairs
+    total = compare_total + n_layers + 1
+
+    def compare_progress(done, _total, message):
+        report(progress, done, total, message)
+
+    result = study.compare(layers, spec, metric=metric, dims=dims, scale=scale,
+                           progress=compare_progress, cancel=cancel)
+    diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, cancel=cancel)
+    clouds = {layer: study.cloud(layer, spec) for layer in layers}
+    shapes = {layer: tuple(act.shape) for layer, act in study.activations(layers).items()}
+    graphs = {}
+    for i, layer in enumerate(layers):
+        check_cancel(cancel, "mapper")
+        graphs[layer] = study.mapper(layer, spec, cancel=cancel, **mapper_kwargs)
+        report(progress, compare_total + i + 1, total, f"mapper of {layer}")
+
+    model_name = model_name or type(study.model).__name__
+    title = title or f"Topology of {model_name} activations"
+    n_params = sum(p.numel() for p in study.model.parameters())
+    spearman = result["spearman"]
+    infinite_pairs = int(np.isinf(result["ph"]).sum() // 2)
+
+    # figures: plotly.js goes inline with the first one only
+    distance_fig = layer_distance_figure(result["ph"], result["cka"], layers, metric=metric,
+                                         rank_correlation=None if math.isnan(spearman) else spearman,
+                                         scale=scale, dims=dims, width=1000, height=480)
+    parts = [_figure_html(distance_fig, "layer-distances", first=True)]
+    diagram_html = []
+    for i, layer in enumerate(layers):
+        cloud = clouds[layer]
+        fig = persistence_diagram_figure(list(diagrams[layer].diagrams), dims=dims,
+                                         title=f"{layer} ({cloud.n_points} points, {cloud.n_dims} dims)",
+                                         width=350, height=350)
+        diagram_html.append(f"<div class='card'>{_figure_html(fig, f'diagram-{i}', first=False, small=True)}</div>")
+    mapper_html, summary_rows = [], []
+    for i, layer in enumerate(layers):
+        graph = graphs[layer]
+        summary = layer_purity(graph)
+        fig = mapper_graph_figure(graph, color_by="majority", class_names=study.class_names,
+                                  title=f"{layer}: {summary['nodes']} nodes, purity {_fmt(summary['purity'], 2)}",
+                                  width=350, height=370)
+        mapper_html.append(f"<div class='card'>{_figure_html(fig, f'mapper-{i}', first=False, small=True)}</div>")
+        summary_rows.append(
+            f"<tr><td>{_esc(layer)}</td><td class='num'>{summary['nodes']}</td>"
+            f"<td class='num'>{summary['edges']}</td><td class='num'>{summary['components']}</td>"
+            f"<td class='num'>{_fmt(100 * summary['covered'], 0)} %</td>"
+            f"<td class='num'>{_fmt(summary['eps'])}</td><td class='num'><b>{_fmt(summary['purity'])}</b></td></tr>"
+        )
+    report(progress, total - 1, total, "writing figures")
+
+    first_params = graphs[layers[0]].params if layers else {}
+    layer_rows = "".join(
+        f"<tr><td>{_esc(layer)}</td><td>{_esc(shapes[layer])}</td>"
+        f"<td>{_esc(clouds[layer].mode)}</td><td class='num'>{clouds[layer].n_points}</td>"
+        f"<td class='num'>{clouds[layer].n_dims}</td></tr>"
+        for layer in layers
+    )
+    settings = [
+        ("point clouds", f"mode {spec.mode}, at most {spec.max_points} points ({spec.subsample} subsample, "
+                         f"seed {spec.seed}), standardize {spec.standardize}, projection {spec.projection}"
+                         + (f" to {spec.n_components} dims" if spec.projection else "")),
+        ("persistence", f"Vietoris–Rips, H{'/H'.join(str(d) for d in dims)}, clouds rescaled: {scale}"),
+        ("layer distance", f"{metric} on {', '.join(f'H{d}' for d in dims)}; infinite bars matched "
+                           "separately (∞ when their counts differ)"),
+        ("similarity", "linear CKA on the flattened activations of all images"),
+        ("mapper", f"lens {first_params.get('lens')}, {first_params.get('n_cubes')} intervals, overlap "
+                   f"{first_params.get('overlap')}, {first_params.get('clusterer_name')} (min_samples "
+                   f"{first_params.get('min_samples')}, eps {first_params.get('eps_source')})"),
+    ]
+    classes = study.class_names
+    header_rows = [
+        ("model", f"{model_name} ({n_params:,} parameters)"),
+        ("images", f"{study.n_images}" + (f" — {data_name}" if data_name else "")),
+        ("classes", ", ".join(map(str, classes)) if classes else
+         ("unlabelled" if study.labels is None else f"{len(np.unique(study.labels))} labels")),
+        ("layers", ", ".join(layers)),
+    ] + settings
+    header_table = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in header_rows)
+
+    if math.isnan(spearman):
+        rho_text = ("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
+                    "finite distances).")
+    else:
+        rho_text = (f"Spearman rank correlation between the {metric} distances and 1 − CKA over the "
+                    f"{n_pairs} layer pairs: <b>ρ = {spearman:.2f}</b>.")
+    if infinite_pairs:
+        rho_text += (f" {infinite_pairs} pair(s) have an infinite distance (different numbers of "
+                     "infinite bars), drawn at the top of the colour scale.")
+
+    created = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    body = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="tda-widgets {_esc(__version__)}">
+<title>{_esc(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{_esc(title)}</h1>
+<p class="sub">tda-widgets report: persistent homology and mapper of the activations of each layer.</p>
+<table class="header">{header_table}</table>
+<table class="layers"><tr><th>layer</th><th>activation shape</th><th>cloud mode</th><th>points</th>
+<th>dims</th></tr>{layer_rows}</table>
+
+<h2>Layer distances beside CKA</h2>
+<p>{rho_text}</p>
+{parts[0]}
+
+<h2>Persistence diagram per layer</h2>
+<div class="grid">{''.join(diagram_html)}</div>
+
+<h2>Mapper graph per layer</h2>
+<table class="purity"><tr><th>layer</th><th>nodes</th><th>edges</th><th>components</th>
+<th>points in a node</th><th>eps</th><th>purity (size-weighted)</th></tr>{''.join(summary_rows)}</table>
+<div class="grid">{''.join(mapper_html)}</div>
+
+<h2>How to read this</h2>
+<div class="note">
+<p><b>Layer distances.</b> Each layer's activations become a point cloud (one point per image for the
+default modes), rescaled so that layers are compared by shape, not by the size of their activations.
+The left heat map is the {_esc(metric)} distance between two layers' persistence diagrams; the right one
+is 1 − CKA, a standard measure of how differently two layers represent the same images. Darker means
+more different in both. When the two agree, ρ is close to 1.</p>
+<p><b>Persistence diagrams.</b> Each point is a topological feature of the cloud: H0 points are
+clusters merging, H1 points are loops. A point's height above the diagonal (death − birth) is how long
+the feature persists across scales; points near the diagonal are noise, points far from it are
+structure. Points on the dashed ∞ line never die (the single connected component of the whole cloud).</p>
+<p><b>Mapper graphs.</b> A node is a cluster of images that are close in the layer's activation space
+and have similar lens values; edges join clusters that share images. Node size is the number of points
+and colour the majority class. Purity is the share of a node's points in its majority class; the table
+averages it over nodes, weighted by size. Purity rising with depth means the layers separate the classes.</p>
+</div>
+<footer>Made with tda-widgets {_esc(__version__)} on {_esc(created)}; a self-contained file (plotly.js
+inline, nothing loaded from the network).</footer>
+</body>
+</html>
+"""
+    report(progress, total, total, "done")
+    return body
+
+
+def write_report(path, study: Study, **kwargs) -> Path:
+    """Run the study and write the report to ``path`` (see :func:`build_report`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HTML file to write; its folder must exist.
+    study : Study
+    **kwargs
+        Passed to :func:`build_report`.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder of ``path`` does not exist (checked before any computation).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TDATypeError(f"The 'path' parameter of write_report must be a file path. Got {path!r} instead.")
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"The folder of the report {str(path)!r} does not exist; create {str(path.parent)!r} "
+            "first or choose another --out path."
+        )
+    document = build_report(study, **kwargs)
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_report_parser(subparsers) -> Any:
+    """Add the ``report`` command to an argparse subparsers object (``python -m tda_widgets``)."""
+    from .clouds import MODES
+
+    parser = subparsers.add_parser(
+        "report",
+        help="write the study as a standalone HTML report (demo model, or your model and images)",
+        description="Write the study (layer distances beside CKA, persistence diagrams, mapper graphs) "
+                    "to one self-contained HTML file. Nothing is downloaded.",
+    )
+    source = parser.add_argument_group("model and images (choose --demo, --model or --model-file)")
+    source.add_argument("--demo", action="store_true", help="the embedded digits CNN and held-out digits")
+    source.add_argument("--model", metavar="torchvision:NAME",
+                        help="a torchvision architecture built with random weights, e.g. torchvision:resnet18")
+    source.add_argument("--model-file", metavar="PATH.py:CLASS",
+                        help="an nn.Module class in a Python file, instantiated without arguments "
+                             "(with num_classes=N when --num-classes is given)")
+    source.add_argument("--checkpoint", metavar="FILE", help="weights to load (state dict or training checkpoint)")
+    source.add_argument("--num-classes", type=int, default=None,
+                        help="classifier outputs of --model (default: the number of class folders)")
+    source.add_argument("--images", metavar="DIR",
+                        help="an ImageFolder (DIR/<class>/<image>), or cifar10:ROOT / cifar100:ROOT")
+    source.add_argument("--image-size", type=int, default=224, help="resize and crop ImageFolder images (224)")
+    source.add_argument("--normalize", default=None,
+                        help="imagenet, cifar10, cifar100 or none (default: imagenet for folders, the "
+                             "dataset's own for CIFAR)")
+    source.add_argument("--layers", help="comma-separated layer names (default: the model's children)")
+    source.add_argument("--n-images", type=int, default=None,
+                        help="class-balanced sample of this many images (default: 500; the demo: all 450)")
+    source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
+    study = parser.add_argument_group("study settings")
+    study.add_argument("--metric", default="bottleneck", choices=METRICS)
+    study.add_argument("--points", type=int, default=300, help="at most this many points per cloud (300)")
+    study.add_argument("--mode", default="auto", choices=("auto",) + tuple(MODES))
+    study.add_argument("--scale", default="median", choices=SCALES)
+    study.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
+    study.add_argument("--title", default=None)
+    study.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_report)
+    return parser
+
+
+def _load_model_file(spec: str, num_classes: Optional[int]):
+    import difflib
+    import importlib.util
+
+    from torch import nn
+
+    if ":" not in spec:
+        raise TDAInputError(f"--model-file must look like path/to/model.py:ClassName. Got {spec!r}.")
+    file, class_name = spec.rsplit(":", 1)
+    path = Path(file).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"--model-file: the file {str(path)!r} does not exist.")
+    module_spec = importlib.util.spec_from_file_location(f"_tda_user_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise TDAInputError(f"--model-file: running {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.remove(str(path.parent.resolve()))
+    cls = getattr(module, class_name, None)
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        candidates = [n for n, v in vars(module).items()
+                      if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module.__name__]
+        close = difflib.get_close_matches(class_name, candidates, n=3)
+        raise TDAInputError(
+            f"--model-file: {str(path)!r} has no nn.Module class {class_name!r}; its classes are "
+            f"{candidates or 'none'}" + (f" (did you mean {close[0]!r}?)" if close else "") + "."
+        )
+    try:
+        return cls() if num_classes is None else cls(num_classes=num_classes)
+    except Exception as exc:
+        raise TDAInputError(f"--model-file: {class_name}({'' if num_classes is None else f'num_classes={num_classes}'}) "
+                            f"failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _user_study(args):
+    """Model, dataset and Study from the --model/--model-file/--images arguments."""
+    from .data.loaders import (
+        TORCHVISION_MODELS,
+        balanced_subset,
+        cifar10,
+        cifar100,
+        image_folder,
+        load_checkpoint,
+        torchvision_model,
+    )
+
+    if args.images is None:
+        raise TDAInputError("--images is required with --model/--model-file: an ImageFolder directory "
+                            "(DIR/<class>/<image>) or cifar10:ROOT.")
+    kind, _, rest = args.images.partition(":")
+    if kind in ("cifar10", "cifar100") and rest:
+        loader = cifar10 if kind == "cifar10" else cifar100
+        dataset = loader(rest, train=False, normalize=args.normalize or kind)
+        data_name = f"{kind.upper()} test set in {rest}"
+    else:
+        dataset = image_folder(args.images, image_size=args.image_size, normalize=args.normalize or "imagenet")
+        data_name = f"image folder {args.images}"
+    classes = list(getattr(dataset, "classes", []) or [])
+    n = 500 if args.n_images is None else args.n_images
+    if n < 2:
+        raise TDAInputError(f"--n-images must be at least 2. Got {n}.")
+    if n < len(dataset):
+        dataset = balanced_subset(dataset, n, seed=args.seed)
+        data_name += f", class-balanced sample (seed {args.seed})"
+
+    num_classes = args.num_classes or (len(classes) if classes else None)
+    if args.model is not None:
+        name = args.model.split(":", 1)[1] if args.model.startswith("torchvision:") else args.model
+        if not args.model.startswith("torchvision:") and name not in TORCHVISION_MODELS:
+            raise TDAInputError(f"--model must be torchvision:NAME with NAME one of {list(TORCHVISION_MODELS)}, "
+                                f"or use --model-file path.py:ClassName. Got {args.model!r}.")
+        model = torchvision_model(name, num_classes=num_classes or 1000)
+        model_name = name
+    else:
+        model = _load_model_file(args.model_file, args.num_classes)
+        model_name = args.model_file.rsplit(":", 1)[1]
+    if args.checkpoint is not None:
+        load_checkpoint(model, args.checkpoint)
+        model_name += f", weights {Path(args.checkpoint).name}"
+    else:
+        print("note: no --checkpoint given; the model has random weights.", file=sys.stderr)
+    model.eval()
+    layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else None
+    labels = getattr(dataset, "targets", None)
+    study = Study(model, dataset, labels, layers, class_names=classes or None)
+    return study, model_name, data_name
+
+
+def run_report(args) -> int:
+    """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
+    from tqdm.auto import tqdm
+
+    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
+              if on]
+    try:
+        if len(chosen) != 1:
+            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
+                                + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
+        if args.points < 3:
+            raise TDAInputError(f"--points must be at least 3. Got {args.points}.")
+        out = Path(args.out).expanduser()
+        if not out.parent.is_dir():
+            raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
+        if args.demo:
+            from .data import load_demo
+
+            demo = load_demo(n_images=args.n_images, seed=args.seed)
+            layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else demo.layers
+            study = Study(demo.model, demo.images, demo.labels, layers, class_names=demo.class_names)
+            model_name = "digits CNN (shipped weights)"
+            data_name = f"held-out scikit-learn digits ({demo.subset} split)"
+        else:
+            study, model_name, data_name = _user_study(args)
+        spec = CloudSpec(mode=args.mode, max_points=args.points, seed=args.seed)
+        bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
+
+        def progress(done, total, message):
+            bar.total = total
+            bar.n = done
+            bar.set_postfix_str(message[:40])
+            bar.refresh()
+
+        try:
+            write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
+                         model_name=model_name, data_name=data_name, progress=progress)
+        finally:
+            bar.close()
+    except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
+        message = " ".join(str(exc).split())
+        print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("python -m tda_widgets report: interrupted; no report written.", file=sys.stderr)
+        return 130
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0

@@ -1,0 +1,236 @@
+"""The standalone HTML report and the ``report`` command."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from plotly.offline import get_plotlyjs
+from ripser import ripser
+from scipy.spatial.distance import pdist
+
+from tda_widgets.__main__ import main
+from tda_widgets.compute import CloudSpec, Study
+from tda_widgets.data import load_demo
+from tda_widgets.errors import TDAInputError
+from tda_widgets.report import build_report, layer_purity, write_report
+
+SPEC = CloudSpec(mode="auto", max_points=60)
+
+
+def _study(demo):
+    return Study(demo.model, demo.images, demo.labels, demo.layers, class_names=demo.class_names)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo(n_images=100)
+
+
+@pytest.fixture(scope="module")
+def built(demo):
+    study = _study(demo)
+    calls = []
+    document = build_report(study, spec=SPEC, progress=lambda d, t, m: calls.append((d, t, m)))
+    return study, document, calls
+
+
+def _decode(value):
+    """A plotly JSON array: a list, or a base64 typed array ``{"dtype", "bdata", "shape"}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = [int(s) for s in str(value.get("shape", len(array))).split(",")]
+        return array.reshape(shape)
+    return np.asarray([np.nan if v is None else v for v in value], dtype=np.float64) \
+        if value and not isinstance(value[0], list) else \
+        np.asarray([[np.nan if v is None else v for v in row] for row in value], dtype=np.float64)
+
+
+def _figure_data(document, div_id):
+    """The traces of the figure drawn into ``div_id`` (the JSON passed to Plotly.newPlot)."""
+    match = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*', document)
+    assert match, f"no figure {div_id}"
+    traces, _ = json.JSONDecoder().raw_decode(document, match.end())
+    return {trace.get("name"): trace for trace in traces}
+
+
+def test_one_self_contained_file(built, demo):
+    _, document, _ = built
+    assert document.startswith("<!DOCTYPE html>") and document.rstrip().endswith("</html>")
+    plotly_js = get_plotlyjs()
+    assert document.count(plotly_js) == 1  # the whole library, inline, exactly once
+    assert len(document) < len(plotly_js) + 2_000_000
+    assert not re.search(r"<script[^>]*\bsrc\s*=", document, re.IGNORECASE)  # no CDN, no file
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", document, re.IGNORECASE)
+    assert document.count("Plotly.newPlot(") == 1 + 2 * len(demo.layers)
+    for i, layer in enumerate(demo.layers):
+        assert f">{layer}<" in document
+        assert f'id="diagram-{i}"' in document and f'id="mapper-{i}"' in document
+    assert "How to read this" in document
+    assert f"<td>{demo.images.shape[0]}" in document  # the header's number of images
+
+
+def test_heat_map_values_equal_the_study(built, demo):
+    study, document, _ = built
+    # reference: a fresh study (empty cache) on the same model and images
+    reference = _study(demo).compare(spec=SPEC, metric="bottleneck", dims=(0, 1))
+    traces = _figure_data(document, "layer-distances")
+    ph = _decode(traces["ph"]["z"])
+    cka_distance = _decode(traces["cka"]["z"])
+    assert traces["ph"]["x"] == list(demo.layers)
+    np.testing.assert_allclose(ph, reference["ph"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cka_distance, 1.0 - reference["cka"], rtol=1e-12, atol=1e-12)
+    assert f"ρ = {reference['spearman']:.2f}" in document
+    # the rank correlation, recomputed with scipy over the upper triangle
+    from scipy.stats import spearmanr
+
+    upper = np.triu_indices(len(demo.layers), 1)
+    rho = spearmanr(reference["ph"][upper], 1.0 - reference["cka"][upper]).statistic
+    assert reference["spearman"] == pytest.approx(rho)
+
+
+def test_diagram_matches_ripser(built):
+    study, document, _ = built
+    layer = study.layers[0]
+    points = study.cloud(layer, SPEC).points
+    scaled = points / np.median(pdist(points))  # the report's default scale="median"
+    expected = ripser(scaled, maxdim=1)["dgms"][1]
+    trace = _figure_data(document, "diagram-0")["H1"]
+    drawn = np.column_stack([_decode(trace["x"]), _decode(trace["y"])])
+    assert len(expected) > 0
+    key = lambda a: a[np.lexsort((a[:, 1], a[:, 0]))]
+    np.testing.assert_allclose(key(drawn), key(expected), rtol=1e-6, atol=1e-9)
+
+
+def test_purity_table(built):
+    study, document, _ = built
+    labels = study.labels
+    for layer in study.layers:
+        graph = study.mapper(layer, SPEC)
+        cloud = study.cloud(layer, SPEC)
+        point_labels = labels[cloud.image_index]
+        # reference: majority counts from the members' labels directly
+        majority = sum(np.bincount(point_labels[node.members]).max() for node in graph.nodes)
+        total = sum(len(node.members) for node in graph.nodes)
+        expected = majority / total
+        assert layer_purity(graph)["purity"] == pytest.approx(expected)
+        row = re.search(r"<tr><td>" + re.escape(layer) + r"</td>(.*?)</tr>",
+                        document.split('class="purity"')[1]).group(1)
+        assert f"<b>{expected:.3f}</b>" in row
+        assert f"<td class='num'>{len(graph.nodes)}</td>" in row
+
+
+def test_progress_reaches_the_end(built):
+    _, _, calls = built
+    done, total, _ = calls[-1]
+    assert done == total and total > 0
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)
+
+
+def test_bad_settings(built, tmp_path):
+    study, _, _ = built
+    with pytest.raises(TDAInputError, match="'metric' parameter of build_report"):
+        build_report(study, spec=SPEC, metric="botleneck")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_report(tmp_path / "no" / "r.html", study, spec=SPEC)
+
+
+def test_cli_demo_writes_the_file(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    code = main(["report", "--demo", "--n-images", "60", "--points", "40", "--out", str(out), "--quiet"])
+    assert code == 0
+    document = out.read_text(encoding="utf-8")
+    assert document.count(get_plotlyjs()) == 1
+    assert "digits CNN" in document and "block1" in document and "head" in document
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_cli_missing_images_exits_2(tmp_path, capsys):
+    missing = tmp_path / "no_such_images"
+    code = main(["report", "--model", "torchvision:resnet18", "--images", str(missing),
+                 "--out", str(tmp_path / "r.html"), "--quiet"])
+    assert code == 2
+    assert str(missing) in _one_error_line(capsys)
+    assert not (tmp_path / "r.html").exists()
+
+
+def _image_folder(root, n_per_class=6, size=16):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["circle", "square"]):
+        (root / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            pixels = (rng.random((size, size, 3)) * 80 + 120 * k).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def test_cli_unknown_model_and_layer(tmp_path, capsys):
+    images = _image_folder(tmp_path / "images", n_per_class=2)
+    code = main(["report", "--model", "torchvision:resnet81", "--images", str(images),
+                 "--out", str(tmp_path / "r.html"), "--quiet"])
+    assert code == 2
+    assert "resnet81" in _one_error_line(capsys)
+    code = main(["report", "--demo", "--layers", "block1,blok2", "--out", str(tmp_path / "r.html"), "--quiet"])
+    assert code == 2
+    assert "blok2" in _one_error_line(capsys)
+    code = main(["report", "--out", str(tmp_path / "r.html")])
+    assert code == 2
+    assert "--demo" in _one_error_line(capsys)
+
+
+MODEL_FILE = '''
+import torch
+from torch import nn
+
+
+class TinyNet(nn.Module):
+    def __init__(self, num_classes=2):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flat(self.pool(self.conv(x))))
+'''
+
+
+def test_cli_model_file_checkpoint_and_images(tmp_path, capsys):
+    images = _image_folder(tmp_path / "images")
+    (tmp_path / "tiny.py").write_text(MODEL_FILE)
+    namespace = {}
+    exec(MODEL_FILE, namespace)
+    torch.manual_seed(0)
+    torch.save({"model_state_dict": namespace["TinyNet"]().state_dict(), "epoch": 1}, tmp_path / "w.pt")
+    out = tmp_path / "r.html"
+    code = main(["report", "--model-file", f"{tmp_path / 'tiny.py'}:TinyNet", "--checkpoint",
+                 str(tmp_path / "w.pt"), "--images", str(images), "--image-size", "16",
+                 "--layers", "conv,fc", "--n-images", "10", "--points", "10", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    document = out.read_text(encoding="utf-8")
+    assert "TinyNet, weights w.pt" in document
+    assert ">conv<" in document and ">fc<" in document
+    assert "circle, square" in document
+    assert re.search(r"<th>images</th><td>10 ", document)
+    # a checkpoint for another architecture: exit 2 naming the keys
+    torch.save({"other.weight": torch.zeros(2)}, tmp_path / "bad.pt")
+    code = main(["report", "--model-file", f"{tmp_path / 'tiny.py'}:TinyNet", "--checkpoint",
+                 str(tmp_path / "bad.pt"), "--images", str(images), "--out", str(out), "--quiet"])
+    assert code == 2
+    line = _one_error_line(capsys)
+    assert "'other.weight'" in line and "missing keys" in line
