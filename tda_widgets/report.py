@@ -230,7 +230,10 @@ def build_report(
                            progress=compare_progress, cancel=cancel)
     diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, cancel=cancel)
     clouds = {layer: study.cloud(layer, spec) for layer in layers}
-    shapes = {layer: tuple(act.shape) for layer, act in study.activations(layers).items()}
+    # the layers' own output shapes (pooled modes store only (N, C, 1, 1) activations)
+    from .capture import describe_layers
+
+    shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(study.model, study.images)}
     graphs = {}
     for i, layer in enumerate(layers):
         check_cancel(cancel, "mapper")
@@ -273,7 +276,7 @@ def build_report(
 
     first_params = graphs[layers[0]].params if layers else {}
     layer_rows = "".join(
-        f"<tr><td>{_esc(layer)}</td><td>{_esc(shapes[layer])}</td>"
+        f"<tr><td>{_esc(layer)}</td><td>{_esc(shapes.get(layer))}</td>"
         f"<td>{_esc(clouds[layer].mode)}</td><td class='num'>{clouds[layer].n_points}</td>"
         f"<td class='num'>{clouds[layer].n_dims}</td></tr>"
         for layer in layers
@@ -323,7 +326,7 @@ def build_report(
 <h1>{_esc(title)}</h1>
 <p class="sub">tda-widgets report: persistent homology and mapper of the activations of each layer.</p>
 <table class="header">{header_table}</table>
-<table class="layers"><tr><th>layer</th><th>activation shape</th><th>cloud mode</th><th>points</th>
+<table class="layers"><tr><th>layer</th><th>output shape (per image)</th><th>cloud mode</th><th>points</th>
 <th>dims</th></tr>{layer_rows}</table>
 
 <h2>Layer distances beside CKA</h2>

@@ -71,6 +71,8 @@ def test_one_self_contained_file(built, demo):
         assert f">{layer}<" in document
         assert f'id="diagram-{i}"' in document and f'id="mapper-{i}"' in document
     assert "How to read this" in document
+    # layer output shapes per image, as documented for DigitsCNN
+    assert "<td>block1</td><td>(16, 8, 8)</td>" in document and "<td>fc1</td><td>(64,)</td>" in document
     assert f"<td>{demo.images.shape[0]}" in document  # the header's number of images
 
 
