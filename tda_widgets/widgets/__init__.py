@@ -1,9 +1,25 @@
-"""Thin ipywidgets explorers over the study engine and the figure builders."""
+"""Thin ipywidgets explorers over the study engine and the figure builders.
 
-from .dashboard import Dashboard
-from .distances import LayerDistanceExplorer
-from .mapper import MapperExplorer
-from .persistence import PersistenceExplorer
-from .thumbnails import ThumbnailPanel
+Imported lazily: ``from tda_widgets.widgets.thumbnails import ThumbnailPanel`` does not pull in
+torch, the explorers do.
+"""
 
-__all__ = ["PersistenceExplorer", "LayerDistanceExplorer", "MapperExplorer", "Dashboard", "ThumbnailPanel"]
+import importlib
+
+_LAZY = {
+    "PersistenceExplorer": ".persistence",
+    "LayerDistanceExplorer": ".distances",
+    "MapperExplorer": ".mapper",
+    "Dashboard": ".dashboard",
+    "ThumbnailPanel": ".thumbnails",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tda_widgets.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
