@@ -301,11 +301,15 @@ class Study:
         cached = self._get(key)
         if cached is not None:
             return cached
+        act = self.activations([layer], reduce=self._reduce_for(layer, spec), progress=progress, cancel=cancel)[layer]
+        return self._put(key, make_cloud(act, layer=layer, **spec.kwargs()))
+
+    def _reduce_for(self, layer: str, spec: CloudSpec) -> Optional[str]:
+        """The capture a cloud needs: pooled in a stream, or the full activations when cached."""
         reduce = _STREAMED_MODES.get(spec.mode) if self.stream_pooled else None
         if reduce is not None and self._get(("activations", self.model_key(), self._inputs_key, layer, None)) is not None:
             reduce = None
-        act = self.activations([layer], reduce=reduce, progress=progress, cancel=cancel)[layer]
-        return self._put(key, make_cloud(act, layer=layer, **spec.kwargs()))
+        return reduce
 
     def point_labels(self, cloud: PointCloud) -> Optional[np.ndarray]:
         """Each point's label, through the cloud's provenance (None without labels or for channels)."""
@@ -322,6 +326,13 @@ class Study:
         if scale not in SCALES:
             raise TDAInputError(f"The 'scale' parameter must be one of {SCALES}. Got {scale!r} instead.")
         layers = self._check_layers(layers)
+        # One forward pass for every layer still missing a cloud, not one pass per layer.
+        to_capture: dict = {}
+        for layer in layers:
+            if self._get(("cloud", self.model_key(), self._inputs_key, layer, spec)) is None:
+                to_capture.setdefault(self._reduce_for(layer, spec), []).append(layer)
+        for reduce, group in to_capture.items():
+            self.activations(group, reduce=reduce, cancel=cancel)
         clouds = {}
         for i, layer in enumerate(layers):
             check_cancel(cancel, "point clouds")
