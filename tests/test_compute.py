@@ -116,6 +116,7 @@ def test_activations_are_captured_once_per_layer(study):
         return [k for k in study.cache_keys() if k[0] == "activations"]
 
     study.distance_matrix()
+    assert study.stats["captures"] == 1  # one forward pass over the images for every layer
     # One cached entry per layer (the pooled clouds may be captured in a stream).
     assert sorted(k[3] for k in activation_keys()) == sorted(LAYERS)
     study.cka()  # CKA needs the full activations: at most one more capture of each layer
