@@ -621,10 +621,135 @@ TEACHING = [
 ]
 
 
+# --------------------------------------------------------------------------------------------
+# 04: your own model and data
+# --------------------------------------------------------------------------------------------
+
+YOUR_MODEL = [
+    md("""
+    # Your model, your images
+
+    The same tools on a torchvision model with your own checkpoint and a local dataset.
+    Nothing is downloaded: set the paths in the next cell. When they do not exist (as in CI,
+    or on Binder), the notebook says so and runs on `torchvision.datasets.FakeData` with a
+    randomly initialised network, so every cell still runs; the numbers then describe an
+    untrained network on noise.
+    """),
+    code("""
+    from pathlib import Path
+
+    CHECKPOINT = Path("resnet18_cifar10.pt")           # a state dict, or a training checkpoint holding one
+    DATA_ROOT = Path("~/data/cifar10").expanduser()    # holds cifar-10-batches-py/, or one folder per class
+    ARCHITECTURE = "resnet18"                          # any name in tda_widgets.data.loaders.TORCHVISION_MODELS
+    NUM_CLASSES = 10
+    IMAGE_SIZE = 32                                    # for an image folder: resize and centre-crop to this
+    N_IMAGES = 200                                     # class-balanced sample studied (keep it small on 2 cores)
+    LAYERS = ["layer1", "layer2", "layer3", "layer4"]
+    """),
+    code("""
+    import numpy as np
+    import torch
+    import torchvision
+    from torchvision.transforms import ToTensor
+
+    from tda_widgets import describe_layers, LayerDistanceExplorer, MapperExplorer
+    from tda_widgets.data.loaders import balanced_subset, cifar10, image_folder, torchvision_model
+
+    if CHECKPOINT.exists():
+        model = torchvision_model(ARCHITECTURE, num_classes=NUM_CLASSES, checkpoint=CHECKPOINT)
+        print(f"Loaded {CHECKPOINT} into {ARCHITECTURE}.")
+    else:
+        torch.manual_seed(0)
+        model = torchvision_model(ARCHITECTURE, num_classes=NUM_CLASSES)
+        print(f"{CHECKPOINT} not found: using a randomly initialised {ARCHITECTURE}.")
+
+    if (DATA_ROOT / "cifar-10-batches-py").is_dir():
+        dataset = cifar10(DATA_ROOT, train=False)
+        print(f"CIFAR-10 test set from {DATA_ROOT}: {len(dataset)} images.")
+    elif DATA_ROOT.is_dir():
+        dataset = image_folder(DATA_ROOT, image_size=IMAGE_SIZE, normalize="cifar10")
+        print(f"Image folder {DATA_ROOT}: {len(dataset)} images in {len(dataset.classes)} classes.")
+    else:
+        print(f"{DATA_ROOT} not found: using FakeData (random 32x32 images, random labels).")
+        dataset = torchvision.datasets.FakeData(size=200, image_size=(3, 32, 32), num_classes=NUM_CLASSES,
+                                                transform=ToTensor())
+    class_names = list(getattr(dataset, "classes", None) or [str(k) for k in range(NUM_CLASSES)])
+    images = balanced_subset(dataset, min(N_IMAGES, len(dataset)))
+    print(f"Studying {len(images)} images; classes: {class_names}")
+    """),
+    md("""
+    ## Which layers are there?
+
+    `describe_layers` runs one image through the model and lists every named module with its
+    output shape. Any name from it can go into `layers=`; a typo gets the closest names.
+    """),
+    code("""
+    table = describe_layers(model, images)
+    for row in table:
+        if "." not in row["name"]:                     # top-level modules; nested ones are listed too
+            print(f"{row['name']:>10}  {row['type']:<18} {row['output_shape']}")
+
+    shapes = {row["name"]: row["output_shape"] for row in table}
+    assert all(layer in shapes for layer in LAYERS), LAYERS
+    if ARCHITECTURE == "resnet18":
+        # resnet18's stages: 64, 128, 256, 512 channels, each stage halving the spatial size
+        assert [shapes[layer][0] for layer in LAYERS] == [64, 128, 256, 512]
+        def halve(side, times):
+            for _ in range(times):
+                side = -(-side // 2)                   # a stride-2 step, rounding up
+            return side
+        # conv1 and the max-pool halve the image, then layer2..layer4 halve it once each
+        side = images[0][0].shape[-1]
+        assert [shapes[layer][1] for layer in LAYERS] == [halve(side, k) for k in (2, 3, 4, 5)]
+    """),
+    md("""
+    ## Layer distances: persistent homology beside CKA
+
+    One point per image (each stage's feature maps average-pooled), 150 images per cloud.
+    Click a cell of the PH heat map to see the two stages' diagrams matched.
+    """),
+    code("""
+    distances = LayerDistanceExplorer(model, images, layers=LAYERS, metric="bottleneck", max_points=150)
+    distances
+    """),
+    code("""
+    distances.wait()
+    comparison = distances.result_
+    print("bottleneck distances between", comparison["layers"])
+    print(np.round(comparison["ph"], 3))
+    print("Spearman rho(PH, 1 - CKA) =", round(comparison["spearman"], 2))
+    assert comparison["layers"] == LAYERS
+    assert comparison["ph"].shape == (4, 4) and np.allclose(comparison["ph"], comparison["ph"].T)
+    assert np.allclose(np.diag(comparison["cka"]), 1.0)
+    """),
+    md("""
+    ## Mapper graphs of the four stages
+
+    Hover or click a node for its images; the same images are ringed in the other stages'
+    graphs. With a trained model and real images, classes (or groups of classes, such as
+    CIFAR's animals and vehicles) separate in the later stages; with the random fallback they
+    do not, which is what an untrained network on noise should show.
+    """),
+    code("""
+    mapper = MapperExplorer(model, images, layers=LAYERS, class_names=class_names, max_points=200,
+                            show_all_layers=True)
+    mapper
+    """),
+    code("""
+    mapper.wait()
+    for layer, graph in mapper.graphs_.items():
+        print(f"{layer}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
+    assert mapper.graphs_, getattr(mapper, "errors_", None)
+    assert set(mapper.graphs_) <= set(LAYERS)
+    """),
+]
+
+
 NOTEBOOKS = {
     "01_tour.ipynb": TOUR,
     "02_paper_study.ipynb": PAPER,
     "03_teaching_persistence.ipynb": TEACHING,
+    "04_your_model.ipynb": YOUR_MODEL,
 }
 
 
