@@ -39,6 +39,7 @@ from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .capture import DEFAULT_MAX_BYTES, Activations, as_labels, capture_activations, resolve_layers
 from .clouds import PointCloud, make_cloud
 from .errors import TDAInputError
+from .layers import expand_layers
 from .topology.cka import cka_matrix, rank_correlation
 from .topology.distances import METRICS, layer_distance_matrix
 from .topology.mapper import MapperGraph, mapper_graph
@@ -137,8 +138,10 @@ class Study:
         The images every layer is compared on.
     labels : array-like, optional
         One label per image (taken from a Dataset's ``(image, label)`` items when omitted).
-    layers : sequence of str, optional
-        Layer names (``model.named_modules()``); default: the model's direct children.
+    layers : sequence of str or str, optional
+        Layer names (``model.named_modules()``) or a preset name ("blocks", "stages", "conv",
+        "linear", "children"; see :func:`tda_widgets.layers.select_layers`); default: the
+        model's direct children.
     class_names : sequence of str, optional
     executor : None, "processes" or concurrent.futures.Executor
         Where per-layer persistence and per-pair distances run: serially (None), on a local
@@ -158,7 +161,7 @@ class Study:
                  stream_pooled: bool = True):
         self.model = model
         self.images = images
-        self.layers = resolve_layers(model, layers)
+        self.layers = resolve_layers(model, expand_layers(model, layers, images))
         self.n_images = self._count(images)
         if self.n_images == 0:
             raise TDAInputError("images is empty (0 images); pass at least 2 images.")
@@ -233,7 +236,7 @@ class Study:
     def _check_layers(self, layers) -> list[str]:
         if layers is None:
             return list(self.layers)
-        chosen = resolve_layers(self.model, layers)
+        chosen = resolve_layers(self.model, expand_layers(self.model, layers, self.images))
         return chosen
 
     # ------------------------------------------------------------------ steps
@@ -423,18 +426,46 @@ class Study:
         return self._put(key, matrix).copy()
 
     def cka(self, layers: Optional[Sequence[str]] = None, *, kernel: str = "linear", debiased: bool = False,
+            backend: str = "numpy", device: Any = None,
             progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None) -> np.ndarray:
-        """CKA between layers on the same images, each layer flattened to one vector per image."""
+        """CKA between layers on the same images, each layer flattened to one vector per image.
+
+        ``backend="torch"`` computes it with :func:`tda_widgets.gpu.cka_matrix_torch` (float64,
+        on ``device``: a GPU when one is available for ``device=None``); same numbers within 1e-5.
+        """
+        if backend not in ("numpy", "torch"):
+            raise TDAInputError(f"The 'backend' parameter of Study.cka must be one of ('numpy', 'torch'). "
+                                f"Got {backend!r} instead.")
         layers = self._check_layers(layers)
-        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased)
+        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased, backend)
         cached = self._get(key)
         if cached is not None:
             return cached.copy()
         acts = self.activations(layers, cancel=cancel)
         features = [acts[layer].reshape(self.n_images, -1) for layer in layers]
-        matrix = cka_matrix(features, kernel=kernel, debiased=debiased, progress=progress, cancel=cancel)
+        if backend == "torch":
+            from .gpu import cka_matrix_torch
+
+            matrix = cka_matrix_torch(features, kernel=kernel, debiased=debiased, device=device,
+                                      progress=progress, cancel=cancel)
+        else:
+            matrix = cka_matrix(features, kernel=kernel, debiased=debiased, progress=progress, cancel=cancel)
         self.stats["cka"] += 1
         return self._put(key, matrix).copy()
+
+    def estimate(self, spec: CloudSpec = CloudSpec(), layers: Optional[Sequence[str]] = None, *,
+                 maxdim: int = 1, max_bytes: Optional[int] = None):
+        """Memory estimate of this study before anything is captured (see
+        :func:`tda_widgets.budget.estimate_study`); with ``max_bytes``, raise
+        :class:`~tda_widgets.errors.BudgetExceededError` when the estimated peak exceeds it."""
+        from .budget import check_budget, estimate_study
+
+        layers = self._check_layers(layers)
+        if max_bytes is not None:
+            return check_budget(self.model, self.images, layers, self.n_images, spec, max_bytes=max_bytes,
+                                maxdim=maxdim, stream_pooled=self.stream_pooled)
+        return estimate_study(self.model, self.images, layers, self.n_images, spec, maxdim=maxdim,
+                              stream_pooled=self.stream_pooled)
 
     def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric="bottleneck", dims=(0, 1),
                 scale="median", kernel="linear", progress=None, cancel=None) -> dict:
