@@ -429,7 +429,7 @@ PAPER = [
     """),
     md("""
     The first epoch moves every layer most, and the late layers (`fc1`, `head`) most of all;
-    from epoch 3 to 10 the diagrams barely change. The `LayerDistanceExplorer` shows the same
+    from epoch 3 to 10 (seven epochs) they move far less. The `LayerDistanceExplorer` shows the same
     matrices interactively, and `Study(..., executor="processes")` spreads layers over cores
     (or a dask cluster) for bigger models.
     """),
