@@ -317,10 +317,15 @@ def _forward(model: nn.Module, batch: torch.Tensor) -> Any:
     except (RuntimeError, ValueError, TypeError) as exc:
         if isinstance(exc, (TDAInputError, TDATypeError)):
             raise
+        dtype_hint = "" if batch.is_floating_point() else (
+            " Integer images (e.g. uint8 pixels 0-255) are passed as they are: convert them as "
+            "in training, e.g. images.float() / 255 plus the same normalisation."
+        )
         raise TDAInputError(
             f"The model rejected inputs of shape {tuple(batch.shape)} (dtype {batch.dtype}): "
             f"{type(exc).__name__}: {exc}. Pass images in the shape the model expects "
             "(batch first, e.g. (N, C, H, W) with the model's channel count and size)."
+            + dtype_hint
         ) from exc
 
 
@@ -396,6 +401,13 @@ def capture_activations(
     if n_total == 0:
         raise TDAInputError("The input holds no images (0 items); pass at least 2 images.")
     device = model_device(model)
+    if device.type == "meta":
+        raise TDAInputError(
+            "The model's parameters are on the 'meta' device: they have shapes but no values, "
+            "so there is nothing to record. Materialise and load the weights first, e.g. "
+            "model.to_empty(device='cpu') then tda_widgets.data.load_checkpoint(model, path) "
+            "(or model.load_state_dict(...))."
+        )
     param_dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     store: dict[str, Any] = {}
     output_batches: list[np.ndarray] = []
@@ -407,6 +419,11 @@ def capture_activations(
             m = int(batch.shape[0])
             if m == 0:
                 continue
+            if batch.device.type == "meta":
+                raise TDAInputError(
+                    "The inputs are on the 'meta' device and hold no values; pass real tensors "
+                    "(e.g. the images on 'cpu')."
+                )
             batch = batch.to(device)
             if batch.is_floating_point() and param_dtype is not None:
                 batch = batch.to(param_dtype)
