@@ -150,6 +150,11 @@ class Study:
     batch_size : int, default 256
     max_bytes : int
         Memory budget of the activation capture.
+    n_images : int, optional
+        Use a seeded sample of this many images, class-balanced when labels are known
+        (round-robin over classes), instead of all of them.
+    seed : int, default 0
+        Seed of that sample.
     stream_pooled : bool, default True
         For pooled modes, pool each batch on the model's device during capture instead of
         storing full activations (same clouds, a fraction of the memory).
@@ -158,16 +163,22 @@ class Study:
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
                  *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: int = 256,
                  max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
-                 stream_pooled: bool = True):
+                 stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0):
         self.model = model
-        self.images = images
+        if isinstance(images, torch.utils.data.DataLoader) and n_images is not None:
+            images = images.dataset
         self.layers = resolve_layers(model, expand_layers(model, layers, images))
-        self.n_images = self._count(images)
-        if self.n_images == 0:
+        total = self._count(images)
+        if total == 0:
             raise TDAInputError("images is empty (0 images); pass at least 2 images.")
         if labels is None:
             labels = self._labels_from_dataset(images)
-        self.labels = as_labels(labels, self.n_images)
+        labels = as_labels(labels, total)
+        if n_images is not None:
+            images, labels = self._subsample(images, labels, int(n_images), seed)
+        self.images = images
+        self.n_images = self._count(images)
+        self.labels = labels
         self.class_names = list(class_names) if class_names is not None else None
         self.executor = executor
         self.batch_size = batch_size
@@ -180,6 +191,37 @@ class Study:
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _subsample(images, labels, n: int, seed: int):
+        """A seeded sample of ``n`` images, class-balanced when labels are known."""
+        total = Study._count(images)
+        if not 2 <= n <= total:
+            raise TDAInputError(f"n_images must be between 2 and the number of images ({total}); got {n}. "
+                                "Pass n_images=None to use every image.")
+        if n == total:
+            return images, labels
+        rng = np.random.default_rng(seed)
+        if labels is not None:
+            classes = np.unique(labels)
+            per_class = {c: rng.permutation(np.flatnonzero(labels == c)) for c in classes}
+            chosen, k = [], 0
+            while len(chosen) < n:  # round-robin over classes: balanced, and exact when classes run out
+                c = classes[k % len(classes)]
+                if len(per_class[c]):
+                    chosen.append(int(per_class[c][0]))
+                    per_class[c] = per_class[c][1:]
+                k += 1
+            index = np.sort(np.asarray(chosen))
+        else:
+            index = np.sort(rng.choice(total, n, replace=False))
+        if isinstance(images, np.ndarray):
+            images = torch.from_numpy(images)
+        if isinstance(images, torch.Tensor):
+            subset = images[torch.as_tensor(index)]
+        else:
+            subset = torch.utils.data.Subset(images, index.tolist())
+        return subset, (labels[index] if labels is not None else None)
 
     @staticmethod
     def _count(images: Any) -> int:

@@ -277,3 +277,22 @@ def test_closing_a_widget_cancels_its_work(study):
     w.close()
     w.jobs.wait()
     assert stopped.is_set()
+
+
+def test_dashboard_passes_settings_to_the_explorers_that_take_them(study):
+    d = Dashboard(study=study, max_points=70, metric="wasserstein-1", n_cubes=5, threaded=False)
+    assert d.persistence.max_points == 70 and d.distances.max_points == 70
+    assert d.distances.metric == "wasserstein-1" and d.mapper.n_cubes == 5
+    with pytest.raises(TypeError, match="no explorer takes"):
+        Dashboard(study=study, max_pionts=70)
+
+
+def test_explorer_takes_a_class_balanced_sample(demo):
+    w = PersistenceExplorer(demo.model, demo.images, labels=demo.labels, n_images=50, max_points=50,
+                            threaded=False)
+    assert w.study.n_images == 50 and len(w.study.images) == 50
+    counts = np.bincount(w.study.labels, minlength=10)
+    assert counts.min() == 5 and counts.max() == 5
+    # the sample's labels are the labels of the sampled images
+    index = [int(np.flatnonzero((demo.images == img).all(dim=(1, 2, 3)).numpy())[0]) for img in w.study.images[:10]]
+    np.testing.assert_array_equal(w.study.labels[:10], demo.labels[index])

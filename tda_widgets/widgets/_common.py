@@ -36,11 +36,14 @@ def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
 
 
 def make_study(model, images, labels=None, layers=None, *, class_names=None, study: Optional[Study] = None,
-               executor=None) -> Study:
+               executor=None, n_images: Optional[int] = None, seed: int = 0) -> Study:
     """Reuse ``study`` (the dashboard shares one cache) or build one."""
     if study is not None:
         return study
-    return Study(model, images, labels, layers, class_names=class_names, executor=executor)
+    if model is None or images is None:
+        raise TypeError("pass a model and images (or study=...): e.g. PersistenceExplorer(demo.model, demo.images)")
+    return Study(model, images, labels, layers, class_names=class_names, executor=executor, n_images=n_images,
+                 seed=seed)
 
 
 def thumbnail_panel(study: Study, **kwargs) -> ThumbnailPanel:

@@ -19,17 +19,23 @@ class Dashboard(W.Tab):
     """Persistence, layer distances and mapper explorers as tabs sharing one cache.
 
     The explorers are built when their tab is first opened, so opening the dashboard costs
-    one computation, not three.
+    one computation, not three. Extra keyword arguments (``max_points=200``, ``metric=...``,
+    ``n_cubes=...``) go to every explorer that takes them.
     """
 
     TITLES = ("Persistence", "Layer distances", "Mapper")
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, threaded: bool = True, executor=None, **explorer_kwargs):
+                 study: Optional[Study] = None, threaded: bool = True, executor=None, n_images: Optional[int] = None, **explorer_kwargs):
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor)
+                                executor=executor, n_images=n_images)
         self._threaded = threaded
-        self._kwargs = explorer_kwargs
+        self._kwargs = [self._accepted(cls, explorer_kwargs) for cls in (PersistenceExplorer, LayerDistanceExplorer,
+                                                                          MapperExplorer)]
+        unused = set(explorer_kwargs) - set().union(*self._kwargs)
+        if unused:
+            raise TypeError(f"Dashboard got settings no explorer takes: {sorted(unused)}. Settings such as "
+                            "max_points, mode, metric, n_cubes are passed to the explorers that take them.")
         self._classes = (PersistenceExplorer, LayerDistanceExplorer, MapperExplorer)
         self.explorers: list = [None, None, None]
         placeholders = [W.VBox([W.HTML("opening…")]) for _ in self._classes]
@@ -39,9 +45,16 @@ class Dashboard(W.Tab):
         self.observe(self._on_tab, names="selected_index")
         self._open(0)
 
+    @staticmethod
+    def _accepted(cls, kwargs: dict) -> dict:
+        import inspect
+
+        names = inspect.signature(cls.__init__).parameters
+        return {k: v for k, v in kwargs.items() if k in names}
+
     def _open(self, index: int):
         if self.explorers[index] is None:
-            explorer = self._classes[index](study=self.study, threaded=self._threaded)
+            explorer = self._classes[index](study=self.study, threaded=self._threaded, **self._kwargs[index])
             self.explorers[index] = explorer
             children = list(self.children)
             children[index] = explorer
@@ -66,7 +79,7 @@ class Dashboard(W.Tab):
         return self._open(2)
 
     def close(self) -> None:
-        for explorer in self.explorers:
+        for explorer in getattr(self, "explorers", ()):  # absent when __init__ raised
             if explorer is not None:
                 explorer.close()
         super().close()

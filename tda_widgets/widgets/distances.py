@@ -49,10 +49,10 @@ class LayerDistanceExplorer(ExplorerBase):
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, metric: str = "bottleneck", dims=(0, 1), mode: str = "auto",
                  max_points: int = 300, scale: str = "median", kernel: str = "linear", threaded: bool = True,
-                 executor=None, autostart: bool = True):
+                 executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor)
+                                executor=executor, n_images=n_images)
         self.result_: Optional[dict] = None
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode

@@ -53,10 +53,10 @@ class MapperExplorer(ExplorerBase):
                  study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
                  max_points: int = 500, lens="pca", n_cubes: int = 8, overlap: float = 0.35, min_samples: int = 3,
                  color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
-                 threaded: bool = True, executor=None, autostart: bool = True):
+                 threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor)
+                                executor=executor, n_images=n_images)
         self.class_groups = class_groups
         names = list(self.study.layers)
         self.graphs_: dict[str, MapperGraph] = {}

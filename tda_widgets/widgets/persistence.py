@@ -49,10 +49,10 @@ class PersistenceExplorer(ExplorerBase):
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
                  max_points: int = 300, maxdim: int = 1, backend: str = "auto", scale: str = "median",
-                 threaded: bool = True, executor=None, autostart: bool = True):
+                 threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor)
+                                executor=executor, n_images=n_images)
         names = list(self.study.layers)
         self.result_: Optional[PersistenceResult] = None
         self.cloud_ = None
