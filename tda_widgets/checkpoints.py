@@ -1,0 +1,349 @@
+"""Training dynamics: a layer x checkpoint grid of persistence diagrams on any executor.
+
+:func:`checkpoint_grid` loads each checkpoint into a copy of the model (the model passed in is
+never changed), captures the chosen layers on the same images, turns them into point clouds
+exactly as :class:`tda_widgets.Study` does, and computes one persistence diagram per
+(layer, checkpoint) cell. Per layer it then gives the diagram distance between consecutive
+checkpoints (how much the layer's topology moved from one checkpoint to the next) and,
+optionally, the full checkpoint x checkpoint distance matrix.
+
+Capture runs in the calling process, one checkpoint at a time (only the clouds are kept);
+persistence and distances are submitted to ``executor``: None (serially), ``"processes"`` (a
+local pool of two spawned processes) or any :class:`concurrent.futures.Executor`. For a
+dask.distributed cluster pass ``client.get_executor()``::
+
+    from distributed import Client
+    client = Client("tcp://scheduler:8786")          # or Client(LocalCluster(...))
+    grid = checkpoint_grid(model, state_dicts, images, "blocks", executor=client.get_executor())
+
+The workers run only the torch-free :mod:`tda_widgets.topology` functions on numpy arrays,
+so they need tda-widgets installed but no model, data or GPU. The numbers are the same as a
+serial run.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+from torch import nn
+
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from .errors import TDAInputError, TDATypeError
+
+__all__ = ["CheckpointGrid", "checkpoint_grid"]
+
+
+@dataclass(frozen=True)
+class CheckpointGrid:
+    """Diagrams of every (layer, checkpoint) and the distances between checkpoints per layer.
+
+    Attributes
+    ----------
+    layers : list of str
+    checkpoints : list
+        Checkpoint labels, in the order given (indices ``0..K-1`` for a sequence).
+    diagrams : dict of (str, label) to PersistenceResult
+        The persistence diagrams of each layer's rescaled cloud at each checkpoint.
+    consecutive : ndarray of shape (n_layers, n_checkpoints - 1)
+        ``consecutive[i, k]``: distance between the diagrams of ``layers[i]`` at checkpoints
+        ``k`` and ``k + 1``.
+    matrices : dict of str to ndarray of shape (n_checkpoints, n_checkpoints), or None
+        Per layer, the distances between every pair of checkpoints (with ``full_matrix=True``).
+    scale_factors : dict of (str, label) to float
+        What each cloud was divided by before persistence (see ``scale``).
+    n_points : dict of (str, label) to int
+    metric, dims, scale, maxdim, infinite, spec
+        The settings used.
+    """
+
+    layers: list
+    checkpoints: list
+    diagrams: dict
+    consecutive: np.ndarray
+    matrices: Optional[dict]
+    scale_factors: dict
+    n_points: dict
+    metric: str
+    dims: tuple
+    scale: str
+    maxdim: int
+    infinite: str
+    spec: Any = field(default=None, repr=False)
+
+    def diagram(self, layer: str, checkpoint: Any):
+        """The :class:`~tda_widgets.topology.PersistenceResult` of one cell."""
+        try:
+            return self.diagrams[(layer, checkpoint)]
+        except KeyError:
+            raise TDAInputError(
+                f"No cell ({layer!r}, {checkpoint!r}) in this grid; layers are {self.layers} and checkpoints "
+                f"{self.checkpoints}."
+            ) from None
+
+    def consecutive_distances(self, layer: str) -> np.ndarray:
+        """Distances between consecutive checkpoints of one layer, shape (n_checkpoints - 1,)."""
+        if layer not in self.layers:
+            raise TDAInputError(f"Layer {layer!r} is not in this grid; its layers are {self.layers}.")
+        return self.consecutive[self.layers.index(layer)].copy()
+
+
+def _as_checkpoints(checkpoints: Any) -> tuple[list, list]:
+    if isinstance(checkpoints, (str, os.PathLike)) or isinstance(checkpoints, nn.Module):
+        raise TDATypeError(
+            "The 'checkpoints' parameter of checkpoint_grid must be a sequence or a mapping of checkpoints "
+            f"(state dicts, models or file paths). Got a single {type(checkpoints).__name__}; wrap it in a list."
+        )
+    if isinstance(checkpoints, Mapping):
+        if checkpoints and all(isinstance(k, str) for k in checkpoints) and \
+                all(hasattr(v, "shape") for v in checkpoints.values()):
+            raise TDATypeError(
+                "The 'checkpoints' parameter of checkpoint_grid got a single state dict (names -> tensors). "
+                "Pass a list of state dicts, or a mapping label -> state dict, e.g. {0: sd0, 10: sd10}."
+            )
+        labels, items = list(checkpoints.keys()), list(checkpoints.values())
+    else:
+        try:
+            items = list(checkpoints)
+        except TypeError:
+            raise TDATypeError(
+                "The 'checkpoints' parameter of checkpoint_grid must be a sequence or a mapping of state dicts, "
+                f"models or file paths. Got {type(checkpoints).__name__} instead."
+            ) from None
+        labels = list(range(len(items)))
+    if not items:
+        raise TDAInputError("The 'checkpoints' parameter of checkpoint_grid is empty; pass at least one checkpoint "
+                            "(two or more to get distances between them).")
+    return labels, items
+
+
+def _load(base: nn.Module, checkpoint: Any, label: Any) -> nn.Module:
+    """A copy of ``base`` holding ``checkpoint``'s weights (base itself is never touched)."""
+    from .data.loaders import _strip_prefixes, _unwrap_state_dict, load_checkpoint
+
+    model = copy.deepcopy(base)
+    if isinstance(checkpoint, (str, os.PathLike)):
+        return load_checkpoint(model, checkpoint)
+    if isinstance(checkpoint, nn.Module):
+        state = checkpoint.state_dict()
+    elif isinstance(checkpoint, Mapping):
+        state = _unwrap_state_dict(checkpoint, f"checkpoint {label!r}")
+    else:
+        raise TDATypeError(
+            f"Checkpoint {label!r} is a {type(checkpoint).__name__}; each checkpoint must be a state dict, "
+            "an nn.Module of the same architecture, or the path of a file written by torch.save."
+        )
+    expected = model.state_dict()
+    state = _strip_prefixes(dict(state), set(expected))
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise TDAInputError(
+            f"Checkpoint {label!r} does not match {type(model).__name__}: missing keys {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}, unexpected keys {unexpected[:5]}"
+            f"{' ...' if len(unexpected) > 5 else ''}. Pass checkpoints of the model's architecture."
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise TDAInputError(f"Checkpoint {label!r} does not fit {type(model).__name__}: {exc}") from exc
+    return model
+
+
+def _wait(future, cancel, where):
+    while True:
+        check_cancel(cancel, where)
+        try:
+            return future.result(timeout=0.1)
+        except TimeoutError:
+            continue
+
+
+def checkpoint_grid(
+    model: Union[nn.Module, Callable[[], nn.Module]],
+    checkpoints: Union[Sequence[Any], Mapping[Any, Any]],
+    images: Any,
+    layers: Any = None,
+    *,
+    spec: Any = None,
+    maxdim: int = 1,
+    metric: str = "bottleneck",
+    dims: Sequence[int] = (0, 1),
+    scale: str = "median",
+    infinite: str = "match",
+    backend: str = "auto",
+    full_matrix: bool = False,
+    executor: Any = None,
+    batch_size: int = 256,
+    max_memory_bytes: int = 2 * 1024**3,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelEvent] = None,
+) -> CheckpointGrid:
+    """Persistence diagrams of ``layers`` at every checkpoint, and how far they move.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable returning one
+        The architecture. A module is deep-copied for every checkpoint (it is never changed);
+        a factory (e.g. ``lambda: torchvision_model("resnet18", num_classes=10)``) is called
+        once and its result copied.
+    checkpoints : sequence or mapping
+        State dicts (nested ``"state_dict"`` and ``module.`` prefixes handled), models of the
+        same architecture, or checkpoint file paths; a mapping gives each a label (e.g. the
+        epoch), a sequence labels them ``0..K-1``.
+    images : tensor, ndarray, Dataset or DataLoader
+        The same images at every checkpoint.
+    layers : str, sequence of str or None
+        Layer names, a preset ("blocks", "stages", ...), or None for the direct children.
+    spec : CloudSpec, optional
+        How each layer becomes a cloud (default ``CloudSpec()``).
+    maxdim : int, default 1
+    metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
+    dims : sequence of int, default (0, 1)
+        Homology dimensions compared (at most ``maxdim``).
+    scale : {"median", "diameter", "none"}, default "median"
+        Rescaling of each cloud before persistence, as in :meth:`tda_widgets.Study.diagrams`.
+    infinite : {"match", "drop", "error"}, default "match"
+        Policy for infinite bars (see :func:`tda_widgets.topology.diagram_distance`).
+    backend : str, default "auto"
+        Persistence backend (see :func:`tda_widgets.topology.persistence`).
+    full_matrix : bool, default False
+        Also compute every checkpoint pair per layer (``K (K - 1) / 2`` distances per layer
+        instead of ``K - 1``).
+    executor : None, "processes" or concurrent.futures.Executor
+        Where persistence and distances run; ``client.get_executor()`` for dask.distributed.
+    batch_size : int, default 256
+    max_memory_bytes : int, default 2 GiB
+        Per-cell persistence memory budget.
+    progress : callable, optional
+        ``progress(done, total, message)``.
+    cancel : object with ``is_set()``, optional
+        Checked between checkpoints and while waiting for results; raises
+        :class:`~tda_widgets.errors.Cancelled` and cancels what is still queued.
+
+    Returns
+    -------
+    CheckpointGrid
+
+    Raises
+    ------
+    TDAInputError
+        Empty or mismatched checkpoints, unknown layers, metric, scale or dims.
+    TDATypeError
+        A model that is neither a module nor a factory of one, or checkpoints of the wrong type.
+
+    Examples
+    --------
+    >>> from tda_widgets.data.digits import load_digits_checkpoints, load_demo
+    >>> demo = load_demo(n_images=100)
+    >>> grid = checkpoint_grid(demo.model, load_digits_checkpoints(), demo.images,
+    ...                        ["block2", "fc1"])                     # doctest: +SKIP
+    >>> grid.consecutive.shape                                        # doctest: +SKIP
+    (2, 3)
+    """
+    from .compute import _STREAMED_MODES, SCALES, CloudSpec, Study, local_process_pool
+    from .topology.distances import METRICS, diagrams_distance
+    from .topology.persistence import persistence
+    from .topology.scaling import rescale_points
+
+    where = "checkpoint_grid"
+    if isinstance(model, nn.Module):
+        base = model
+    elif callable(model):
+        base = model()
+        if not isinstance(base, nn.Module):
+            raise TDATypeError(f"The model factory passed to {where} returned {type(base).__name__}, "
+                               "not a torch.nn.Module.")
+    else:
+        raise TDATypeError(f"The 'model' parameter of {where} must be an nn.Module or a function returning one. "
+                           f"Got {type(model).__name__} instead.")
+    spec = CloudSpec() if spec is None else spec
+    if metric not in METRICS:
+        raise TDAInputError(f"The 'metric' parameter of {where} must be one of {METRICS}. Got {metric!r} instead.")
+    if scale not in SCALES:
+        raise TDAInputError(f"The 'scale' parameter of {where} must be one of {SCALES}. Got {scale!r} instead.")
+    if isinstance(maxdim, bool) or not isinstance(maxdim, int) or maxdim < 0:
+        raise TDAInputError(f"The 'maxdim' parameter of {where} must be an int >= 0. Got {maxdim!r} instead.")
+    dims = tuple(sorted({int(d) for d in dims}))
+    if not dims or dims[0] < 0 or dims[-1] > maxdim:
+        raise TDAInputError(f"The 'dims' parameter of {where} must be non-empty dimensions in 0..maxdim={maxdim}. "
+                            f"Got {dims!r} instead; raise maxdim or drop the higher dimensions.")
+    if executor == "processes":
+        executor = local_process_pool()
+    elif executor is not None and not (isinstance(executor, Executor) or hasattr(executor, "submit")):
+        raise TDAInputError(f"The 'executor' parameter of {where} must be None, 'processes' or a "
+                            f"concurrent.futures.Executor. Got {executor!r} instead.")
+    labels, items = _as_checkpoints(checkpoints)
+    if len(set(map(repr, labels))) != len(labels):
+        raise TDAInputError(f"Checkpoint labels must be distinct; got {labels}.")
+
+    probe = Study(base, images, None, layers, batch_size=batch_size)
+    names = list(probe.layers)
+    del probe
+    n_ck, n_layers = len(items), len(names)
+    n_pairs = n_ck * (n_ck - 1) // 2 if full_matrix else max(n_ck - 1, 0)
+    total = n_ck + n_layers * n_ck + n_layers * n_pairs
+    done = 0
+    reduce = _STREAMED_MODES.get(spec.mode)
+
+    def run(fn, *args, **kwargs):
+        return executor.submit(fn, *args, **kwargs) if executor is not None else fn(*args, **kwargs)
+
+    results: dict = {}
+    factors: dict = {}
+    counts: dict = {}
+    futures: dict = {}
+    try:
+        for label, item in zip(labels, items):
+            check_cancel(cancel, f"{where} (checkpoint {label!r})")
+            loaded = _load(base, item, label)
+            study = Study(loaded, images, None, names, batch_size=batch_size)
+            study.activations(names, reduce=reduce, cancel=cancel)  # one forward pass for every layer
+            clouds = {name: study.cloud(name, spec, cancel=cancel) for name in names}
+            del study, loaded
+            done += 1
+            report(progress, done, total, f"clouds of checkpoint {label!r}")
+            for name in names:
+                scaled, factors[(name, label)] = rescale_points(clouds[name].points, scale)
+                counts[(name, label)] = clouds[name].n_points
+                futures[(name, label)] = run(persistence, scaled, maxdim=maxdim, backend=backend,
+                                             max_memory_bytes=max_memory_bytes)
+        for key, future in futures.items():
+            results[key] = _wait(future, cancel, f"{where} (persistence)") if executor is not None else future
+            done += 1
+            report(progress, done, total, f"persistence of {key[0]!r} at checkpoint {key[1]!r}")
+        pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix
+                 else [(a, a + 1) for a in range(n_ck - 1)])
+        futures = {}
+        for name in names:
+            for a, b in pairs:
+                futures[(name, a, b)] = run(diagrams_distance, results[(name, labels[a])].diagrams,
+                                            results[(name, labels[b])].diagrams, metric, dims=dims,
+                                            infinite=infinite)
+        distances = {}
+        for key, future in futures.items():
+            distances[key] = _wait(future, cancel, f"{where} (distances)") if executor is not None else future
+            done += 1
+            report(progress, done, total, f"distance of {key[0]!r} between checkpoints")
+    finally:
+        for future in futures.values():
+            if hasattr(future, "cancel"):
+                future.cancel()
+
+    consecutive = np.array([[distances[(name, k, k + 1)] for k in range(n_ck - 1)] for name in names],
+                           dtype=np.float64).reshape(n_layers, max(n_ck - 1, 0))
+    matrices = None
+    if full_matrix:
+        matrices = {}
+        for name in names:
+            matrix = np.zeros((n_ck, n_ck))
+            for a, b in pairs:
+                matrix[a, b] = matrix[b, a] = distances[(name, a, b)]
+            matrices[name] = matrix
+    return CheckpointGrid(layers=names, checkpoints=labels, diagrams=results, consecutive=consecutive,
+                          matrices=matrices, scale_factors=factors, n_points=counts, metric=metric, dims=dims,
+                          scale=scale, maxdim=maxdim, infinite=infinite, spec=spec)
