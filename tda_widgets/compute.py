@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -346,7 +347,15 @@ class Study:
         cached = self._get(key)
         if cached is not None:
             return cached
-        act = self.activations([layer], reduce=self._reduce_for(layer, spec), progress=progress, cancel=cancel)[layer]
+        reduce = self._reduce_for(layer, spec)
+        act = self.activations([layer], reduce=reduce, progress=progress, cancel=cancel)[layer]
+        streamed = _STREAMED_MODES.get(spec.mode) if self.stream_pooled else None
+        if reduce is None and streamed is not None and act.ndim == 4:
+            # Pool the cached full activations exactly as the stream does (torch, float32), so
+            # a cloud's numbers never depend on which capture happened to run first.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+                act = _POOLERS[streamed](torch.from_numpy(act)).numpy()
         return self._put(key, make_cloud(act, layer=layer, **spec.kwargs()))
 
     def _reduce_for(self, layer: str, spec: CloudSpec) -> Optional[str]:
