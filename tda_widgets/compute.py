@@ -66,6 +66,22 @@ _POOLERS = {"avg": _avg_pool, "max": _max_pool}
 _STREAMED_MODES = {"image-avgpool": "avg", "auto": "avg", "image-maxpool": "max"}
 
 
+def _read_only(value: Any) -> Any:
+    """Make the arrays of a cached result read-only, so that a caller editing what a Study
+    returned gets an error instead of silently changing every later result."""
+    arrays: list = []
+    if isinstance(value, np.ndarray):
+        arrays = [value]
+    elif isinstance(value, PointCloud):
+        arrays = [value.points, value.image_index, value.position, value.channel_index]
+    elif isinstance(value, PersistenceResult):
+        arrays = list(value.diagrams) + [rep for dim in (value.representatives or ()) for rep in dim]
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    return value
+
+
 def model_fingerprint(model: nn.Module) -> str:
     """SHA-1 of every parameter and buffer (names, dtypes, shapes and bytes)."""
     digest = hashlib.sha1()
@@ -252,6 +268,7 @@ class Study:
             return self._cache.get(key)
 
     def _put(self, key, value):
+        _read_only(value)
         with self._lock:
             self._cache[key] = value
         return value
