@@ -266,6 +266,10 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None):
         out = output.detach()
         if reducer is not None:
             out = reducer(out)
+        if out.untyped_storage().data_ptr() == output.untyped_storage().data_ptr():
+            # The rest of the forward pass may modify it in place (BatchNorm then
+            # ReLU(inplace=True) in torchvision ResNets), so keep a copy.
+            out = out.clone()
         sink[name] = out
 
     return hook
