@@ -111,3 +111,17 @@ def test_study_and_widgets_accept_a_preset(resnet18):
     # a typo that is neither a layer nor a preset still gets the layer-name error
     with pytest.raises(TDAInputError, match="Unknown layer 'blcks'"):
         Study(resnet18, images, layers="blcks")
+
+
+def test_children_of_a_resnet_capture_bn1_before_the_inplace_relu(resnet18):
+    """Regression: the 'children' preset of a ResNet includes bn1, whose output the next module,
+    ReLU(inplace=True), overwrites; the hook stored a view of it, so bn1 read as relu(bn1)."""
+    from tda_widgets.capture import capture_activations
+
+    images = torch.randn(4, 3, 32, 32)
+    layers = select_layers(resnet18, "children")
+    acts = capture_activations(resnet18, images, layers)
+    with torch.no_grad():
+        expected = resnet18.bn1(resnet18.conv1(images))
+    assert expected.min() < 0  # the reference really has negative values for ReLU to clip
+    torch.testing.assert_close(torch.from_numpy(acts["bn1"]), expected)
