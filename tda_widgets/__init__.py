@@ -26,6 +26,14 @@ _LAZY = {
     # engine
     "Study": "tda_widgets.compute",
     "CloudSpec": "tda_widgets.compute",
+    "select_layers": "tda_widgets.layers",
+    "PRESETS": "tda_widgets.layers",
+    "estimate_study": "tda_widgets.budget",
+    "check_budget": "tda_widgets.budget",
+    "checkpoint_grid": "tda_widgets.checkpoints",
+    "CheckpointGrid": "tda_widgets.checkpoints",
+    "load_digits_checkpoints": "tda_widgets.data.digits",
+    "load_digits_tensors": "tda_widgets.data.digits",
     # widgets
     "PersistenceExplorer": "tda_widgets.widgets",
     "LayerDistanceExplorer": "tda_widgets.widgets",
