@@ -428,6 +428,26 @@ PAPER = [
     assert first.mean() > last.mean(), (first, last)
     """),
     md("""
+    ### The same grid in one call, on a dask cluster
+
+    `checkpoint_grid` builds this layer x checkpoint grid of diagrams for any list of
+    checkpoints (state dicts, models or files) and runs every persistence and distance job on
+    any `concurrent.futures.Executor`. With dask.distributed, a `LocalCluster` here; on a real
+    cluster, `Client("tcp://scheduler:8786")` instead. Your model is only copied, never changed.
+    """),
+    code("""
+    from dask.distributed import Client, LocalCluster
+    from tda_widgets import checkpoint_grid
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \\
+            Client(cluster) as client:
+        grid = checkpoint_grid(demo.model, checkpoints, demo.images, layers, spec=SPEC, scale="median",
+                               executor=client.get_executor())
+    print(grid.consecutive.round(3))
+    # the same numbers as the loop above, computed on the cluster
+    np.testing.assert_allclose(grid.consecutive, np.array([change[layer] for layer in layers]), atol=1e-9)
+    """),
+    md("""
     The first epoch moves every layer most, and the late layers (`fc1`, `head`) most of all;
     from epoch 3 to 10 (seven epochs) they move far less. The `LayerDistanceExplorer` shows the same
     matrices interactively, and `Study(..., executor="processes")` spreads layers over cores
