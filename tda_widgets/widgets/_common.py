@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from copy import deepcopy
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -12,10 +14,35 @@ from .thumbnails import ThumbnailPanel
 
 MODE_OPTIONS = ("auto", "image-avgpool", "image-maxpool", "image-flatten", "spatial", "channel")
 
+#: Serialises the explorers' figure updates (made from worker threads) with the kernel's
+#: handling of front-end messages for the figures (made on the shell thread).
+FIGURE_LOCK = threading.RLock()
+
+
+class FigureWidget(go.FigureWidget):
+    """A plotly FigureWidget whose front-end messages are handled under :data:`FIGURE_LOCK`.
+
+    ipywidgets handles a front-end update inside ``hold_trait_notifications()``: while it
+    runs, trait changes made by another thread on the same widget are held, then replayed
+    with the value current at the end. Plotly sends each edit as ``_py2js_addTraces = msg``
+    followed by ``= None``, so a worker-thread edit made during that window reached the
+    browser as ``None`` twice and was lost (figures stayed blank after Run All in JupyterLab;
+    found by tests/browser/test_explorers.py). Holding one lock on both sides prevents it.
+    """
+
+    def _handle_msg(self, msg):
+        with FIGURE_LOCK:
+            return super()._handle_msg(msg)
+
 
 def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
     """Copy ``new``'s traces (matched by name) and layout into ``widget`` inside one
     ``batch_update``: the FigureWidget and its registered callbacks are kept, never rebuilt."""
+    with FIGURE_LOCK:
+        _update_in_place(widget, new)
+
+
+def _update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
     with widget.batch_update():
         existing = {trace.name: trace for trace in widget.data}
         new_names = [trace.name for trace in new.data]
@@ -33,6 +60,22 @@ def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
         widget.layout.annotations = new.layout.annotations
         widget.layout.shapes = new.layout.shapes
         widget.update_layout(new.layout.to_plotly_json(), overwrite=False)
+    # After batch_update has sent the edits: a model that applied them ends in the same state.
+    resync_front_end(widget)
+
+
+def resync_front_end(widget: go.FigureWidget) -> None:
+    """Send the figure's whole state to the front-end model, after the incremental edits.
+
+    Plotly's front end applies edits as deltas, through listeners that exist only once its
+    JavaScript has loaded; edits sent before that (a result that arrives while the page is
+    still loading, e.g. on Run All) were lost and the view then drew the stale or empty state
+    the model still held. A view that renders later draws the model's ``_widget_data`` and
+    ``_widget_layout``, so keep those current (as plotly does when a figure is displayed).
+    """
+    with FIGURE_LOCK:
+        widget._widget_layout = deepcopy(widget._layout_obj._props)
+        widget._widget_data = deepcopy(widget._data)
 
 
 def make_study(model, images, labels=None, layers=None, *, class_names=None, study: Optional[Study] = None,

@@ -7,14 +7,13 @@ from typing import Optional
 
 import ipywidgets as W
 import numpy as np
-import plotly.graph_objects as go
 import traitlets as T
 
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import matching_figure
 from ..figures.heatmaps import layer_distance_figure
 from ..topology.distances import METRICS, matching
-from ._common import MODE_OPTIONS, first_point, make_study, update_in_place
+from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
@@ -72,11 +71,11 @@ class LayerDistanceExplorer(ExplorerBase):
 
         n = len(self.study.layers)
         empty = np.zeros((n, n))
-        self.heatmap_fig = go.FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
-                                                                 title="computing…"))
-        self.matching_fig = go.FigureWidget(matching_figure(np.empty((0, 2)), np.empty((0, 2)),
-                                                            np.empty((0, 2), dtype=int),
-                                                            title="click a cell of the PH heat map"))
+        self.heatmap_fig = FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
+                                                              title="computing…"))
+        self.matching_fig = FigureWidget(matching_figure(np.empty((0, 2)), np.empty((0, 2)),
+                                                         np.empty((0, 2), dtype=int),
+                                                         title="click a cell of the PH heat map"))
         self._bind_callbacks()
         controls = W.VBox([
             W.HBox([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),

@@ -12,7 +12,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.mapper import mapper_graph_figure
 from ..topology.mapper import MapperGraph
-from ._common import MODE_OPTIONS, describe_classes, make_study, thumbnail_panel, update_in_place
+from ._common import FIGURE_LOCK, MODE_OPTIONS, FigureWidget, describe_classes, make_study, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
@@ -92,8 +92,8 @@ class MapperExplorer(ExplorerBase):
         self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")
         self.observe(lambda c: setattr(self.layer_slider, "value", names.index(c["new"])), names="layer")
 
-        self.main_fig = go.FigureWidget(self._empty_figure("computing…", 560, 480))
-        self.layer_figs = {name: go.FigureWidget(self._empty_figure(name, 300, 280)) for name in names} \
+        self.main_fig = FigureWidget(self._empty_figure("computing…", 560, 480))
+        self.layer_figs = {name: FigureWidget(self._empty_figure(name, 300, 280)) for name in names} \
             if show_all_layers else {}
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
@@ -237,5 +237,5 @@ class MapperExplorer(ExplorerBase):
             new_trace = next((t for t in new.data if t.name == "highlight"), None)
             old_trace = next((t for t in fig.data if t.name == "highlight"), None)
             if new_trace is not None and old_trace is not None:
-                with fig.batch_update():
+                with FIGURE_LOCK, fig.batch_update():
                     old_trace.x, old_trace.y = new_trace.x, new_trace.y

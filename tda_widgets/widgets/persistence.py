@@ -6,13 +6,12 @@ from typing import Any, Optional
 
 import ipywidgets as W
 import numpy as np
-import plotly.graph_objects as go
 import traitlets as T
 
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import BACKENDS, PersistenceResult, bar_points
-from ._common import MODE_OPTIONS, first_point, make_study, thumbnail_panel, update_in_place
+from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -81,8 +80,8 @@ class PersistenceExplorer(ExplorerBase):
         self.layer_slider.observe(self._on_layer_slider, names="value")
         self.observe(self._sync_layer_slider, names="layer")
 
-        self.diagram_fig = go.FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
-        self.barcode_fig = go.FigureWidget(barcode_figure([np.empty((0, 2))], title=""))
+        self.diagram_fig = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
+        self.barcode_fig = FigureWidget(barcode_figure([np.empty((0, 2))], title=""))
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
 
