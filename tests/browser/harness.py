@@ -28,6 +28,7 @@ __all__ = [
     "CHROMIUM_FLAGS",
     "LabServer",
     "start_lab",
+    "start_server",
     "launch_chromium",
     "chromium_missing_message",
     "write_notebook",
@@ -139,7 +140,13 @@ def _free_port() -> int:
 
 
 def start_lab(timeout: float = 90.0) -> LabServer:
-    """Start ``python -m jupyter lab`` (this interpreter's environment) on a free loopback port.
+    """Start ``python -m jupyter lab``; see :func:`start_server`."""
+    return start_server("lab", timeout)
+
+
+def start_server(app: str = "lab", timeout: float = 90.0) -> LabServer:
+    """Start ``python -m jupyter lab`` or ``python -m jupyter notebook`` (Notebook 7), with
+    this interpreter's environment, on a free loopback port.
 
     Settings, user settings, workspaces and config live in a fresh temporary folder, so the
     host's own JupyterLab settings cannot change the tests. Notebook windowing is off
@@ -172,12 +179,16 @@ def start_lab(timeout: float = 90.0) -> LabServer:
         # the kernel imports this checkout's tda_widgets, installed or not
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
     )
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"The 'app' parameter of start_server must be 'lab' or 'notebook'. "
+                         f"Got {app!r} instead.")
+    app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        sys.executable, "-m", "jupyter", app, "--no-browser",
         f"--port={port}", "--port-retries=0",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1", "--allow-root",
-        f"--LabApp.app_settings_dir={app_settings}",
+        f"--{app_class}.app_settings_dir={app_settings}",
     ]
     log_path = temp_dir / "server.log"
     with open(log_path, "wb") as log:
@@ -189,7 +200,7 @@ def start_lab(timeout: float = 90.0) -> LabServer:
         if process.poll() is not None:
             tail = server.log_tail()
             server.stop()
-            raise RuntimeError(f"jupyter lab exited with code {process.returncode}:\n{tail}")
+            raise RuntimeError(f"jupyter {app} exited with code {process.returncode}:\n{tail}")
         try:
             server.api("GET", "/api/status", timeout=2)
             break
@@ -197,7 +208,7 @@ def start_lab(timeout: float = 90.0) -> LabServer:
             if time.monotonic() > deadline:
                 tail = server.log_tail()
                 server.stop()
-                raise TimeoutError(f"jupyter lab did not answer in {timeout} s:\n{tail}")
+                raise TimeoutError(f"jupyter {app} did not answer in {timeout} s:\n{tail}")
             time.sleep(0.2)
     return server
 
@@ -283,10 +294,11 @@ def wait_all_cells_executed(page, server: LabServer, timeout: float = 60.0) -> N
     wait_kernel_idle(page, server, timeout)
 
 
-def run_all_cells(page, server: LabServer | None = None) -> None:
+def run_all_cells(page, server: LabServer | None = None, timeout: float = 60.0) -> None:
     """Run > Run All Cells through the menu bar (the selectors verified in FACTS.md).
 
-    With ``server``, also waits for every cell to finish and the kernel to be idle.
+    With ``server``, also waits (up to ``timeout`` seconds) for every cell to finish and the
+    kernel to be idle.
     """
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(
@@ -294,7 +306,7 @@ def run_all_cells(page, server: LabServer | None = None) -> None:
         has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")),
     ).click()
     if server is not None:
-        wait_all_cells_executed(page, server)
+        wait_all_cells_executed(page, server, timeout)
 
 
 def run_code_in_cell(page, server: LabServer, cell_index: int, code: str) -> None:
@@ -329,7 +341,7 @@ _WIDGET_ERRORS_JS = """() => {
         const text = out.innerText || '';
         if (text.includes('Error displaying widget')) problems.push('Error displaying widget: ' + text.slice(0, 300));
         if (text.includes('Failed to load model class')) problems.push('Failed to load model class: ' + text.slice(0, 300));
-        if (/^\\s*(VBox|HBox)\\(/.test(text)) problems.push('widget shown as text (no widget manager): ' + text.slice(0, 300));
+        if (/^\\s*(VBox|HBox|Tab|GridBox|FigureWidget|ThumbnailPanel|PersistenceExplorer|LayerDistanceExplorer|MapperExplorer|Dashboard)\\(/.test(text)) problems.push('widget shown as text (no widget manager): ' + text.slice(0, 300));
         if (out.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr' && /Traceback|Error/.test(text))
             problems.push('stderr: ' + text.slice(0, 500));
         if (out.querySelector('[data-mime-type="application/vnd.jupyter.error"]') ||

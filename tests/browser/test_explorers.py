@@ -1,0 +1,347 @@
+"""The three explorers in JupyterLab, driven like a user: render, slider, progress, hover, click.
+
+One notebook (written here) displays a PersistenceExplorer, a MapperExplorer and a
+LayerDistanceExplorer on 150 demo digits with small budgets; the tests below run in file order
+against that one page and kernel (a fresh kernel for this module). Expected values come from
+the kernel (membership read from ``graphs_`` and ``bar_images``; ringed nodes recomputed from
+raw node membership), never from what the browser shows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tempfile
+import time
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.harness import (
+    assert_no_widget_errors,
+    launch_chromium,
+    open_notebook,
+    plot_data,
+    run_all_cells,
+    run_code_in_cell,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+PERSISTENCE = ".tda-explorer.t-persistence"
+MAPPER = ".tda-explorer.t-mapper"
+DISTANCES = ".tda-explorer.t-distances"
+DIAGRAM = PERSISTENCE + " .js-plotly-plot"      # the first plot: the diagram (barcode second)
+MAIN_GRAPH = MAPPER + " .js-plotly-plot"        # the first plot: the main mapper graph
+SCRATCH = 4                                     # index of the code cell the tests type into
+
+CELLS = [
+    """import json
+import numpy as np
+from tda_widgets import load_demo, PersistenceExplorer, MapperExplorer, LayerDistanceExplorer
+demo = load_demo(n_images=150)
+common = dict(labels=demo.labels, class_names=demo.class_names)""",
+    """pe = PersistenceExplorer(demo.model, demo.images, **common, max_points=120)
+pe.add_class('t-persistence')
+pe""",
+    """me = MapperExplorer(demo.model, demo.images, **common, max_points=150, show_all_layers=True)
+me.add_class('t-mapper')
+me""",
+    """de = LayerDistanceExplorer(demo.model, demo.images, max_points=120)
+de.add_class('t-distances')
+de""",
+    "",  # SCRATCH: the tests type code here
+]
+
+LATENCIES: dict[str, float] = {}
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def nb(lab_server, playwright_instance):
+    """The explorers' notebook, run to the end in a fresh kernel; every computation finished."""
+    lab_server.delete_sessions()
+    with tempfile.TemporaryDirectory(prefix="tdaw-chromium-") as user_data_dir:
+        context = launch_chromium(playwright_instance, user_data_dir)
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            started = time.monotonic()
+            try:
+                write_notebook(lab_server.root, "explorers.ipynb", CELLS)
+                open_notebook(page, lab_server, "explorers.ipynb")
+                opened = time.monotonic()
+                run_all_cells(page, lab_server, timeout=240)
+                ran = time.monotonic()
+                # The explorers compute in worker threads: wait for them in the kernel.
+                states = kernel_out(page, lab_server, "pe.wait(); me.wait(); de.wait()\n"
+                                    "print(json.dumps([pe.state, me.state, de.state]))")
+            except Exception:
+                _save_screenshot(page, "test_explorers_setup")
+                raise
+            assert states == ["done", "done", "done"], states
+            print(f"explorers notebook: opened in {opened - started:.1f} s, cells ran in "
+                  f"{ran - opened:.1f} s, computations done {time.monotonic() - ran:.1f} s later")
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request, nb):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        _save_screenshot(nb, request.node.nodeid)
+
+
+def _save_screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+    except Exception as exc:  # a crashed page must not hide the test's own error
+        print(f"could not save a screenshot: {exc}")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def kernel_out(page, server, code: str):
+    """Run ``code`` in the scratch cell; the JSON its last output line prints."""
+    run_code_in_cell(page, server, SCRATCH, code)
+    text = page.locator(".jp-Notebook .jp-CodeCell").nth(SCRATCH).locator(
+        ".jp-OutputArea-output").last.inner_text(timeout=10_000)
+    return json.loads(text.strip().splitlines()[-1])
+
+
+_TRACE_POINTS_JS = """([selector, nth, names]) => {
+    const gd = document.querySelectorAll(selector)[nth];
+    const box = gd.querySelector('.main-svg').getBoundingClientRect();
+    const fl = gd._fullLayout;
+    const axis = (id, letter) => fl[id === letter ? letter + 'axis' : letter + 'axis' + id.slice(1)];
+    const points = [];
+    gd._fullData.forEach((trace, t) => {
+        if (!names.includes(trace.name)) return;
+        const xa = axis(trace.xaxis, 'x'), ya = axis(trace.yaxis, 'y');
+        gd.calcdata[t].forEach((p, i) => {
+            if (!isFinite(p.x) || !isFinite(p.y)) return;
+            points.push({trace: trace.name, index: i, customdata: gd.data[t].customdata ? gd.data[t].customdata[i] : null,
+                         x: box.left + xa._offset + xa.d2p(p.x), y: box.top + ya._offset + ya.d2p(p.y),
+                         inside: xa.d2p(p.x) >= 0 && xa.d2p(p.x) <= xa._length && ya.d2p(p.y) >= 0 && ya.d2p(p.y) <= ya._length});
+        });
+    });
+    return points;
+}"""
+
+
+def isolated_point(page, selector: str, names: list[str], candidates: list[str], nth: int = 0,
+                   accept=lambda point: True) -> dict:
+    """The point of traces ``candidates`` (passing ``accept``) farthest (in pixels) from every
+    other hoverable point of traces ``names``, so that a hover there can only pick that point."""
+    page.locator(selector).nth(nth).scroll_into_view_if_needed()
+    points = page.evaluate(_TRACE_POINTS_JS, [selector, nth, names])
+    best, best_gap = None, -1.0
+    for p in points:
+        if p["trace"] not in candidates or not p["inside"] or not accept(p):
+            continue
+        gap = min((((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) ** 0.5
+                   for q in points if q is not p), default=1e9)
+        if gap > best_gap:
+            best, best_gap = p, gap
+    assert best is not None, f"no point of {candidates} inside the plot {selector}: {points[:5]}"
+    best["gap"] = best_gap
+    return best
+
+
+def hover_and_time(page, panel: str, x: float, y: float, done_js: str) -> float:
+    """Real mouse moves onto (x, y); ms from the first move to the panel render satisfying
+    ``done_js`` (a JS expression of ``root``), on the browser's clock."""
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(150)
+    started_at = page.evaluate("() => performance.now()")
+    page.mouse.move(x + 2, y + 2)   # two moves: Plotly throttles hover events
+    page.mouse.move(x, y)
+    page.wait_for_function(
+        f"""([sel, since]) => {{
+            const root = document.querySelector(sel);
+            return root && Number(root.dataset.renderedAt) > since && ({done_js});
+        }}""",
+        arg=[panel, started_at], timeout=15_000,
+    )
+    return float(page.locator(panel).get_attribute("data-rendered-at")) - started_at
+
+
+def panel_state(page, panel: str) -> dict:
+    root = page.locator(panel)
+    return {
+        "n_shown": int(root.get_attribute("data-n-shown")),
+        "title": root.locator(".tdaw-thumbs-title").inner_text(),
+        "count": root.locator(".tdaw-thumbs-count").inner_text(),
+        "indices": [int(i) for i in root.locator(".tdaw-thumb").evaluate_all(
+            "(cells) => cells.map((c) => c.dataset.index)")],
+    }
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_each_explorer_renders(nb):
+    for explorer in (PERSISTENCE, MAPPER, DISTANCES):
+        nb.wait_for_selector(explorer + " .js-plotly-plot .main-svg", timeout=60_000)
+    assert nb.locator(".tda-explorer").count() == 3
+    for explorer, n_plots in ((PERSISTENCE, 2), (MAPPER, 1 + 5), (DISTANCES, 2)):
+        # every FigureWidget drew its SVG (the mapper: main graph + one small graph per layer)
+        assert nb.locator(explorer + " .js-plotly-plot .main-svg").count() >= n_plots, explorer
+        assert nb.locator(explorer + " .tdaw-thumbs").count() == (0 if explorer == DISTANCES else 1)
+    # the figures hold the computed results, not the "computing…" placeholders
+    names = [t["name"] for t in plot_data(nb, DIAGRAM)]
+    assert names[:2] == ["H0", "H1"] and len(plot_data(nb, DIAGRAM)[0]["x"]) == 120
+    assert {"edges", "nodes", "highlight"} <= {t["name"] for t in plot_data(nb, MAIN_GRAPH)}
+    assert len([t for t in plot_data(nb, MAIN_GRAPH) if t["name"] == "nodes"][0]["x"]) > 0
+    heat = nb.evaluate("(s) => document.querySelector(s).data.map((t) => t.name)",
+                       DISTANCES + " .js-plotly-plot")
+    assert {"ph", "cka"} <= set(heat)
+    for explorer in (PERSISTENCE, MAPPER, DISTANCES):
+        status = nb.locator(explorer + " .tda-status").inner_text()
+        assert "Error" not in status, f"{explorer}: {status}"
+    texts = nb.locator(".jp-OutputArea-output").all_inner_texts()
+    assert not [t for t in texts if "Traceback" in t], texts
+    assert_no_widget_errors(nb)
+
+
+def test_layer_slider_redraws_the_diagram(nb, lab_server):
+    before = plot_data(nb, DIAGRAM)
+    title = nb.evaluate("(s) => document.querySelector(s).layout.title.text", DIAGRAM)
+    assert title.startswith("block1 ·"), title
+    slider = nb.locator(PERSISTENCE + " .widget-slider", has_text="layer #")
+    slider.locator(".noUi-handle").focus()
+    nb.keyboard.press("ArrowRight")
+    nb.wait_for_function(
+        "(s) => document.querySelector(s).layout.title.text.startsWith('block2 ·')",
+        arg=DIAGRAM, timeout=60_000,
+    )
+    after = plot_data(nb, DIAGRAM)
+    assert [t["name"] for t in after][:2] == ["H0", "H1"]
+    assert (before[0]["y"], before[1]["x"]) != (after[0]["y"], after[1]["x"])
+    kernel = kernel_out(nb, lab_server, "pe.wait(); print(json.dumps([pe.layer, pe.layer_dropdown.value, "
+                        "sorted(np.round(pe.result_.diagrams[0][:, 1][np.isfinite(pe.result_.diagrams[0][:, 1])], 6).tolist())]))")
+    assert kernel[:2] == ["block2", "block2"]
+    # the browser's finite H0 deaths are the kernel's new diagram
+    shown = sorted(y for y in after[0]["y"] if y is not None)
+    # + the one infinite bar, drawn on the 'infinity' line above every finite death
+    assert len(shown) == len(kernel[2]) + 1
+    assert shown[:-1] == pytest.approx(kernel[2], abs=1e-5)
+    assert_no_widget_errors(nb)
+
+
+def test_progress_bar_shows_during_a_recompute(nb, lab_server):
+    bar = PERSISTENCE + " .tda-progress"
+    assert nb.evaluate("(s) => getComputedStyle(document.querySelector(s)).visibility", bar) == "hidden"
+    nb.evaluate("""(s) => {
+        const el = document.querySelector(s);
+        window.__progressSeen = 0;
+        const check = () => { if (getComputedStyle(el).visibility === 'visible') window.__progressSeen += 1; };
+        window.__progressObserver = new MutationObserver(check);
+        window.__progressObserver.observe(el, {attributes: true, attributeFilter: ['style', 'class']});
+    }""", bar)
+    started = time.monotonic()
+    run_code_in_cell(nb, lab_server, SCRATCH, "pe.max_points = 150   # all 150 images: a new cloud and diagram")
+    nb.wait_for_function(
+        "(s) => document.querySelector(s).layout.title.text.includes('150 points')",
+        arg=DIAGRAM, timeout=60_000,
+    )
+    print(f"recompute at 150 points: {time.monotonic() - started:.1f} s")
+    seen = nb.evaluate("() => { window.__progressObserver.disconnect(); return window.__progressSeen; }")
+    assert seen >= 1, "the progress bar never became visible during the recompute"
+    nb.wait_for_function("(s) => getComputedStyle(document.querySelector(s)).visibility === 'hidden'",
+                         arg=bar, timeout=30_000)
+    assert_no_widget_errors(nb)
+
+
+def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
+    panel = MAPPER + " .tdaw-thumbs"
+    node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
+    node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
+    latency = hover_and_time(nb, panel, node["x"], node["y"],
+                             f"root.querySelector('.tdaw-thumbs-title').textContent.includes({json.dumps(node_id)})")
+    LATENCIES["mapper"] = latency
+    state = panel_state(nb, panel)
+    expected = kernel_out(nb, lab_server, f"""g = me.graphs_[me.layer]
+print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({node_id!r}).image_indices)]))""")
+    layer, selected, images = expected
+    assert selected == f"{layer}:{node_id}"
+    assert state["n_shown"] > 0
+    assert state["n_shown"] == len(images), (state, len(images))
+    assert sorted(state["indices"]) == images
+    assert f"{node_id}: {len(images)} images" in state["title"]
+    print(f"mapper node {node_id} ({node['gap']:.0f} px from the next node): {len(images)} thumbnails "
+          f"in {latency:.0f} ms")
+    assert_no_widget_errors(nb)
+
+
+def test_mapper_click_rings_the_same_images_in_other_layers(nb, lab_server):
+    graphs = nb.locator(MAPPER + " .js-plotly-plot")
+    n_small = graphs.count() - 1
+    # click the isolated node of the LAST small graph (the logits), not the main graph's layer
+    node = isolated_point(nb, MAPPER + " .js-plotly-plot", ["nodes"], ["nodes"], nth=n_small)
+    node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
+    nb.mouse.move(5, 5)
+    nb.mouse.move(node["x"] + 2, node["y"] + 2)
+    nb.mouse.click(node["x"], node["y"])
+    # independent reference: a node is ringed iff it shares an image with the clicked node
+    expected = kernel_out(nb, lab_server, f"""layer = list(me.layer_figs)[-1]
+chosen = set(int(i) for i in me.graphs_[layer].node({node_id!r}).image_indices)
+rings = {{name: sum(bool(chosen & set(int(i) for i in n.image_indices)) for n in g.nodes)
+         for name, g in me.graphs_.items()}}
+print(json.dumps([me.selected_node, me.layer, rings]))""")
+    selected, main_layer, rings = expected
+    assert selected.endswith(f":{node_id}") and selected.startswith("head:"), selected
+    small_layers = list(rings)  # layer_figs in study order, as drawn in the grid
+    nb.wait_for_function(
+        """([sel, want]) => Array.from(document.querySelectorAll(sel)).slice(1).every((gd, k) => {
+            const t = gd.data.find((t) => t.name === 'highlight');
+            return t && (t.x ? t.x.length : 0) === want[k];
+        })""",
+        arg=[MAPPER + " .js-plotly-plot", [rings[name] for name in small_layers]], timeout=15_000,
+    )
+    ringed = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel)).map((gd) => {
+            const t = gd.data.find((t) => t.name === 'highlight');
+            return t && t.x ? t.x.length : 0; })""", MAPPER + " .js-plotly-plot")
+    # the main graph (its layer) is ringed too, and at least one OTHER layer's small graph
+    assert ringed[0] == rings[main_layer]
+    others = [n for name, n in zip(small_layers, ringed[1:]) if name != "head"]
+    assert sum(n > 0 for n in others) >= 1, (ringed, rings)
+    print(f"click on head node {node_id}: ringed per layer {dict(zip(small_layers, ringed[1:]))}")
+    assert_no_widget_errors(nb)
+
+
+def test_diagram_hover_shows_the_bar_images(nb, lab_server):
+    panel = PERSISTENCE + " .tdaw-thumbs"
+    # a finite H1 bar (a loop): customdata is [dim, bar, birth, death, persistence]
+    point = isolated_point(nb, DIAGRAM, ["H0", "H1"], ["H1"],
+                           accept=lambda p: isinstance(p["customdata"][3], (int, float))
+                           and math.isfinite(p["customdata"][3]))
+    dim, bar = int(point["customdata"][0]), int(point["customdata"][1])
+    latency = hover_and_time(nb, panel, point["x"], point["y"],
+                             f"root.querySelector('.tdaw-thumbs-title').textContent.startsWith('H{dim} bar {bar} ')")
+    LATENCIES["diagram"] = latency
+    state = panel_state(nb, panel)
+    selected, images = kernel_out(
+        nb, lab_server,
+        f"print(json.dumps([list(pe.selected_bar), sorted(int(i) for i in pe.bar_images({dim}, {bar}))]))")
+    assert selected == [dim, bar]
+    assert state["n_shown"] > 0
+    assert state["n_shown"] == len(images)
+    assert sorted(state["indices"]) == images
+    print(f"diagram point H{dim} bar {bar} ({point['gap']:.0f} px from the next point): "
+          f"{len(images)} thumbnails in {latency:.0f} ms")
+    print(f"hover-to-thumbnails latency: mapper {LATENCIES.get('mapper', float('nan')):.0f} ms, "
+          f"diagram {latency:.0f} ms (goal < 100 ms)")
+    assert_no_widget_errors(nb)
