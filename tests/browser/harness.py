@@ -182,14 +182,15 @@ def start_server(app: str = "lab", timeout: float = 90.0) -> LabServer:
     if app not in ("lab", "notebook"):
         raise ValueError(f"The 'app' parameter of start_server must be 'lab' or 'notebook'. "
                          f"Got {app!r} instead.")
-    app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
+    # Notebook 7 reads its settings through the JupyterLab server extension's handler
+    # (/lab/api/settings), so point both apps at the overrides.
+    app_classes = ["LabApp"] if app == "lab" else ["LabApp", "JupyterNotebookApp"]
     command = [
         sys.executable, "-m", "jupyter", app, "--no-browser",
         f"--port={port}", "--port-retries=0",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1", "--allow-root",
-        f"--{app_class}.app_settings_dir={app_settings}",
-    ]
+    ] + [f"--{app_class}.app_settings_dir={app_settings}" for app_class in app_classes]
     log_path = temp_dir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,

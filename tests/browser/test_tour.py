@@ -1,0 +1,195 @@
+"""The tour notebook, run top to bottom in JupyterLab and in Jupyter Notebook 7: every explorer
+renders its figures (with the computed results, not placeholders), no widget errors or
+tracebacks. The JupyterLab run also saves the README screenshots in ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import shutil
+import tempfile
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.harness import (
+    REPO_ROOT,
+    SLOW_MS,
+    assert_no_widget_errors,
+    launch_chromium,
+    run_all_cells,
+    start_server,
+    wait_kernel_idle,
+)
+from tests.browser.test_explorers import _TRACE_POINTS_JS
+
+pytestmark = pytest.mark.browser
+
+TOUR = REPO_ROOT / "notebooks" / "01_tour.ipynb"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+MAX_SCREENSHOT_BYTES = 300_000
+# Explorers the tour displays: persistence, distances, mapper, and in the dashboard the
+# persistence tab and the distances tab (its last cell opens that tab; the mapper tab is never
+# opened, so it is never built).
+EXPECTED_EXPLORERS = 5
+
+# Per explorer: its kind, and per Plotly graph: number of traces with points, title, size.
+_EXPLORERS_JS = """() => Array.from(document.querySelectorAll('.tda-explorer')).map((el) => {
+    const kind = el.querySelector('.tdaw-thumbs')
+        ? (el.innerText.includes('Every layer') ? 'mapper' : 'persistence') : 'distances';
+    const plots = Array.from(el.querySelectorAll('.js-plotly-plot')).map((gd) => ({
+        svg: gd.querySelector('.main-svg') !== null,
+        traces: (gd.data || []).length,
+        points: (gd.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0) + (t.z ? t.z.length : 0), 0),
+        title: String(gd.layout && gd.layout.title ? (gd.layout.title.text ?? gd.layout.title) : ''),
+    }));
+    return {kind, plots, status: (el.querySelector('.tda-status') || {}).innerText || ''};
+})"""
+
+
+def _copy_tour(server) -> str:
+    shutil.copy(TOUR, server.root / TOUR.name)
+    return TOUR.name
+
+
+def _run_tour(page, server, path: str) -> list[dict]:
+    """Open ``path`` (an app URL path), Run All, wait for idle; the explorers' state."""
+    started = time.monotonic()
+    page.goto(server.url(path), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=SLOW_MS)
+    wait_kernel_idle(page, server)
+    opened = time.monotonic()
+    run_all_cells(page, server, timeout=420)
+    ran = time.monotonic()
+    # Results reach the figures from worker threads; wait until no plot is a placeholder.
+    page.wait_for_function(
+        f"""() => {{
+            const explorers = ({_EXPLORERS_JS})();
+            return explorers.length >= {EXPECTED_EXPLORERS} && explorers.every((e) =>
+                e.plots.length > 0 && e.plots.every((p) => p.svg && !p.title.includes('computing')));
+        }}""",
+        timeout=60_000,
+    )
+    print(f"tour at {path.split('?')[0]}: opened in {opened - started:.1f} s, "
+          f"Run All finished in {ran - opened:.1f} s, figures ready {time.monotonic() - ran:.1f} s later")
+    return page.evaluate(_EXPLORERS_JS)
+
+
+def _assert_tour_rendered(page, explorers: list[dict]) -> None:
+    kinds = [e["kind"] for e in explorers]
+    assert len(explorers) == EXPECTED_EXPLORERS, kinds
+    assert kinds[:3] == ["persistence", "distances", "mapper"], kinds
+    for explorer in explorers:
+        plots = explorer["plots"]
+        assert all(p["svg"] for p in plots), explorer
+        assert "Error" not in explorer["status"], explorer
+        # the first graph of each explorer holds its result: a diagram, a heat map, a graph
+        first = plots[0]
+        assert first["traces"] >= 2 and first["points"] > 0, explorer
+        assert "computing" not in first["title"] and first["title"], explorer
+    mapper = explorers[2]["plots"]
+    assert len(mapper) == 1 + 5 and all(p["points"] > 0 for p in mapper), mapper
+    texts = page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert not [t for t in texts if "Traceback" in t], [t[:300] for t in texts if "Traceback" in t]
+    assert_no_widget_errors(page)
+
+
+def _save_screenshot(page, element, path) -> int:
+    """A PNG of ``element`` at ``path``; palette-quantised if it is over the size limit."""
+    from PIL import Image
+
+    data = element.screenshot(animations="disabled")
+    if len(data) > MAX_SCREENSHOT_BYTES:
+        image = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=128)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        data = buffer.getvalue()
+    path.write_bytes(data)
+    return len(data)
+
+
+def test_tour_runs_and_every_explorer_renders_in_jupyterlab(page, lab_server):
+    name = _copy_tour(lab_server)
+    explorers = _run_tour(page, lab_server, f"/lab/tree/{name}?reset")
+    _assert_tour_rendered(page, explorers)
+
+    # README screenshots: the first explorer of each kind, the whole widget, sidebar closed.
+    page.mouse.move(1, 1)
+    current_tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if current_tab.count():
+        current_tab.first.click()   # collapse the file browser
+    page.wait_for_timeout(500)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for index, kind in [(0, "persistence"), (1, "distances"), (2, "mapper")]:
+        element = page.locator(".tda-explorer").nth(index)
+        # The notebook scrolls inside the page: make the page taller than the widget, so that
+        # the screenshot holds the whole widget and nothing of JupyterLab's menus over it.
+        height = element.evaluate("(el) => el.getBoundingClientRect().height")
+        page.set_viewport_size({"width": 1500, "height": int(max(1000, height + 300))})
+        page.wait_for_timeout(300)
+        element.scroll_into_view_if_needed()
+        if kind == "persistence":
+            # what a hover shows: the images on the loop of the most persistent H1 bar
+            points = page.evaluate(_TRACE_POINTS_JS, [".tda-explorer .js-plotly-plot", 0, ["H1"]])
+            point = max((p for p in points if p["inside"] and isinstance(p["customdata"][4], (int, float))
+                         and math.isfinite(p["customdata"][4])), key=lambda p: p["customdata"][4])
+            panel = page.locator(".tda-explorer").nth(0).locator(".tdaw-thumbs")
+            for _ in range(2):   # hover is throttled: move twice
+                page.mouse.move(point["x"] + 2, point["y"] + 2)
+                page.mouse.move(point["x"], point["y"])
+            expect(panel).not_to_have_attribute("data-n-shown", "0", timeout=15_000)
+        page.wait_for_timeout(300)
+        sizes[kind] = _save_screenshot(page, element, SCREENSHOTS / f"{kind}.png")
+    print("screenshots:", {k: f"{v / 1000:.0f} KB" for k, v in sizes.items()})
+    assert all(0 < size <= MAX_SCREENSHOT_BYTES for size in sizes.values()), sizes
+
+
+# ----------------------------------------------------------------------------- Notebook 7
+
+
+@pytest.fixture(scope="module")
+def notebook7_server():
+    """A Jupyter Notebook 7 server (same settings overrides as the JupyterLab one)."""
+    server = start_server("notebook")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def notebook7_page(request, notebook7_server, playwright_instance):
+    notebook7_server.delete_sessions()
+    with tempfile.TemporaryDirectory(prefix="tdaw-chromium-") as user_data_dir:
+        context = launch_chromium(playwright_instance, user_data_dir)
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            yield page
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
+                ARTIFACTS.mkdir(exist_ok=True)
+                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+                except Exception as exc:  # a crashed page must not hide the test's own error
+                    print(f"could not save a screenshot: {exc}")
+                (ARTIFACTS / f"{stem}.log").write_text(notebook7_server.log_tail())
+        finally:
+            context.close()
+
+
+def test_tour_runs_and_every_explorer_renders_in_notebook7(notebook7_page, notebook7_server):
+    # Notebook 7 reads the same settings overrides: outputs of off-screen cells render.
+    settings = notebook7_server.api(
+        "GET", "/lab/api/settings/@jupyterlab/notebook-extension:tracker")
+    assert settings["schema"]["properties"]["windowingMode"]["default"] == "none"
+    name = _copy_tour(notebook7_server)
+    explorers = _run_tour(notebook7_page, notebook7_server, f"/notebooks/{name}")
+    assert notebook7_page.locator("#main-panel, .jp-NotebookPanel").count() > 0
+    assert "/notebooks/" in notebook7_page.url   # Notebook 7's single-document page, not Lab
+    _assert_tour_rendered(notebook7_page, explorers)
