@@ -173,12 +173,50 @@ def _finite_distance(a: np.ndarray, b: np.ndarray, metric: str, n_directions: in
 
         return float(sliced_wasserstein(a, b, M=int(n_directions)))
     import gudhi.hera
+    from gudhi import bottleneck_distance
 
+    # Hera's auction never returns (an uninterruptible loop in C++) when its relative error
+    # `delta` asks for more precision than floating point has: at distance 0 with the bars
+    # in another order (e.g. [[0, 1], [0, 2]] vs [[0, 2], [0, 1]]), with a point on the
+    # diagonal (gudhi issue 477), or at a tiny positive distance (two nearly equal
+    # diagrams). Diagonal points cost nothing, so drop them; equal diagrams are at distance
+    # 0; otherwise the bottleneck distance (a lower bound of W_p, never looping) bounds the
+    # precision Hera may be asked for, and nearly equal diagrams get an exact assignment.
+    a, b = _canonical(a), _canonical(b)
+    if a.shape == b.shape and np.array_equal(a, b):
+        return 0.0
+    p = _order(metric)
+    scale = float(max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0)))
+    lower = float(bottleneck_distance(a, b))
+    needed = 1e-12 * (scale / lower) ** p if lower > 0 else math.inf
+    if needed > 1e-4:
+        return _assignment_wasserstein(a, b, p)
     return float(
         gudhi.hera.wasserstein_distance(
-            a, b, order=_order(metric), internal_p=2, delta=_HERA_DELTA
+            a, b, order=p, internal_p=2, delta=max(_HERA_DELTA, needed)
         )
     )
+
+
+def _canonical(diagram: np.ndarray) -> np.ndarray:
+    """The off-diagonal bars of a finite diagram, sorted by birth then death."""
+    diagram = diagram[diagram[:, 1] > diagram[:, 0]]
+    return np.ascontiguousarray(diagram[np.lexsort((diagram[:, 1], diagram[:, 0]))])
+
+
+def _assignment_wasserstein(a: np.ndarray, b: np.ndarray, p: int) -> float:
+    """Exact Wasserstein-p (L2 ground metric) by an optimal assignment, as persim builds it."""
+    from scipy.optimize import linear_sum_assignment
+
+    m, n = len(a), len(b)
+    cost = np.zeros((m + n, m + n))
+    cost[:m, :n] = np.sqrt(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=2)) ** p
+    cost[:m, n:] = np.inf
+    cost[m:, :n] = np.inf
+    cost[np.arange(m), n + np.arange(m)] = ((a[:, 1] - a[:, 0]) / np.sqrt(2)) ** p
+    cost[m + np.arange(n), np.arange(n)] = ((b[:, 1] - b[:, 0]) / np.sqrt(2)) ** p
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].sum() ** (1.0 / p))
 
 
 def _combine_infinite(finite_value: float, births_a, births_b, metric: str) -> float:
