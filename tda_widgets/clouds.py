@@ -135,6 +135,8 @@ def farthest_point_sample(points: np.ndarray, k: int, *, seed: int = 0) -> np.nd
         c = points[chosen[i - 1]]
         d2 = sq_norms - 2.0 * points @ c + c @ c
         np.minimum(nearest, np.maximum(d2, 0.0), out=nearest)
+        # A chosen point is never chosen again, even when duplicates leave every distance 0.
+        nearest[chosen[i - 1]] = -1.0
         if i == k:
             break
         chosen[i] = int(np.argmax(nearest))
