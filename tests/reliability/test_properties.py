@@ -285,3 +285,15 @@ def test_regression_hera_never_returned_on_equal_or_nearly_equal_diagrams(metric
         result = pool.apply_async(diagram_distance, (np.array(a), np.array(b), metric))
         value = result.get(timeout=60)
     assert value == pytest.approx(expected, rel=0.01, abs=1e-300)
+
+
+@pytest.mark.parametrize("mode, shape", [("spatial", (1, 1, 2, 2)), ("linear", (5, 2)), ("channel", (2, 3, 1, 1))])
+def test_regression_farthest_point_sampling_never_picks_a_point_twice(mode, shape):
+    """Regression (found by the provenance property above with more examples): with duplicate
+    points every remaining distance is 0 and greedy farthest-point sampling picked the first
+    point again, so the cloud held one point (and its provenance) twice."""
+    cloud = make_cloud(np.zeros(shape, dtype=np.float32), mode, max_points=3, subsample="farthest")
+    ids = cloud.channel_index if mode == "channel" else (
+        cloud.image_index * 100 + (0 if cloud.position is None else cloud.position[:, 0] * 10 + cloud.position[:, 1]))
+    assert cloud.n_points == min(3, cloud.params["n_points_before_budget"])
+    assert len(np.unique(ids)) == cloud.n_points
