@@ -36,7 +36,12 @@ CUSTOMDATA_COLUMNS = ("dim", "bar_index", "birth", "death", "persistence")
 
 
 def _bar_customdata(dim: int, diagram: np.ndarray) -> np.ndarray:
-    """Return ``[dim, bar_index, birth, death, persistence]`` rows (death/persistence may be inf)."""
+    """Return ``[dim, bar_index, birth, death, persistence]`` rows.
+
+    Death and persistence of an infinite bar are ``None`` (JSON ``null``): ``inf`` is not valid
+    JSON, and a FigureWidget carrying it printed "Out of range float values are not JSON
+    compliant" in the notebook.
+    """
     n = len(diagram)
     data = np.empty((n, 5), dtype=np.float64)
     data[:, 0] = dim
@@ -44,7 +49,11 @@ def _bar_customdata(dim: int, diagram: np.ndarray) -> np.ndarray:
     data[:, 2] = diagram[:, 0]
     data[:, 3] = diagram[:, 1]
     data[:, 4] = diagram[:, 1] - diagram[:, 0]
-    return data
+    if np.isfinite(data).all():
+        return data
+    out = data.astype(object)
+    out[~np.isfinite(data)] = None
+    return out
 
 
 def _bar_hover(dim: int, diagram: np.ndarray, prefix: str = "") -> list[str]:

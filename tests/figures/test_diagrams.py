@@ -1,5 +1,6 @@
 """Diagram, barcode and matching figures: trace data against the input bars."""
 
+import json
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -48,7 +49,7 @@ def test_diagram_points_equal_ripser_bars(circle_dgms):
         np.testing.assert_array_equal(np.asarray(t.y)[~finite], top)
     # the noisy circle: exactly one infinite H0 bar, none in H1, one long H1 bar
     assert np.sum(np.asarray(trace(fig, "H0").y) == top) == 1
-    persistence = np.asarray(trace(fig, "H1").customdata)[:, 4]
+    persistence = np.asarray(trace(fig, "H1").customdata, dtype=float)[:, 4]
     assert np.sum(persistence > 0.5) == 1
 
 
@@ -60,10 +61,14 @@ def test_customdata_maps_back_to_bar():
             assert row[0] == dim
             bar = int(row[1])
             assert bar == point  # diagram points keep input order
-            assert row[2] == dgm[bar, 0] and row[3] == dgm[bar, 1]
-            assert row[4] == dgm[bar, 1] - dgm[bar, 0]
+            assert row[2] == dgm[bar, 0]
+            if np.isfinite(dgm[bar, 1]):
+                assert row[3] == dgm[bar, 1] and row[4] == dgm[bar, 1] - dgm[bar, 0]
+            else:  # JSON has no inf: an infinite death travels as null
+                assert row[3] is None and row[4] is None
             assert diagram_point_to_bar(fig, f"H{dim}", point) == (dim, bar)
     h0 = trace(fig, "H0")
+    json.dumps(fig.to_plotly_json()["data"][0]["customdata"].tolist(), allow_nan=False)  # valid JSON
     assert "death ∞" in h0.text[2] and "persistence ∞" in h0.text[2]
     assert "death 0.7" in h0.text[1] and "birth 0" in h0.text[1]
 
