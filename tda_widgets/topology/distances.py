@@ -188,9 +188,10 @@ def _finite_distance(a: np.ndarray, b: np.ndarray, metric: str, n_directions: in
     p = _order(metric)
     scale = float(max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0)))
     lower = float(bottleneck_distance(a, b))
-    needed = 1e-12 * (scale / lower) ** p if lower > 0 else math.inf
-    if needed > 1e-4:
+    # Hera's relative error must stay above about 1e-16 * (scale / distance) ** p.
+    if lower <= 0 or scale / lower > 1e8 ** (1.0 / p):
         return _assignment_wasserstein(a, b, p)
+    needed = 1e-12 * (scale / lower) ** p  # at most 1e-4
     return float(
         gudhi.hera.wasserstein_distance(
             a, b, order=p, internal_p=2, delta=max(_HERA_DELTA, needed)
