@@ -170,6 +170,13 @@ def test_diagram_distances_are_metrics(metric, data):
     assert close_to_zero(diagram_distance(a, a, metric), metric)
     assert close_to_zero(diagram_distance(a, a[::-1].copy(), metric), metric)  # bar order is irrelevant
     assert d_ac <= d_ab + d_bc + tol * max(1.0, d_ab + d_bc)
+    # The documented 'match' policy: infinite bars are paired by birth and their birth gaps
+    # count (never dropped), so they bound the distance from below.
+    gaps = np.abs(np.sort(a[np.isinf(a[:, 1]), 0]) - np.sort(b[np.isinf(b[:, 1]), 0]))
+    if gaps.size:
+        bound = {"bottleneck": gaps.max(), "sliced-wasserstein": gaps.sum(), "wasserstein-1": gaps.sum(),
+                 "wasserstein-2": np.sqrt(np.sum(gaps ** 2))}[metric]
+        assert d_ab >= bound - tol * max(1.0, bound)
 
 
 @examples(40)
@@ -248,17 +255,19 @@ def test_study_distance_matrix_is_symmetric_with_zero_diagonal(tiny_study, mode,
 
 @examples(40)
 @given(points=arrays(np.float64, st.tuples(st.integers(3, 12), st.integers(1, 4)),
-                     elements=st.floats(-100, 100, allow_nan=False)),
+                     elements=st.floats(-100, 100, allow_nan=False).map(lambda v: round(v, 3))),
        factor=st.floats(1e-3, 1e3), scale=st.sampled_from(["median", "diameter"]))
 def test_rescaling_compares_shape_not_scale(points, factor, scale):
-    """A cloud and the same cloud scaled by any factor rescale to the same points."""
+    """A cloud and the same cloud scaled by any factor rescale to the same points (up to the
+    rounding of the Gram-matrix distances: relative error ~1e-16 * (spread / smallest distance)**2,
+    here at most ~1e-6 with coordinates on a 1e-3 grid within +-100)."""
     try:
         a, fa = rescale_points(points, scale)
     except ValueError:  # too many coinciding points for this scale: documented error
         return
     b, fb = rescale_points(points * factor, scale)
-    np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(a).max()))
-    assert fb == pytest.approx(fa * factor, rel=1e-9)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(a).max()))
+    assert fb == pytest.approx(fa * factor, rel=1e-5)
 
 
 NEAR = [[1.8942346472739895, 8.125867268801793], [2.220446049250313e-16, 7.0]]
@@ -297,3 +306,11 @@ def test_regression_farthest_point_sampling_never_picks_a_point_twice(mode, shap
         cloud.image_index * 100 + (0 if cloud.position is None else cloud.position[:, 0] * 10 + cloud.position[:, 1]))
     assert cloud.n_points == min(3, cloud.params["n_points_before_budget"])
     assert len(np.unique(ids)) == cloud.n_points
+
+
+def test_regression_wasserstein_of_a_tiny_difference_does_not_overflow():
+    """Regression (found with TDA_HYPOTHESIS_EXAMPLES=10): a birth of 1e-233 against 0 made the
+    precision bound overflow (OverflowError) instead of returning the tiny distance."""
+    for metric in ("wasserstein-1", "wasserstein-2"):
+        value = diagram_distance([[0.0, 1.0]], [[8.48536547e-234, 1.0]], metric)
+        assert 0.0 <= value <= 1e-232  # (the exact assignment may underflow to 0)

@@ -105,7 +105,7 @@ class Recorder:
         assert not widget.jobs.busy and not job_threads(), "a background job is still running"
         assert self.max_running == 1, f"{self.max_running} jobs computed at the same time"
         assert self.submitted >= 21 and 1 <= len(self.applied) < self.submitted, \
-            f"{len(self.applied)} of {self.submitted} jobs applied: the test did not overlap jobs"
+            f"{len(self.applied)} of {self.submitted} jobs applied: superseded jobs showed stale results (or never overlapped)"
         assert self.applied == sorted(set(self.applied)), f"results applied out of order: {self.applied}"
         assert self.applied[-1] == widget.jobs.generation, "the last result shown is not the newest job's"
         assert widget.state == "done", widget.status
@@ -140,6 +140,21 @@ def test_persistence_explorer_twenty_slider_moves(study, model, images, labels, 
     assert len(trace(w.diagram_fig, "H0").x) == len(ref[0])
     np.testing.assert_allclose(sorted(trace(w.diagram_fig, "H1").x), sorted(ref[1][:, 0]), atol=1e-9)
     np.testing.assert_allclose(sorted(trace(w.diagram_fig, "H1").y), sorted(ref[1][:, 1]), atol=1e-9)
+
+
+def test_twenty_moves_when_the_computation_ignores_cancel(study, monkeypatch):
+    """Like a long library call that never checks the cancel event: every superseded job runs
+    to its end, and the job runner alone must drop its result."""
+    real_cloud, real_diagrams = study.cloud, study.diagrams
+    monkeypatch.setattr(study, "cloud", lambda *a, cancel=None, **k: real_cloud(*a, **k))
+    monkeypatch.setattr(study, "diagrams", lambda *a, cancel=None, **k: real_diagrams(*a, **k))
+    w = PersistenceExplorer(study=study, layer="fc", max_points=20, autostart=False)
+    rec = Recorder(w, study, monkeypatch)
+    w.recompute()
+    for k in range(20):
+        w.points_slider.value = 40 - 10 * (k % 3)  # ..., 20, 40, 30, 20, 40: ends on 30
+    rec.check(w)
+    assert w.cloud_.n_points == 30 and len(trace(w.diagram_fig, "H0").x) == 30
 
 
 def test_layer_distance_explorer_twenty_changes(study, model, images, labels, monkeypatch):
