@@ -229,9 +229,7 @@ def test_layer_distance_matrix_is_symmetric_with_zero_diagonal(metric, layers, d
 
 @pytest.fixture(scope="module")
 def tiny_study():
-    import torch  # noqa: F401  (the Study needs torch; the properties above do not)
-
-    from tda_widgets.compute import Study
+    from tda_widgets.compute import Study  # imports torch; the properties above do not need it
 
     from . import LAYERS, TinyCNN, tiny_images
 
@@ -273,6 +271,16 @@ def test_rescaling_compares_shape_not_scale(points, factor, scale):
 NEAR = [[1.8942346472739895, 8.125867268801793], [2.220446049250313e-16, 7.0]]
 
 
+@pytest.fixture(scope="module")
+def child_process():
+    """One spawned worker, so that a call that never returns fails the test instead of
+    blocking the whole run."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        yield pool
+
+
 @pytest.mark.parametrize("metric", ["wasserstein-1", "wasserstein-2"])
 @pytest.mark.parametrize("a, b, expected", [
     ([[0.0, 1.0], [0.0, 2.0]], [[0.0, 2.0], [0.0, 1.0]], 0.0),  # the same bars in another order
@@ -282,17 +290,12 @@ NEAR = [[1.8942346472739895, 8.125867268801793], [2.220446049250313e-16, 7.0]]
     (NEAR, [[1.8942346472739895, 8.125867268801795], [2.220446049250313e-16, 7.0]],
      8.125867268801795 - 8.125867268801793),  # a death 2 ulp apart
 ])
-def test_regression_hera_never_returned_on_equal_or_nearly_equal_diagrams(metric, a, b, expected):
+def test_regression_hera_never_returned_on_equal_or_nearly_equal_diagrams(metric, a, b, expected, child_process):
     """Regression (found by the properties above): gudhi.hera's Wasserstein distance looped
     forever, uninterruptibly, when two diagrams were equal but listed in another order, held
     a point on the diagonal, or were nearly equal (distance below ~1e-8 of their scale). Run
     in a child process so that a hang fails instead of blocking the test run."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        result = pool.apply_async(diagram_distance, (np.array(a), np.array(b), metric))
-        value = result.get(timeout=60)
+    value = child_process.apply_async(diagram_distance, (np.array(a), np.array(b), metric)).get(timeout=60)
     assert value == pytest.approx(expected, rel=0.01, abs=1e-300)
 
 
