@@ -296,3 +296,20 @@ def test_explorer_takes_a_class_balanced_sample(demo):
     # the sample's labels are the labels of the sampled images
     index = [int(np.flatnonzero((demo.images == img).all(dim=(1, 2, 3)).numpy())[0]) for img in w.study.images[:10]]
     np.testing.assert_array_equal(w.study.labels[:10], demo.labels[index])
+
+
+def test_every_figure_sent_to_the_browser_is_valid_json(study):
+    """inf/NaN in a FigureWidget's state is not JSON: the browser dropped such updates and the
+    figure stayed blank (the barcode's infinite-bar customdata did this)."""
+    import json
+
+    def check(fig):
+        for state in (fig._widget_data, fig._widget_layout):
+            json.dumps(state, allow_nan=False, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+    p = PersistenceExplorer(study=study, layer="block2", max_points=60, threaded=False)
+    d = LayerDistanceExplorer(study=study, max_points=60, threaded=False)
+    d.show_pair(0, 1, dim=0)  # H0 diagrams hold an infinite bar each
+    m = MapperExplorer(study=study, layer="fc1", threaded=False)
+    for fig in (p.diagram_fig, p.barcode_fig, d.heatmap_fig, d.matching_fig, m.main_fig, *m.layer_figs.values()):
+        check(fig)

@@ -42,7 +42,36 @@ def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
         _update_in_place(widget, new)
 
 
+_DATA_ARRAYS = ("x", "y", "z", "customdata", "base")
+
+
+def json_safe(fig: go.Figure) -> go.Figure:
+    """Replace non-finite numbers in the traces' data arrays by ``None`` (JSON ``null``), in place.
+
+    ``inf`` and ``NaN`` are not JSON: jupyter_client then sends the message with bare
+    ``Infinity`` tokens (warning "Out of range float values are not JSON compliant"), which the
+    browser's JSON parser rejects, so the figure update was lost and the view stayed blank or
+    stale (infinite deaths in the barcode's customdata did this).
+    """
+    for trace in fig.data:
+        for prop in _DATA_ARRAYS:
+            try:
+                value = trace[prop]
+            except (KeyError, ValueError):
+                continue
+            if value is None or isinstance(value, str):
+                continue
+            arr = np.asarray(value)
+            if arr.dtype.kind != "f" or np.isfinite(arr).all():
+                continue
+            safe = arr.astype(object)
+            safe[~np.isfinite(arr)] = None
+            trace[prop] = safe
+    return fig
+
+
 def _update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
+    json_safe(new)
     with widget.batch_update():
         existing = {trace.name: trace for trace in widget.data}
         new_names = [trace.name for trace in new.data]
