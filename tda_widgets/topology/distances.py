@@ -346,6 +346,23 @@ def _combine_dims(values, metric: str) -> float:
     return float(np.sum(values**p) ** (1.0 / p))
 
 
+def _check_options(metric, dims, kwargs: dict, where: str):
+    """Validate the options shared by the multi-dimension functions; returns
+    ``(dims, infinite, n_directions)``."""
+    _check_metric(metric, where)
+    dims = _check_dims(dims, where)
+    infinite = kwargs.pop("infinite", "match")
+    n_directions = kwargs.pop("n_directions", 50)
+    if kwargs:
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {sorted(kwargs)}; "
+            f"accepted: 'infinite', 'n_directions'."
+        )
+    _check_infinite(infinite, where)
+    _check_n_directions(n_directions)
+    return dims, infinite, n_directions
+
+
 def diagrams_distance(
     dgms_a, dgms_b, metric: str = "bottleneck", *, dims=(0, 1), **kwargs
 ) -> float:
@@ -379,17 +396,7 @@ def diagrams_distance(
     2.23606797749979
     """
     where = "diagrams_distance"
-    _check_metric(metric, where)
-    dims = _check_dims(dims, where)
-    infinite = kwargs.pop("infinite", "match")
-    n_directions = kwargs.pop("n_directions", 50)
-    if kwargs:
-        raise TypeError(
-            f"diagrams_distance got unexpected keyword argument(s) {sorted(kwargs)}; "
-            f"accepted: 'infinite', 'n_directions'."
-        )
-    _check_infinite(infinite, where)
-    _check_n_directions(n_directions)
+    dims, infinite, n_directions = _check_options(metric, dims, kwargs, where)
     dgms_a = _as_diagram_list(dgms_a, "dgms_a")
     dgms_b = _as_diagram_list(dgms_b, "dgms_b")
     _check_covers(dgms_a, dims, "dgms_a", where)
@@ -576,17 +583,7 @@ def layer_distance_matrix(
     [[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]]
     """
     where = "layer_distance_matrix"
-    _check_metric(metric, where)
-    dims = _check_dims(dims, where)
-    infinite = kwargs.pop("infinite", "match")
-    n_directions = kwargs.pop("n_directions", 50)
-    if kwargs:
-        raise TypeError(
-            f"layer_distance_matrix got unexpected keyword argument(s) {sorted(kwargs)}; "
-            f"accepted: 'infinite', 'n_directions'."
-        )
-    _check_infinite(infinite, where)
-    _check_n_directions(n_directions)
+    dims, infinite, n_directions = _check_options(metric, dims, kwargs, where)
     if isinstance(diagrams, (str, bytes)) or not isinstance(diagrams, Sequence):
         raise TDATypeError(
             f"The 'diagrams' parameter of layer_distance_matrix must be a sequence with one "
