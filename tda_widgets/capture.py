@@ -8,13 +8,20 @@ Promises (each checked by a test in ``tests/test_capture.py``):
 - the model is left exactly as it was: the ``training`` flag of every module is restored one
   by one, capture runs in eval mode under ``torch.no_grad()`` (so parameters, buffers such as
   BatchNorm running statistics and ``requires_grad`` flags are untouched);
-- a layer name that does not exist raises an error listing the closest existing names.
+- a layer name that does not exist raises an error listing the closest existing names;
+- captures on one model never interfere: each holds the model's lock (:func:`model_lock`, the
+  model held weakly) while it runs the model, and its hooks record only forward passes run by
+  the thread that registered them, so two explorers (or threads) on one model each get exactly
+  their own activations. Work that does not run the model (persistence, distances, mapper)
+  still runs in parallel.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import threading
+import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +43,7 @@ __all__ = [
     "as_labels",
     "estimate_capture_bytes",
     "DEFAULT_MAX_BYTES",
+    "model_lock",
 ]
 
 #: Default memory budget of one capture (all chosen layers, all images), in bytes.
@@ -44,6 +52,49 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 #: A per-layer reduction applied to each batch on the model's device before it is stored,
 #: e.g. ``lambda t: t.mean(dim=(2, 3))`` to stream pooled activations.
 Reducer = Callable[[torch.Tensor], torch.Tensor]
+
+
+_MODEL_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_MODEL_LOCKS_GUARD = threading.Lock()
+
+#: How often a capture waiting for a model's lock checks its cancel event, in seconds.
+_LOCK_POLL_S = 0.05
+
+
+def model_lock(model: nn.Module) -> "threading.RLock":
+    """The lock every capture on ``model`` holds while it runs the model.
+
+    One re-entrant lock per model object, kept in a ``WeakKeyDictionary``: it never keeps a
+    model alive. Hold it around your own forward passes when explorers may be capturing from
+    the same model in the background.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> m = nn.Linear(2, 2)
+    >>> model_lock(m) is model_lock(m)
+    True
+    """
+    with _MODEL_LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(model)
+        if lock is None:
+            lock = _MODEL_LOCKS[model] = threading.RLock()
+        return lock
+
+
+@contextmanager
+def _exclusive(model: nn.Module, progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelEvent] = None):
+    """Hold ``model_lock(model)``; while another capture holds it, say so and stay cancellable."""
+    lock = model_lock(model)
+    if not lock.acquire(blocking=False):
+        report(progress, 0, 1, "waiting for another capture on this model")
+        while not lock.acquire(timeout=_LOCK_POLL_S):
+            check_cancel(cancel, "activation capture (waiting for the model)")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -242,13 +293,17 @@ def _iter_batches(inputs: Any, batch_size: int) -> tuple[Iterable[torch.Tensor],
 # ----------------------------------------------------------------------------- hooks
 
 
-def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None):
+def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thread: Optional[int] = None):
     """A forward hook that stores a detached (optionally reduced) copy of a layer's output.
 
-    Built apart from registration so that it can be unit-tested on a fake tensor.
+    Built apart from registration so that it can be unit-tested on a fake tensor. With
+    ``thread`` (a ``threading.get_ident()``), forward passes run by any other thread are
+    ignored: they belong to someone else, never to this capture.
     """
 
     def hook(module: nn.Module, args: Any, output: Any) -> None:
+        if thread is not None and threading.get_ident() != thread:
+            return
         if not isinstance(output, torch.Tensor):
             what = type(output).__name__
             if isinstance(output, (tuple, list)):
@@ -279,10 +334,11 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None):
 def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optional[dict] = None):
     modules = dict(model.named_modules())
     handles = []
+    thread = threading.get_ident()
     try:
         for name in names:
             reducer = (reducers or {}).get(name)
-            handles.append(modules[name].register_forward_hook(_make_hook(name, sink, reducer)))
+            handles.append(modules[name].register_forward_hook(_make_hook(name, sink, reducer, thread=thread)))
         yield
     finally:
         for handle in handles:
@@ -417,7 +473,7 @@ def capture_activations(
     output_batches: list[np.ndarray] = []
     nonfinite = {name: 0 for name in names}
     done = 0
-    with _eval_mode(model):
+    with _exclusive(model, progress, cancel), _eval_mode(model):
         for batch in batches:
             check_cancel(cancel, "activation capture")
             m = int(batch.shape[0])
@@ -519,8 +575,12 @@ def describe_layers(model: nn.Module, example: Any) -> list[dict]:
     modules = [(name, module) for name, module in model.named_modules() if name]
     seen: dict[str, dict] = {}
 
+    thread = threading.get_ident()
+
     def make(name, module):
         def hook(mod, args, output):
+            if threading.get_ident() != thread:  # another thread's forward pass
+                return
             entry = seen.setdefault(name, {"name": name, "type": type(module).__name__,
                                            "output_shape": None, "calls": 0})
             entry["calls"] += 1
@@ -529,7 +589,7 @@ def describe_layers(model: nn.Module, example: Any) -> list[dict]:
         return hook
 
     handles = []
-    with _eval_mode(model):
+    with _exclusive(model), _eval_mode(model):
         try:
             for name, module in modules:
                 handles.append(module.register_forward_hook(make(name, module)))

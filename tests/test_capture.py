@@ -143,7 +143,7 @@ def test_no_hook_left_when_a_hook_raises(images, monkeypatch):
     model = make_model().train()
     before = snapshot(model)
 
-    def bad_hook_factory(name, sink, reducer=None):
+    def bad_hook_factory(name, sink, reducer=None, **kwargs):
         def hook(module, args, output):
             raise Boom("hook failed")
         return hook

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import threading
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Optional
@@ -388,19 +389,28 @@ def _run_ripser(distances, maxdim, thresh, coeff, representatives):
     return diagrams, reps
 
 
+#: giotto-ph's ripser_parallel is not safe to call from two Python threads at once: measured
+#: here (giotto-ph 0.2, 4 threads each computing 20 diagrams of 60 points, n_threads=1), the
+#: process hung within 30 s with every thread idle. Explorers compute in threads, so every call
+#: holds this lock; ripser.py (the other backend) is thread-safe, and process pools still run
+#: giotto-ph in parallel.
+_GIOTTO_LOCK = threading.Lock()
+
+
 def _run_giotto(distances, maxdim, thresh, coeff, representatives, n_threads):
     from gph import ripser_parallel
 
-    out = ripser_parallel(
-        distances,
-        maxdim=maxdim,
-        thresh=thresh,
-        coeff=coeff,
-        metric="precomputed",
-        collapse_edges=False,
-        n_threads=n_threads,
-        return_generators=representatives,
-    )
+    with _GIOTTO_LOCK:
+        out = ripser_parallel(
+            distances,
+            maxdim=maxdim,
+            thresh=thresh,
+            coeff=coeff,
+            metric="precomputed",
+            collapse_edges=False,
+            n_threads=n_threads,
+            return_generators=representatives,
+        )
     diagrams = out["dgms"]
     if not representatives:
         return diagrams, None
