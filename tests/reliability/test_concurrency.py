@@ -73,15 +73,19 @@ def thread_errors(monkeypatch):
 
 def test_two_threads_capturing_from_one_model_get_their_own_activations():
     model = SlowCNN().train()  # train mode: a mode restored too early would show
-    inputs = [tiny_images(16, seed=10), tiny_images(24, seed=11)]
+    # the second capture starts a little later and runs longer, so without the lock it would
+    # start after the first switched to eval mode and still run after the first restored train
+    inputs = [tiny_images(8, seed=10), tiny_images(24, seed=11)]
     references = [direct_activations(model, x) for x in inputs]
     before = snapshot(model)
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         barrier = threading.Barrier(2)
         results: list = [None, None]
 
         def run(k):
             barrier.wait()
+            if k == 1:
+                time.sleep(0.001 * (round_ % 5))
             try:
                 results[k] = capture_activations(model, inputs[k], LAYERS, batch_size=4)
             except Exception as exc:  # reported below, with the round
@@ -164,37 +168,39 @@ def test_a_module_really_reused_is_still_refused_with_the_reuse_message():
 N_IMAGES = 40
 
 
+@pytest.mark.slow
 def test_explorers_and_a_dashboard_started_at_once_on_one_model_equal_a_clean_study():
+    """Two explorers and a Dashboard with all three tabs opened at once: five explorers, three
+    Studies capturing from one model, persistence of every layer in two of them (~5 s a round)."""
     model = SlowCNN().eval()
     images, labels = tiny_images(N_IMAGES, seed=30), np.arange(N_IMAGES) % 3
     before = snapshot(model)
-    clean = Study(model, images, labels, LAYERS, stream_pooled=True)
+    clean = Study(model, images, labels, LAYERS)
     spec_p, spec_m, spec_d = CloudSpec(max_points=30), CloudSpec(max_points=40), CloudSpec(max_points=25)
     want_diagrams = clean.diagrams(["block2"], spec_p)["block2"].diagrams
-    want_mapper = {layer: sorted(n.size for n in clean.mapper(layer, spec_m, n_cubes=8, overlap=0.35).nodes)
-                   for layer in LAYERS}  # the MapperExplorer's defaults
+    # the MapperExplorer's defaults: 8 intervals, overlap 0.35
+    want_mapper = sorted(n.size for n in clean.mapper("fc", spec_m, n_cubes=8, overlap=0.35).nodes)
+    want_dash_mapper = sorted(n.size for n in clean.mapper(LAYERS[0], spec_d, n_cubes=8, overlap=0.35).nodes)
     want_distances = clean.distance_matrix(spec=spec_d, metric="bottleneck")
     common = dict(labels=labels, layers=list(LAYERS))
     for round_ in range(ROUNDS):
-        explorers = [
-            PersistenceExplorer(model, images, **common, layer="block2", max_points=30),
-            MapperExplorer(model, images, **common, max_points=40),
-            LayerDistanceExplorer(model, images, **common, max_points=25),
-        ]
-        dashboard = Dashboard(model, images, **common, max_points=25)
+        pe = PersistenceExplorer(model, images, **common, layer="block2", max_points=30)
+        me = MapperExplorer(model, images, **common, layer="fc", max_points=40, show_all_layers=False)
+        dashboard = Dashboard(model, images, **common, max_points=25, show_all_layers=False)
         dashboard.selected_index = 1
         dashboard.selected_index = 2  # every tab computing at once, on one shared Study
-        everything = explorers + dashboard.explorers
+        everything = [pe, me] + dashboard.explorers
         for explorer in everything:
             explorer.wait(120)
         errors = [(type(e).__name__, e.status) for e in everything if e.state != "done"]
         assert not errors, f"round {round_}: {errors}"
-        pe, me, de = explorers
         for dim, want in enumerate(want_diagrams):
             np.testing.assert_array_equal(pe.result_.diagrams[dim], want)
-        assert {layer: sorted(n.size for n in g.nodes) for layer, g in me.graphs_.items()} == want_mapper
-        for explorer in (de, dashboard.explorers[1]):
-            np.testing.assert_array_equal(explorer.result_["ph"], want_distances)
+        assert sorted(n.size for n in me.graphs_["fc"].nodes) == want_mapper
+        d_pe, d_de, d_me = dashboard.explorers
+        np.testing.assert_array_equal(d_de.result_["ph"], want_distances)
+        assert sorted(n.size for n in d_me.graphs_[d_me.layer].nodes) == want_dash_mapper
+        assert d_pe.result_ is not None and d_pe.state == "done"
         assert_no_hooks(model)
     assert_model_unchanged(model, before)
 
