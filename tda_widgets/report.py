@@ -24,7 +24,6 @@ From a terminal::
 from __future__ import annotations
 
 import datetime
-import html
 import math
 import os
 import sys
@@ -36,6 +35,7 @@ import numpy as np
 from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .compute import SCALES, CloudSpec, Study
 from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
+from .markup import escape, markup
 from .topology.distances import METRICS
 
 __all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "run_report"]
@@ -58,10 +58,6 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .note { background: #f7f9fc; border-left: 3px solid #4c78a8; padding: 8px 14px; }
 footer { color: #777; font-size: 12px; margin-top: 32px; }
 """
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -267,7 +263,7 @@ def build_report(
                                   width=350, height=370)
         mapper_html.append(f"<div class='card'>{_figure_html(fig, f'mapper-{i}', first=False, small=True)}</div>")
         summary_rows.append(
-            f"<tr><td>{_esc(layer)}</td><td class='num'>{summary['nodes']}</td>"
+            f"<tr><td>{escape(layer)}</td><td class='num'>{summary['nodes']}</td>"
             f"<td class='num'>{summary['edges']}</td><td class='num'>{summary['components']}</td>"
             f"<td class='num'>{_fmt(100 * summary['covered'], 0)} %</td>"
             f"<td class='num'>{_fmt(summary['eps'])}</td><td class='num'><b>{_fmt(summary['purity'])}</b></td></tr>"
@@ -276,8 +272,8 @@ def build_report(
 
     first_params = graphs[layers[0]].params if layers else {}
     layer_rows = "".join(
-        f"<tr><td>{_esc(layer)}</td><td>{_esc(shapes.get(layer))}</td>"
-        f"<td>{_esc(clouds[layer].mode)}</td><td class='num'>{clouds[layer].n_points}</td>"
+        f"<tr><td>{escape(layer)}</td><td>{escape(shapes.get(layer))}</td>"
+        f"<td>{escape(clouds[layer].mode)}</td><td class='num'>{clouds[layer].n_points}</td>"
         f"<td class='num'>{clouds[layer].n_dims}</td></tr>"
         for layer in layers
     )
@@ -301,14 +297,14 @@ def build_report(
          ("unlabelled" if study.labels is None else f"{len(np.unique(study.labels))} labels")),
         ("layers", ", ".join(layers)),
     ] + settings
-    header_table = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in header_rows)
+    header_table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in header_rows)
 
     if math.isnan(spearman):
         rho_text = ("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
                     "finite distances).")
     else:
-        rho_text = (f"Spearman rank correlation between the {metric} distances and 1 − CKA over the "
-                    f"{n_pairs} layer pairs: <b>ρ = {spearman:.2f}</b>.")
+        rho_text = markup("Spearman rank correlation between the {} distances and 1 − CKA over the "
+                          "{} layer pairs: <b>ρ = {:.2f}</b>.", metric, n_pairs, spearman)
     if infinite_pairs:
         rho_text += (f" {infinite_pairs} pair(s) have an infinite distance (different numbers of "
                      "infinite bars), drawn at the top of the colour scale.")
@@ -318,12 +314,12 @@ def build_report(
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="generator" content="tda-widgets {_esc(__version__)}">
-<title>{_esc(title)}</title>
+<meta name="generator" content="tda-widgets {escape(__version__)}">
+<title>{escape(title)}</title>
 <style>{_CSS}</style>
 </head>
 <body>
-<h1>{_esc(title)}</h1>
+<h1>{escape(title)}</h1>
 <p class="sub">tda-widgets report: persistent homology and mapper of the activations of each layer.</p>
 <table class="header">{header_table}</table>
 <table class="layers"><tr><th>layer</th><th>output shape (per image)</th><th>cloud mode</th><th>points</th>
@@ -345,7 +341,7 @@ def build_report(
 <div class="note">
 <p><b>Layer distances.</b> Each layer's activations become a point cloud (one point per image for the
 default modes), rescaled so that layers are compared by shape, not by the size of their activations.
-The left heat map is the {_esc(metric)} distance between two layers' persistence diagrams; the right one
+The left heat map is the {escape(metric)} distance between two layers' persistence diagrams; the right one
 is 1 − CKA, a standard measure of how differently two layers represent the same images. Darker means
 more different in both. When the two agree, ρ is close to 1.</p>
 <p><b>Persistence diagrams.</b> Each point is a topological feature of the cloud: H0 points are
@@ -357,7 +353,7 @@ and have similar lens values; edges join clusters that share images. Node size i
 and colour the majority class. Purity is the share of a node's points in its majority class; the table
 averages it over nodes, weighted by size. Purity rising with depth means the layers separate the classes.</p>
 </div>
-<footer>Made with tda-widgets {_esc(__version__)} on {_esc(created)}; a self-contained file (plotly.js
+<footer>Made with tda-widgets {escape(__version__)} on {escape(created)}; a self-contained file (plotly.js
 inline, nothing loaded from the network).</footer>
 </body>
 </html>

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError, TDATypeError
+from ..markup import escape
 
 __all__: list[str] = []
 
@@ -182,9 +183,9 @@ def value_range(arrays: Sequence[np.ndarray]) -> tuple[float, float, float]:
 
 
 def base_layout(fig: go.Figure, *, title, width: int, height: int) -> None:
-    """Apply the explicit size, white background and title every builder uses."""
+    """Apply the explicit size, white background and title (plain text, escaped) every builder uses."""
     fig.update_layout(
-        title=dict(text=title) if title else None,
+        title=dict(text=escape(title)) if title else None,
         width=int(width),
         height=int(height),
         paper_bgcolor="white",
@@ -211,7 +212,10 @@ def axis_style(**extra) -> dict:
 
 
 def label_name(label, class_names) -> str:
-    """Return the display name of a class label using ``class_names`` (sequence or dict)."""
+    """Return the display name of a class label using ``class_names`` (sequence or dict).
+
+    Plain text: escape it (:func:`tda_widgets.markup.escape`) where it enters markup.
+    """
     if label is None:
         return "none"
     if class_names is None:

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError, TDATypeError
+from ..markup import escape
 from ._common import (
     DIM_COLORS,
     LINE_COLOR,
@@ -58,7 +59,7 @@ def _bar_customdata(dim: int, diagram: np.ndarray) -> np.ndarray:
 
 def _bar_hover(dim: int, diagram: np.ndarray, prefix: str = "") -> list[str]:
     return [
-        f"{prefix}H{dim} bar {i}<br>birth {fmt(b)}<br>death {fmt(d)}<br>persistence {fmt(d - b)}"
+        f"{escape(prefix)}H{dim} bar {i}<br>birth {fmt(b)}<br>death {fmt(d)}<br>persistence {fmt(d - b)}"
         for i, (b, d) in enumerate(diagram)
     ]
 
@@ -87,7 +88,7 @@ def persistence_diagram_figure(
         Dimensions to draw (default: all given). A dimension beyond ``len(diagrams)`` gets an
         empty trace, so the trace structure depends only on ``dims``.
     title : str, optional
-        Figure title.
+        Figure title (plain text: escaped where it enters plotly's markup).
     inf_label : str, default="∞"
         Label of the infinity line.
     width, height : int, default=460, 420
@@ -157,7 +158,7 @@ def persistence_diagram_figure(
             x=[lo_axis, hi_axis],
             y=[top, top],
             mode="lines+text",
-            text=[inf_label, ""],
+            text=[escape(inf_label), ""],
             textposition="top right",
             textfont=dict(color=LINE_COLOR, size=16),
             line=dict(color=LINE_COLOR, width=1, dash="dash"),
@@ -199,7 +200,7 @@ def barcode_figure(
         Dimensions to draw (default: all given); a dimension beyond ``len(diagrams)`` gets an
         empty trace.
     title : str, optional
-        Figure title.
+        Figure title (plain text: escaped where it enters plotly's markup).
     inf_label : str, default="∞"
         Label of the infinity line.
     width, height : int, default=460, 420
@@ -288,7 +289,7 @@ def barcode_figure(
             x=[top, top],
             y=[-1.0, float(n_rows)],
             mode="lines+text",
-            text=[inf_label, ""],
+            text=[escape(inf_label), ""],
             textposition="top right",
             textfont=dict(color=LINE_COLOR, size=16),
             line=dict(color=LINE_COLOR, width=1, dash="dash"),
@@ -374,7 +375,7 @@ def matching_figure(
     names : tuple of str, default=("layer A", "layer B")
         Display names of the two diagrams (legend titles and hover text).
     title : str, optional
-        Figure title.
+        Figure title (plain text: escaped where it enters plotly's markup).
     width, height : int, default=460, 420
         Figure size in pixels.
 
@@ -442,7 +443,7 @@ def matching_figure(
                 ],
                 hovertemplate="%{text}<extra></extra>",
                 legendgroup=label,
-                legendgrouptitle=dict(text=names[which]),
+                legendgrouptitle=dict(text=escape(names[which])),
             )
         )
     fig.add_trace(

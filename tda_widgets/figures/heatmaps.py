@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import TDAInputError, TDATypeError
+from ..markup import escape, markup
 from ._common import axis_style, check_choice, fmt
 
 __all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure"]
@@ -61,7 +62,7 @@ def _hover_text(values: np.ndarray, names: list[str], label: str) -> list[list[s
             shown = "not computed" if np.isnan(value) else fmt(value)
             if np.isinf(value):
                 shown += " (infinite: the diagrams have different numbers of infinite bars)"
-            row.append(f"{row_name} vs {col_name}<br>{label}: {shown}")
+            row.append(markup("{} vs {}<br>{}: {}", row_name, col_name, label, shown))
         out.append(row)
     return out
 
@@ -121,7 +122,7 @@ def layer_distance_figure(
     cka_name : str, default="linear CKA"
         Name of the similarity measure in the panel title and hover text.
     title : str, optional
-        First title line; default ``"Layer distances: <metric> on H0, H1"``.
+        First title line (plain text, escaped); default ``"Layer distances: <metric> on H0, H1"``.
     width, height : int, default=960, 460
         Figure size in pixels.
 
@@ -182,24 +183,25 @@ def layer_distance_figure(
     ph_z, ph_cap = _capped(ph)
     cka_z, _ = _capped(cka_values)
     index = [[[i, j] for j in range(len(names))] for i in range(len(names))]
+    shown_names = [escape(name) for name in names]  # category tick labels are plotly markup
 
     fig = make_subplots(
         rows=1,
         cols=2,
         horizontal_spacing=0.16,
-        subplot_titles=(f"{metric} distance between diagrams", cka_label),
+        subplot_titles=(escape(f"{metric} distance between diagrams"), escape(cka_label)),
     )
     fig.add_trace(
         go.Heatmap(
             name="ph",
             z=ph_z,
-            x=names,
-            y=names,
+            x=shown_names,
+            y=shown_names,
             text=_hover_text(ph, names, metric),
             customdata=index,
             hovertemplate="%{text}<extra></extra>",
             colorscale="Viridis",
-            colorbar=dict(x=0.42, len=0.85, title=dict(text=metric)),
+            colorbar=dict(x=0.42, len=0.85, title=dict(text=escape(metric))),
             hoverongaps=False,
         ),
         row=1,
@@ -209,8 +211,8 @@ def layer_distance_figure(
         go.Heatmap(
             name="cka",
             z=cka_z,
-            x=names,
-            y=names,
+            x=shown_names,
+            y=shown_names,
             text=_hover_text(cka_values, names, cka_label),
             customdata=index,
             hovertemplate="%{text}<extra></extra>",
@@ -218,7 +220,7 @@ def layer_distance_figure(
             # an all-NaN heat map has no colour range; plotly.js would log an error
             zmin=None if np.isfinite(cka_z).any() else 0.0,
             zmax=None if np.isfinite(cka_z).any() else 1.0,
-            colorbar=dict(x=1.0, len=0.85, title=dict(text=cka_label)),
+            colorbar=dict(x=1.0, len=0.85, title=dict(text=escape(cka_label))),
             showscale=cka is not None,
             hoverongaps=False,
         ),
@@ -234,8 +236,8 @@ def layer_distance_figure(
         lines.append("∞ = different numbers of infinite bars (top of the colour scale)")
     fig.update_layout(
         title=dict(
-            text=lines[0]
-            + "".join(f"<br><span style='font-size:11px'>{line}</span>" for line in lines[1:]),
+            text=escape(lines[0])
+            + "".join(markup("<br><span style='font-size:11px'>{}</span>", line) for line in lines[1:]),
             x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top", pad=dict(t=14),
         ),
         width=int(width),

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError
+from ..markup import escape, markup
 from ._common import (
     MISSING_COLOR,
     base_layout,
@@ -132,10 +133,10 @@ def _node_hover(node, class_names, top: int = 3) -> str:
     top_text = ", ".join(f"{label_name(k, class_names)}: {v}" for k, v in counts[:top])
     if len(counts) > top:
         top_text += ", …"
-    return (
-        f"node {node.id}<br>size {int(node.size)}<br>"
-        f"majority {label_name(node.majority, class_names)}<br>purity {fmt(node.purity)}<br>"
-        f"lens mean {fmt(node.lens_mean)}<br>classes {top_text or 'none'}"
+    return markup(
+        "node {}<br>size {}<br>majority {}<br>purity {}<br>lens mean {}<br>classes {}",
+        node.id, int(node.size), label_name(node.majority, class_names), fmt(node.purity),
+        fmt(node.lens_mean), top_text or "none",
     )
 
 
@@ -171,7 +172,7 @@ def mapper_graph_figure(
         ``{node_id: (x, y)}`` positions, e.g. from :func:`mapper_layout` (computed with
         ``seed=0`` when omitted). Pass one to keep positions fixed while recolouring.
     title : str, optional
-        Figure title.
+        Figure title (plain text: escaped, like the class names).
     size_range : tuple of float, default=(8.0, 30.0)
         Marker diameters in px for the smallest and largest node (by ``sqrt(size)``).
     width, height : int, default=560, 480
@@ -260,8 +261,8 @@ def mapper_graph_figure(
             colors.append(MISSING_COLOR if key is None else palette[key % len(palette)])
         marker["color"] = colors
         legend = " ".join(
-            f"<span style='color:{palette[k % len(palette)]}'>●</span>"
-            f" {label_name(label, class_names)}"
+            markup("<span style='color:{}'>●</span> {}", palette[k % len(palette)],
+                   label_name(label, class_names))
             for k, label in enumerate(order)
         )
         if legend:

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from ..errors import TDAInputError, TDATypeError
+from ..markup import escape, markup
 from ._common import check_positive_int, label_name
 
 __all__ = [
@@ -305,7 +306,7 @@ def thumbnail_grid_figure(
         Caption annotations are drawn on the tiles only up to this many images (annotations
         are slow in the browser); the hover grid always carries them.
     title : str, optional
-        Figure title.
+        Figure title (plain text: escaped where it enters plotly's markup).
 
     Returns
     -------
@@ -385,7 +386,7 @@ def thumbnail_grid_figure(
         what = "label / prediction" if labels is not None and predictions is not None else (
             "label" if labels is not None else "prediction"
         )
-        caption = f"<br>{what}: {captions[position]}" if captions[position] else ""
+        caption = markup("<br>{}: {}", what, captions[position]) if captions[position] else ""
         cell_text[r, c] = f"image {int(index)}{caption}"
     fig.add_trace(
         go.Heatmap(
@@ -416,7 +417,7 @@ def thumbnail_grid_figure(
             )
             annotations.append(
                 dict(
-                    text=caption,
+                    text=escape(caption),
                     x=c * (tile_w + gap),
                     y=r * (tile + gap) + tile,
                     xref="x",
@@ -439,7 +440,7 @@ def thumbnail_grid_figure(
     hidden = dict(showgrid=False, zeroline=False, showticklabels=False, showline=False,
                   ticks="", title=None, fixedrange=True)
     fig.update_layout(
-        title=dict(text=title) if title else None,
+        title=dict(text=escape(title)) if title else None,
         width=canvas_w + _MARGIN["l"] + _MARGIN["r"],
         height=canvas_h + top_margin + _MARGIN["b"],
         margin=dict(_MARGIN, t=top_margin),

@@ -9,7 +9,6 @@ quick slider moves end with the figure of the last setting, never a stale one).
 
 from __future__ import annotations
 
-import html
 import threading
 import traceback
 from typing import Any, Callable, Optional
@@ -18,6 +17,7 @@ import ipywidgets as W
 import traitlets as T
 
 from ..errors import Cancelled
+from ..markup import markup
 
 __all__ = ["JobRunner", "ExplorerBase"]
 
@@ -147,7 +147,7 @@ class ExplorerBase(W.VBox):
         self.progress_bar.value = float(min(done, total))
         self.progress_bar.description = f"{done}/{total}"
         if message:
-            self.status_label.value = f"<span>{html.escape(message)}</span>"
+            self.status_label.value = markup("<span>{}</span>", message)
 
     def _on_state(self, state: str, message: str) -> None:
         self.state = state
@@ -159,10 +159,9 @@ class ExplorerBase(W.VBox):
             self.progress_bar.value = 0.0
             self.progress_bar.bar_style = "info"
         colour = {"error": "#b00020", "cancelled": "#8a6d00"}.get(state, "#555")
-        text = html.escape(message)
-        if state == "error":
-            text = f"<b>Error</b> — {text}"
-        self.status_label.value = f"<span style='color:{colour}'>{text}</span>" if text else ""
+        template = "<span style='color:{}'><b>Error</b> — {}</span>" if state == "error" \
+            else "<span style='color:{}'>{}</span>"
+        self.status_label.value = markup(template, colour, message) if message else ""
 
     def _on_cancel_click(self, _button=None) -> None:
         self.jobs.cancel()

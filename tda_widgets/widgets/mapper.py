@@ -11,6 +11,7 @@ import traitlets as T
 
 from ..compute import CloudSpec, Study
 from ..figures.mapper import mapper_graph_figure
+from ..markup import markup
 from ..topology.mapper import MapperGraph
 from ._common import FIGURE_LOCK, MODE_OPTIONS, FigureWidget, describe_classes, make_study, thumbnail_panel, update_in_place
 from .base import ExplorerBase
@@ -219,8 +220,8 @@ class MapperExplorer(ExplorerBase):
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
         purity = "" if np.isnan(node.purity) else f", purity {node.purity:.0%}"
         self.thumbnails.show(images, title=f"{layer} · {node_id}: {len(images)} images{purity}")
-        self.info.value = (f"<b>{layer} · {node_id}</b>: {node.size} points, {len(images)} images{purity}"
-                           f"<br>classes: {makeup}")
+        self.info.value = markup("<b>{} · {}</b>: {} points, {} images{}<br>classes: {}",
+                                 layer, node_id, node.size, len(images), purity, makeup)
         self.highlighted_ = {name: g.nodes_with_images(images) for name, g in self.graphs_.items()}
         self.selected_node = f"{layer}:{node_id}"
         self._redraw_highlights()
