@@ -30,16 +30,6 @@ from tests.browser.harness import (
 
 pytestmark = pytest.mark.browser
 
-# Known bug, probably fixed but not yet confirmed on CI: a figure could stay blank or stale in the
-# browser although the kernel held the result (2 of 4 clean-clone runs). Likely cause, found at
-# the end of the first session: the barcode's customdata held inf, jupyter_client sent the
-# update with bare Infinity tokens (warning "Out of range float values are not JSON compliant")
-# and the browser dropped the message. widgets._common.json_safe now sends null instead
-# (tests/test_widgets.py::test_every_figure_sent_to_the_browser_is_valid_json). Until a CI run
-# shows these XPASS, they report the bug instead of failing CI; test_tour.py still fails CI when
-# an explorer does not render.
-KNOWN_BLANK_FIGURE = pytest.mark.xfail(
-    reason="intermittent blank/stale FigureWidget (lost update); see the comment above", strict=False)
 
 PERSISTENCE = ".tda-explorer.t-persistence"
 MAPPER = ".tda-explorer.t-mapper"
@@ -203,7 +193,6 @@ def panel_state(page, panel: str) -> dict:
 # ----------------------------------------------------------------------------- tests
 
 
-@KNOWN_BLANK_FIGURE
 def test_each_explorer_renders(nb):
     for explorer in (PERSISTENCE, MAPPER, DISTANCES):
         nb.wait_for_selector(explorer + " .js-plotly-plot .main-svg", timeout=60_000)
@@ -228,7 +217,6 @@ def test_each_explorer_renders(nb):
     assert_no_widget_errors(nb)
 
 
-@KNOWN_BLANK_FIGURE
 def test_layer_slider_redraws_the_diagram(nb, lab_server):
     before = plot_data(nb, DIAGRAM)
     title = nb.evaluate("(s) => document.querySelector(s).layout.title.text", DIAGRAM)
@@ -278,7 +266,6 @@ def test_progress_bar_shows_during_a_recompute(nb, lab_server):
     assert_no_widget_errors(nb)
 
 
-@KNOWN_BLANK_FIGURE
 def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
     panel = MAPPER + " .tdaw-thumbs"
     node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
@@ -300,7 +287,6 @@ print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({nod
     assert_no_widget_errors(nb)
 
 
-@KNOWN_BLANK_FIGURE
 def test_mapper_click_rings_the_same_images_in_other_layers(nb, lab_server):
     graphs = nb.locator(MAPPER + " .js-plotly-plot")
     n_small = graphs.count() - 1
@@ -337,7 +323,6 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
     assert_no_widget_errors(nb)
 
 
-@KNOWN_BLANK_FIGURE
 def test_diagram_hover_shows_the_bar_images(nb, lab_server):
     panel = PERSISTENCE + " .tdaw-thumbs"
     # a finite H1 bar (a loop): customdata is [dim, bar, birth, death, persistence]
