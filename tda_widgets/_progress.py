@@ -28,3 +28,19 @@ def report(progress: Optional[ProgressCallback], done: int, total: int, message:
     """Call ``progress`` if one was given."""
     if progress is not None:
         progress(int(done), int(total), message)
+
+
+def wait_result(future, cancel: Optional[CancelEvent], where: str = "", poll_s: float = 0.1):
+    """``future.result()``, polled every ``poll_s`` seconds so that ``cancel`` is honoured.
+
+    Catches both the builtin ``TimeoutError`` (dask, Python >= 3.11) and
+    ``concurrent.futures.TimeoutError`` (a different class on Python 3.10).
+    """
+    import concurrent.futures
+
+    while True:
+        check_cancel(cancel, where)
+        try:
+            return future.result(timeout=poll_s)
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            continue

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 from torch import nn
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report, wait_result
 from .errors import TDAInputError, TDATypeError
 
 __all__ = ["CheckpointGrid", "checkpoint_grid"]
@@ -155,12 +155,7 @@ def _load(base: nn.Module, checkpoint: Any, label: Any) -> nn.Module:
 
 
 def _wait(future, cancel, where):
-    while True:
-        check_cancel(cancel, where)
-        try:
-            return future.result(timeout=0.1)
-        except TimeoutError:
-            continue
+    return wait_result(future, cancel, where)
 
 
 def checkpoint_grid(
@@ -247,8 +242,7 @@ def checkpoint_grid(
     """
     from .compute import _STREAMED_MODES, SCALES, CloudSpec, Study, local_process_pool
     from .topology.distances import METRICS, diagrams_distance
-    from .topology.persistence import persistence
-    from .topology.scaling import rescale_points
+    from .topology.persistence import rescaled_persistence
 
     where = "checkpoint_grid"
     if isinstance(model, nn.Module):
@@ -308,12 +302,12 @@ def checkpoint_grid(
             done += 1
             report(progress, done, total, f"clouds of checkpoint {label!r}")
             for name in names:
-                scaled, factors[(name, label)] = rescale_points(clouds[name].points, scale)
                 counts[(name, label)] = clouds[name].n_points
-                futures[(name, label)] = run(persistence, scaled, maxdim=maxdim, backend=backend,
-                                             max_memory_bytes=max_memory_bytes)
+                futures[(name, label)] = run(rescaled_persistence, clouds[name].points, scale, maxdim=maxdim,
+                                             backend=backend, max_memory_bytes=max_memory_bytes)
         for key, future in futures.items():
-            results[key] = _wait(future, cancel, f"{where} (persistence)") if executor is not None else future
+            results[key], factors[key] = (_wait(future, cancel, f"{where} (persistence)") if executor is not None
+                                          else future)
             done += 1
             report(progress, done, total, f"persistence of {key[0]!r} at checkpoint {key[1]!r}")
         pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix

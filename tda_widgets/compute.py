@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report, wait_result
 from .capture import DEFAULT_MAX_BYTES, Activations, as_labels, capture_activations, resolve_layers
 from .clouds import PointCloud, make_cloud
 from .errors import TDAInputError
@@ -44,12 +44,11 @@ from .layers import expand_layers
 from .topology.cka import cka_matrix, rank_correlation
 from .topology.distances import METRICS, layer_distance_matrix
 from .topology.mapper import MapperGraph, mapper_graph
-from .topology.persistence import PersistenceResult, persistence
-from .topology.scaling import rescale_points
+from .topology.persistence import PersistenceResult, check_persistence_budget, persistence, rescaled_persistence
+from .topology.scaling import SCALES, rescale_points  # SCALES: declared once, with the rescaling
 
 __all__ = ["Study", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES"]
 
-SCALES = ("median", "diameter", "none")
 REDUCTIONS = (None, "avg", "max")
 
 
@@ -135,9 +134,20 @@ def local_process_pool(max_workers: int = 2) -> ProcessPoolExecutor:
         return _POOL
 
 
+def diagram_maxdim(dims: Sequence[int]) -> int:
+    """The homology computed for distances on ``dims``: H1 at least, even when only H0 is shown,
+    so that changing the dimensions shown (or clicking a heat-map cell) reuses the diagrams."""
+    return max(1, max(int(d) for d in dims))
+
+
 def _persistence_task(points: np.ndarray, scale: str, maxdim: int, backend: str,
                       representatives: bool, max_memory_bytes: int) -> tuple[PersistenceResult, float]:
-    """One layer's diagrams (a module-level function, so process pools and dask can run it)."""
+    """One layer's diagrams; the budget is checked before rescaling builds a distance matrix.
+
+    Calls this module's ``persistence`` (tests inject faults there); process pools run the
+    torch-free :func:`~tda_widgets.topology.persistence.rescaled_persistence` instead.
+    """
+    check_persistence_budget(points.shape[0], points.shape[1], maxdim, max_memory_bytes)
     scaled, factor = rescale_points(points, scale)
     result = persistence(scaled, maxdim=maxdim, backend=backend, representatives=representatives,
                          max_memory_bytes=max_memory_bytes)
@@ -426,24 +436,17 @@ class Study:
                 done += 1
                 report(progress, done, total, f"persistence of {layer}")
         else:
-            # Rescale here and submit persistence itself: the workers then import only the
-            # torch-free topology package (a spawned worker importing torch takes seconds).
+            # Submit the torch-free topology function: the workers then import only the
+            # topology package (a spawned worker importing torch takes seconds).
             futures = {}
             try:
                 for layer in todo:
                     check_cancel(cancel, "persistence")
-                    scaled, _ = rescale_points(clouds[layer].points, scale)
                     futures[layer] = executor.submit(
-                        persistence, scaled, maxdim=maxdim, backend=backend, representatives=representatives,
-                        max_memory_bytes=self.max_memory_bytes)
+                        rescaled_persistence, clouds[layer].points, scale, maxdim=maxdim, backend=backend,
+                        representatives=representatives, max_memory_bytes=self.max_memory_bytes)
                 for layer in todo:
-                    while True:
-                        check_cancel(cancel, "persistence")
-                        try:
-                            result = futures[layer].result(timeout=0.1)
-                            break
-                        except TimeoutError:
-                            continue
+                    result, _ = wait_result(futures[layer], cancel, "persistence")
                     results[layer] = self._put(keys[layer], result)
                     self.stats["persistence"] += 1
                     done += 1
@@ -466,9 +469,7 @@ class Study:
         if not dims:
             raise TDAInputError("dims is empty; choose at least one homology dimension, e.g. dims=(0, 1).")
         layers = self._check_layers(layers)
-        # H1 is computed by default even when only H0 is shown, so that switching the dimensions
-        # shown reuses the same diagrams instead of computing a maxdim=0 set.
-        maxdim = max(1, max(dims)) if maxdim is None else maxdim
+        maxdim = diagram_maxdim(dims) if maxdim is None else maxdim
         n = len(layers)
         n_pairs = n * (n - 1) // 2
 
@@ -505,7 +506,12 @@ class Study:
             raise TDAInputError(f"The 'backend' parameter of Study.cka must be one of ('numpy', 'torch'). "
                                 f"Got {backend!r} instead.")
         layers = self._check_layers(layers)
-        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased, backend)
+        if backend == "torch":
+            from .gpu import default_device
+
+            device = default_device(device)  # checked before the cache: a missing GPU is an error
+        where = str(device) if backend == "torch" else None
+        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased, backend, where)
         cached = self._get(key)
         if cached is not None:
             return cached.copy()
@@ -544,7 +550,7 @@ class Study:
         ck = self.cka(layers, kernel=kernel, cancel=cancel)
         rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
         return {"layers": layers, "ph": ph, "cka": ck, "spearman": rho, "metric": metric, "dims": tuple(dims),
-                "scale": scale, "spec": spec}
+                "maxdim": diagram_maxdim(dims), "scale": scale, "spec": spec}
 
     def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = "pca", n_cubes: int = 10,
                overlap: float = 0.3, clusterer: Any = "dbscan", eps: Optional[float] = None, min_samples: int = 3,

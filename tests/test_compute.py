@@ -312,7 +312,7 @@ def test_dask_distributed_local_cluster_gives_the_serial_matrix(demo, serial_mat
         matrix = study.distance_matrix()
         # The work really ran as tasks on the cluster: per-layer persistence, per-pair distances.
         prefixes = set(cluster.scheduler.task_prefixes)
-        assert {"persistence", "pair_distance"} <= prefixes, prefixes
+        assert {"rescaled_persistence", "pair_distance"} <= prefixes, prefixes  # persistence ran on dask
     finally:
         if client is not None:
             client.close()

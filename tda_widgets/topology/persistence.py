@@ -38,14 +38,16 @@ from typing import Optional
 import numpy as np
 
 from ..errors import BudgetExceededError, TDAInputError, TDATypeError
-from .scaling import validate_cloud
+from .scaling import rescale_points, validate_cloud
 
 __all__ = [
     "BACKENDS",
     "PersistenceResult",
     "bar_points",
     "estimate_persistence_cost",
+    "check_persistence_budget",
     "persistence",
+    "rescaled_persistence",
 ]
 
 #: Accepted values of the ``backend`` parameter of :func:`persistence`.
@@ -235,6 +237,55 @@ def _validate_distance_matrix(matrix: np.ndarray) -> np.ndarray:
     return matrix
 
 
+def check_persistence_budget(n_points: int, n_dims: int, maxdim: int, max_memory_bytes: Optional[float]) -> None:
+    """Refuse, before anything large is built, a persistence computation over its memory budget.
+
+    Parameters
+    ----------
+    n_points, n_dims, maxdim : int
+        As in :func:`estimate_persistence_cost`.
+    max_memory_bytes : float or None
+        The budget; ``None`` checks nothing.
+
+    Raises
+    ------
+    BudgetExceededError
+        When :func:`estimate_persistence_cost` exceeds ``max_memory_bytes``.
+    """
+    cost = estimate_persistence_cost(n_points, n_dims, maxdim)
+    if max_memory_bytes is not None and cost["estimated_bytes"] > max_memory_bytes:
+        raise BudgetExceededError(
+            f"persistence of {n_points} points up to H{maxdim} needs an estimated "
+            f"{_format_bytes(cost['estimated_bytes'])} "
+            f"(distance matrix {_format_bytes(cost['distance_matrix_bytes'])}), over the "
+            f"budget max_memory_bytes={_format_bytes(max_memory_bytes)}. Lower the point "
+            f"budget (n_points) or maxdim, or raise max_memory_bytes."
+        )
+
+
+def rescaled_persistence(points, scale: str, *, maxdim: int = 1, backend: str = "auto",
+                         representatives: bool = False,
+                         max_memory_bytes: Optional[float] = 2 * 1024**3) -> tuple["PersistenceResult", float]:
+    """Rescale a cloud (:func:`~tda_widgets.topology.rescale_points`), then :func:`persistence`.
+
+    The memory budget is checked first: rescaling builds the full distance matrix, so a
+    request over the budget is refused before anything of size ``n_points**2`` exists.
+    Module-level and torch-free, so process pools and dask workers run it directly.
+
+    Returns
+    -------
+    (PersistenceResult, float)
+        The diagrams of the rescaled cloud and the factor the cloud was divided by.
+    """
+    array = np.asarray(points)
+    if array.ndim == 2 and isinstance(maxdim, Integral) and not isinstance(maxdim, bool):
+        check_persistence_budget(array.shape[0], array.shape[1], int(maxdim), max_memory_bytes)
+    scaled, factor = rescale_points(points, scale)
+    result = persistence(scaled, maxdim=maxdim, backend=backend, representatives=representatives,
+                         max_memory_bytes=max_memory_bytes)
+    return result, factor
+
+
 def persistence(
     points,
     maxdim: int = 1,
@@ -309,15 +360,7 @@ def persistence(
             f"Got {n_points} point(s); pass more points or lower maxdim."
         )
 
-    cost = estimate_persistence_cost(n_points, 0 if distance_matrix else array.shape[1], maxdim)
-    if max_memory_bytes is not None and cost["estimated_bytes"] > max_memory_bytes:
-        raise BudgetExceededError(
-            f"persistence of {n_points} points up to H{maxdim} needs an estimated "
-            f"{_format_bytes(cost['estimated_bytes'])} "
-            f"(distance matrix {_format_bytes(cost['distance_matrix_bytes'])}), over the "
-            f"budget max_memory_bytes={_format_bytes(max_memory_bytes)}. Lower the point "
-            f"budget (n_points) or maxdim, or raise max_memory_bytes."
-        )
+    check_persistence_budget(n_points, 0 if distance_matrix else array.shape[1], maxdim, max_memory_bytes)
 
     if backend == "auto":
         backend = "giotto-ph" if (_giotto_available() and not representatives) else "ripser"

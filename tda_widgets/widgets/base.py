@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 import traitlets as T
 
-from ..errors import Cancelled
+from ..errors import Cancelled, TDAInputError
 from ..markup import markup
 
 __all__ = ["JobRunner", "ExplorerBase"]
@@ -184,6 +184,27 @@ class ExplorerBase(W.VBox):
         for child in list(self.children):
             child.close()
         super().close()
+
+    def _link_controls(self, pairs) -> None:
+        """Link each trait to its control; a value no dropdown offers is a clear error.
+
+        Without this check traitlets raised "Invalid selection: value not found", naming
+        neither the parameter nor its choices.
+        """
+        import difflib
+
+        for trait, control in pairs:
+            value = getattr(self, trait)
+            if isinstance(control, W.Dropdown):
+                choices = [option[1] if isinstance(option, tuple) else option for option in control.options]
+                if value not in choices:
+                    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+                    hint = f" Did you mean {close[0]!r}?" if close else ""
+                    raise TDAInputError(
+                        f"The '{trait}' parameter of {type(self).__name__} must be one of "
+                        f"{{{', '.join(map(repr, choices))}}}. Got {value!r} instead.{hint}"
+                    )
+            W.link((self, trait), (control, "value"))
 
     @staticmethod
     def format_exception(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.diagrams import matching_figure
 from ..figures.heatmaps import layer_distance_figure
 from ..topology.distances import METRICS, matching
+from ..topology.scaling import SCALES
 from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, update_in_place
 from .base import ExplorerBase
 
@@ -61,13 +62,12 @@ class LayerDistanceExplorer(ExplorerBase):
         self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
         self.points_slider = W.IntSlider(min=20, max=2000, step=10, description="points",
                                          continuous_update=False, layout=W.Layout(width="280px"))
-        self.scale_dropdown = W.Dropdown(options=["median", "diameter", "none"], description="rescale",
+        self.scale_dropdown = W.Dropdown(options=list(SCALES), description="rescale",
                                          layout=W.Layout(width="200px"))
         self.kernel_dropdown = W.Dropdown(options=["linear", "rbf"], description="CKA", layout=W.Layout(width="180px"))
-        for trait, control in (("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
+        self._link_controls((("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                                ("mode", self.mode_dropdown), ("max_points", self.points_slider),
-                               ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown)):
-            W.link((self, trait), (control, "value"))
+                               ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown)))
 
         n = len(self.study.layers)
         empty = np.zeros((n, n))
@@ -131,7 +131,7 @@ class LayerDistanceExplorer(ExplorerBase):
             return
         layers = self.result_["layers"]
         dim = max(self.result_["dims"]) if dim is None else dim
-        diagrams = self.study.diagrams([layers[i], layers[j]], self.result_["spec"], maxdim=max(self.result_["dims"]),
+        diagrams = self.study.diagrams([layers[i], layers[j]], self.result_["spec"], maxdim=self.result_["maxdim"],
                                        scale=self.result_["scale"])
         a = diagrams[layers[i]].diagrams[dim]
         b = diagrams[layers[j]].diagrams[dim]

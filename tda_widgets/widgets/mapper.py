@@ -83,11 +83,10 @@ class MapperExplorer(ExplorerBase):
                                               layout=W.Layout(width="260px"))
         self.color_dropdown = W.Dropdown(options=["majority", "purity", "lens"], description="colour",
                                          layout=W.Layout(width="200px"))
-        for trait, control in (("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+        self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
                                ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
-                               ("color_by", self.color_dropdown)):
-            W.link((self, trait), (control, "value"))
+                               ("color_by", self.color_dropdown)))
         if isinstance(lens, str) and lens in dict((v, k) for k, v in LENS_OPTIONS):
             W.link((self, "lens"), (self.lens_dropdown, "value"))
         self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")

@@ -11,6 +11,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import BACKENDS, PersistenceResult, bar_points
+from ..topology.scaling import SCALES
 from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
@@ -71,12 +72,11 @@ class PersistenceExplorer(ExplorerBase):
                                           description="homology", layout=W.Layout(width="200px"))
         self.backend_dropdown = W.Dropdown(options=[b for b in BACKENDS], description="backend",
                                            layout=W.Layout(width="200px"))
-        self.scale_dropdown = W.Dropdown(options=["median", "diameter", "none"], description="rescale",
+        self.scale_dropdown = W.Dropdown(options=list(SCALES), description="rescale",
                                          layout=W.Layout(width="200px"))
-        for trait, control in (("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+        self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
-                               ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)):
-            W.link((self, trait), (control, "value"))
+                               ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)))
         self.layer_slider.observe(self._on_layer_slider, names="value")
         self.observe(self._sync_layer_slider, names="layer")
 

@@ -33,6 +33,7 @@ from tda_widgets.widgets import Dashboard, LayerDistanceExplorer, MapperExplorer
 from . import LAYERS, TinyCNN, assert_model_unchanged, assert_no_hooks, snapshot, tiny_images
 
 ROUNDS = 20
+pytestmark = pytest.mark.usefixtures("thread_errors")  # tests/reliability/conftest.py
 
 
 class SlowCNN(TinyCNN):
@@ -61,14 +62,6 @@ def direct_activations(model: TinyCNN, x: torch.Tensor) -> dict[str, np.ndarray]
         for m, flag in flags:
             m.training = flag
     return {"block1": b1.numpy(), "block2": b2.numpy(), "fc": fc.numpy(), "head": head.numpy()}
-
-
-@pytest.fixture(autouse=True)
-def thread_errors(monkeypatch):
-    errors = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
-    yield errors
-    assert not errors, f"an exception escaped a thread: {errors!r}"
 
 
 def test_two_threads_capturing_from_one_model_get_their_own_activations():

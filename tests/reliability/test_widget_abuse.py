@@ -28,6 +28,7 @@ from tda_widgets.widgets import Dashboard, LayerDistanceExplorer, MapperExplorer
 from . import LAYERS, TinyCNN, tiny_images
 
 N_IMAGES = 40
+pytestmark = pytest.mark.usefixtures("thread_errors")  # tests/reliability/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +49,6 @@ def labels():
 @pytest.fixture
 def study(model, images, labels):
     return Study(model, images, labels, LAYERS, class_names=["a", "b", "c"])
-
-
-@pytest.fixture(autouse=True)
-def thread_errors(monkeypatch):
-    """Exceptions that escape any thread fail the test (they would be lost in a log)."""
-    errors = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
-    yield errors
-    assert not errors, f"an exception escaped a thread: {errors!r}"
 
 
 def job_threads():
