@@ -266,12 +266,26 @@ def test_progress_bar_shows_during_a_recompute(nb, lab_server):
     assert_no_widget_errors(nb)
 
 
+# Current bug (issue 15 stays open for it): under load, the mapper's ThumbnailPanel in the browser
+# can stop applying the kernel's updates for good. Seen in 1 of 5 clean-clone runs of this test
+# and in every hover of a probe run (kernel: me.selected_node, me.thumbnails.title and .selected
+# set; browser panel: "no images selected"); not reproduced on a quiet machine. A show() from a
+# cell before the first hover avoided it. The tour's blank Dashboard figure (3 of 5 loaded runs)
+# looks like the same lost-update class. The failure message below says which side lost it.
+@pytest.mark.xfail(reason="issue 15: under load the browser's ThumbnailPanel can stop applying "
+                          "kernel updates (kernel holds the selection, panel empty)", strict=False)
 def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
     panel = MAPPER + " .tdaw-thumbs"
     node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
-    latency = hover_and_time(nb, panel, node["x"], node["y"],
-                             f"root.querySelector('.tdaw-thumbs-title').textContent.includes({json.dumps(node_id)})")
+    try:
+        latency = hover_and_time(nb, panel, node["x"], node["y"],
+                                 f"root.querySelector('.tdaw-thumbs-title').textContent.includes({json.dumps(node_id)})")
+    except Exception as exc:  # say which side lost the hover: the kernel, or the browser's panel
+        kernel = kernel_out(nb, lab_server, "print(json.dumps([me.selected_node, me.thumbnails.title, "
+                            "len(me.thumbnails.selected), me.info.value[:80]]))")
+        raise AssertionError(f"hover on node {node_id} at ({node['x']:.0f}, {node['y']:.0f}): kernel holds "
+                             f"{kernel}, the browser's panel shows {panel_state(nb, panel)}") from exc
     LATENCIES["mapper"] = latency
     state = panel_state(nb, panel)
     expected = kernel_out(nb, lab_server, f"""g = me.graphs_[me.layer]
