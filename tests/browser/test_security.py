@@ -19,7 +19,6 @@ from tests.browser.harness import (
     assert_no_widget_errors,
     launch_chromium,
     open_notebook,
-    point_pixels,
     run_all_cells,
     run_code_in_cell,
     write_notebook,
@@ -49,6 +48,21 @@ me.add_class('t-evil')
 me""",
     "",  # SCRATCH
 ]
+
+LAYER_NAMES = ["<img src=x onerror=window['__xssL']=1>b1", "<b onmouseover=window['__xssM']=1>b2</b>",
+               "<svg onload=window['__xssS']=1>b3", "fc 'one' & \"two\"", "<i>head</i>"]
+
+#: 1 + the index of the first mapper graph of the explorer with its nodes drawn (0: none yet).
+DRAWN_GRAPH = """(s) => 1 + Array.from(document.querySelectorAll(s)).findIndex((gd) => gd.calcdata &&
+    gd.data.some((t) => t.name === 'nodes' && t.x && t.x.length > 0))"""
+
+#: Viewport pixels of point 0 of trace ``t`` in the k-th graph of selector ``s``.
+NODE_PIXELS = """([s, k, t]) => {
+    const gd = document.querySelectorAll(s)[k];
+    const fl = gd._fullLayout, p = gd.calcdata[t][0];
+    const box = gd.querySelector('.main-svg').getBoundingClientRect();
+    return {x: box.left + fl.xaxis._offset + fl.xaxis.d2p(p.x), y: box.top + fl.yaxis._offset + fl.yaxis.d2p(p.y)};
+}"""
 
 INJECTED = "() => [window.__xss, window.__xssL, window.__xssM, window.__xssS].map((v) => v === undefined ? null : v)"
 
@@ -80,18 +94,27 @@ print(json.dumps([me.layer, n.id, EVIL[int(n.majority)]]))""")
             # the names, as characters: the layer name and the majority class
             assert layer in text and majority in text, text
             assert info.locator("img, svg, a").count() == 0
-            # hover a node with the real mouse: plotly's label shows the class names as text
-            page.wait_for_selector(MAIN_GRAPH + " .main-svg", timeout=60_000)
-            nodes_index = page.evaluate("(s) => document.querySelector(s).data.findIndex((t) => t.name === 'nodes')",
-                                        MAIN_GRAPH)
-            at = point_pixels(page, MAIN_GRAPH, nodes_index, 0)
+            # no handler ran from the HTML sink (the one that ran script before the fix)
+            page.wait_for_timeout(500)
+            assert page.evaluate(INJECTED) == [None, None, None, None]
+            # hover a node with the real mouse: plotly's label shows the class names as text.
+            # Any of the explorer's mapper graphs serves; take the first that has drawn its nodes
+            # (a figure can stay blank under load: the lost-update bug of issue 15).
+            page.wait_for_function(DRAWN_GRAPH, arg=MAIN_GRAPH, timeout=60_000)
+            nth = page.evaluate(DRAWN_GRAPH, MAIN_GRAPH) - 1
+            graph = page.locator(MAIN_GRAPH).nth(nth)
+            graph.scroll_into_view_if_needed()
+            nodes_index = page.evaluate("([s, k]) => document.querySelectorAll(s)[k].data.findIndex("
+                                        "(t) => t.name === 'nodes')", [MAIN_GRAPH, nth])
+            at = page.evaluate(NODE_PIXELS, [MAIN_GRAPH, nth, nodes_index])
             page.mouse.move(at["x"] + 3, at["y"] + 3)
             page.mouse.move(at["x"], at["y"])
-            page.wait_for_selector(MAIN_GRAPH + " .hoverlayer .hovertext", timeout=15_000)
-            label = page.locator(MAIN_GRAPH + " .hoverlayer .hovertext").first.text_content()
+            hover_label = graph.locator(".hoverlayer .hovertext").first
+            hover_label.wait_for(timeout=15_000)
+            label = hover_label.text_content()
             assert 'onerror="window.__xss' in label, label
-            title = page.locator(MAIN_GRAPH + " .gtitle").first.text_content()
-            assert title.startswith(layer), (title, layer)
+            title = graph.locator(".gtitle").first.text_content()
+            assert any(title.startswith(name) for name in LAYER_NAMES), title  # the layer name, as text
             ARTIFACTS.mkdir(exist_ok=True)
             page.locator(EXPLORER).screenshot(path=str(ARTIFACTS / "security_names_as_text.png"))
             page.wait_for_timeout(500)  # an injected <img src=x> would have errored by now
