@@ -154,10 +154,6 @@ def _load(base: nn.Module, checkpoint: Any, label: Any) -> nn.Module:
     return model
 
 
-def _wait(future, cancel, where):
-    return wait_result(future, cancel, where)
-
-
 def checkpoint_grid(
     model: Union[nn.Module, Callable[[], nn.Module]],
     checkpoints: Union[Sequence[Any], Mapping[Any, Any]],
@@ -306,8 +302,8 @@ def checkpoint_grid(
                 futures[(name, label)] = run(rescaled_persistence, clouds[name].points, scale, maxdim=maxdim,
                                              backend=backend, max_memory_bytes=max_memory_bytes)
         for key, future in futures.items():
-            results[key], factors[key] = (_wait(future, cancel, f"{where} (persistence)") if executor is not None
-                                          else future)
+            results[key], factors[key] = (wait_result(future, cancel, f"{where} (persistence)")
+                                          if executor is not None else future)
             done += 1
             report(progress, done, total, f"persistence of {key[0]!r} at checkpoint {key[1]!r}")
         pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix
@@ -320,7 +316,7 @@ def checkpoint_grid(
                                             infinite=infinite)
         distances = {}
         for key, future in futures.items():
-            distances[key] = _wait(future, cancel, f"{where} (distances)") if executor is not None else future
+            distances[key] = wait_result(future, cancel, f"{where} (distances)") if executor is not None else future
             done += 1
             report(progress, done, total, f"distance of {key[0]!r} between checkpoints")
     finally:
