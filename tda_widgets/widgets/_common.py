@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..compute import Study
+from .plotly_library import FIGURE_ESM, ensure_library
 from .thumbnails import ThumbnailPanel
 
 MODE_OPTIONS = ("auto", "image-avgpool", "image-maxpool", "image-flatten", "spatial", "channel")
@@ -28,7 +29,16 @@ class FigureWidget(go.FigureWidget):
     followed by ``= None``, so a worker-thread edit made during that window reached the
     browser as ``None`` twice and was lost (figures stayed blank after Run All in JupyterLab;
     found by tests/browser/test_explorers.py). Holding one lock on both sides prevents it.
+
+    Its ES module is a small stub that waits for the page's one compile of plotly.js
+    (:mod:`tda_widgets.widgets.plotly_library`) instead of carrying the 5 MB bundle itself.
     """
+
+    _esm = FIGURE_ESM
+
+    def __init__(self, *args, **kwargs):
+        ensure_library()
+        super().__init__(*args, **kwargs)
 
     def _handle_msg(self, msg):
         with FIGURE_LOCK:

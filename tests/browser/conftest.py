@@ -15,12 +15,15 @@ import pytest
 
 from tests.browser.harness import (
     REPO_ROOT,
+    assert_no_dead_models,
     chromium_missing_message,
+    collect_console_errors,
     launch_chromium,
     start_lab,
 )
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+
 _BROWSER_DIR = Path(__file__).parent
 
 
@@ -73,8 +76,7 @@ def page(request, lab_server, playwright_instance, console_errors):
         context = launch_chromium(playwright_instance, user_data_dir)
         try:
             page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
-            page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
+            collect_console_errors(page, console_errors)
             yield page
             report = getattr(request.node, "rep_call", None)
             if report is not None and report.failed:
@@ -88,5 +90,7 @@ def page(request, lab_server, playwright_instance, console_errors):
                     "console errors:\n" + "\n".join(console_errors)
                     + "\n\nserver log tail:\n" + lab_server.log_tail()
                 )
+            # Any test whose page saw a dead model fails by that name, not as a blank figure later.
+            assert_no_dead_models(console_errors)
         finally:
             context.close()

@@ -353,6 +353,26 @@ _WIDGET_ERRORS_JS = """() => {
 }"""
 
 
+#: anywidget's page error for a model that took over 2 s to initialise; such a model never
+#: applies another kernel update (a blank or frozen figure, an empty thumbnail panel; issue 15).
+ANYWIDGET_DEAD = "[anywidget] Failed to initialize model."
+
+
+def collect_console_errors(page, errors: list[str] | None = None) -> list[str]:
+    """Append the page's console errors and uncaught page errors to ``errors`` as they come."""
+    errors = [] if errors is None else errors
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    return errors
+
+
+def assert_no_dead_models(errors: list[str]) -> None:
+    """Fail, by name, when a widget model missed anywidget's 2 s initialisation."""
+    dead = [e for e in errors if ANYWIDGET_DEAD in e]
+    assert not dead, (f"{ANYWIDGET_DEAD!r} in the page: a widget model is dead and will not redraw "
+                      f"(see tda_widgets/widgets/plotly_library.py). Console errors: {errors}")
+
+
 def assert_no_widget_errors(page) -> None:
     """Fail when an output shows a widget error, a bare widget repr, or a traceback."""
     problems = page.evaluate(_WIDGET_ERRORS_JS)

@@ -19,7 +19,9 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.harness import (
+    assert_no_dead_models,
     assert_no_widget_errors,
+    collect_console_errors,
     launch_chromium,
     open_notebook,
     plot_data,
@@ -70,9 +72,8 @@ def nb(lab_server, playwright_instance):
         context = launch_chromium(playwright_instance, user_data_dir)
         try:
             page = context.pages[0] if context.pages else context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            errors = collect_console_errors(page)
+            page.tdaw_console_errors = errors
             started = time.monotonic()
             try:
                 write_notebook(lab_server.root, "explorers.ipynb", CELLS)
@@ -87,6 +88,7 @@ def nb(lab_server, playwright_instance):
                 _save_screenshot(page, "test_explorers_setup")
                 raise
             assert states == ["done", "done", "done"], states
+            assert_no_dead_models(errors)
             print(f"explorers notebook: opened in {opened - started:.1f} s, cells ran in "
                   f"{ran - opened:.1f} s, computations done {time.monotonic() - ran:.1f} s later")
             yield page
@@ -97,6 +99,7 @@ def nb(lab_server, playwright_instance):
 @pytest.fixture(autouse=True)
 def _screenshot_on_failure(request, nb):
     yield
+    assert_no_dead_models(nb.tdaw_console_errors)
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         _save_screenshot(nb, request.node.nodeid)
@@ -266,16 +269,6 @@ def test_progress_bar_shows_during_a_recompute(nb, lab_server):
     assert_no_widget_errors(nb)
 
 
-# Current bug (issue 15 stays open for it), root cause found: anywidget's front end (0.9.18 to
-# 0.11.0) rejects a model whose initialisation takes over 2 s (AbortSignal.timeout(2000) ->
-# "[anywidget] Failed to initialize model."), and that model then never applies a kernel
-# update. Every plotly FigureWidget is an anywidget carrying the whole plotly.js bundle (4.96 MB
-# of ESM text) in its state; this notebook has ten of them, so under load the browser misses
-# the 2 s for some model: a blank figure or, here, a ThumbnailPanel that stays empty although the
-# kernel holds the selection (1 of 5 clean-clone runs; every hover of a probe run next to
-# another browser test, with that exact page error). The failure message says which side lost it.
-@pytest.mark.xfail(reason="issue 15: anywidget's 2 s model-initialisation timeout under load leaves the "
-                          "browser's ThumbnailPanel dead (kernel holds the selection, panel empty)", strict=False)
 def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
     panel = MAPPER + " .tdaw-thumbs"
     node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])

@@ -19,7 +19,9 @@ from tests.browser.conftest import ARTIFACTS
 from tests.browser.harness import (
     REPO_ROOT,
     SLOW_MS,
+    assert_no_dead_models,
     assert_no_widget_errors,
+    collect_console_errors,
     launch_chromium,
     run_all_cells,
     start_server,
@@ -169,6 +171,7 @@ def notebook7_page(request, notebook7_server, playwright_instance):
         context = launch_chromium(playwright_instance, user_data_dir)
         try:
             page = context.pages[0] if context.pages else context.new_page()
+            errors = collect_console_errors(page)
             yield page
             report = getattr(request.node, "rep_call", None)
             if report is not None and report.failed:
@@ -178,7 +181,9 @@ def notebook7_page(request, notebook7_server, playwright_instance):
                     page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
                 except Exception as exc:  # a crashed page must not hide the test's own error
                     print(f"could not save a screenshot: {exc}")
-                (ARTIFACTS / f"{stem}.log").write_text(notebook7_server.log_tail())
+                (ARTIFACTS / f"{stem}.log").write_text("console errors:\n" + "\n".join(errors)
+                                                      + "\n\nserver log tail:\n" + notebook7_server.log_tail())
+            assert_no_dead_models(errors)
         finally:
             context.close()
 
