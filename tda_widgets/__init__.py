@@ -25,7 +25,12 @@ _LAZY = {
     "describe_layers": "tda_widgets.capture",
     # engine
     "Study": "tda_widgets.compute",
-    "CloudSpec": "tda_widgets.compute",
+    "CloudSpec": "tda_widgets.clouds",
+    "Comparison": "tda_widgets.compute",
+    "PersistenceSpec": "tda_widgets.topology.persistence",
+    "DistanceSpec": "tda_widgets.topology.distances",
+    "CKASpec": "tda_widgets.topology.cka",
+    "MapperSpec": "tda_widgets.topology.mapper",
     "select_layers": "tda_widgets.layers",
     "PRESETS": "tda_widgets.layers",
     "estimate_study": "tda_widgets.budget",

@@ -23,7 +23,7 @@ def _demo(args) -> int:
         bar.set_postfix_str(message[:40])
         bar.refresh()
 
-    result = study.compare(spec=CloudSpec(mode="auto", max_points=args.points), metric=args.metric,
+    result = study.compare(spec=CloudSpec(max_points=args.max_points), metric=args.metric,
                            progress=progress)
     bar.close()
     names = result["layers"]
@@ -44,8 +44,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tda_widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="print the embedded study's first result (layer distances beside CKA)")
-    demo.add_argument("--metric", default="bottleneck")
-    demo.add_argument("--points", type=int, default=500)
+    from .clouds import CloudSpec
+    from .options import add_arguments
+    from .topology.distances import DistanceSpec
+
+    add_arguments(demo, DistanceSpec, only=["metric"])  # choices, default and help as declared
+    add_arguments(demo, CloudSpec, only=["max_points"], aliases={"max_points": ["--points"]})
     demo.set_defaults(func=_demo)
     try:
         from .report import add_report_parser

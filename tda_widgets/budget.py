@@ -22,11 +22,11 @@ from typing import Any, Optional, Sequence
 
 from torch import nn
 
+from .clouds import POOLED_MODES, CloudSpec, resolve_mode
 from .errors import BudgetExceededError, TDAInputError, TDATypeError
 
 __all__ = ["LayerEstimate", "StudyEstimate", "estimate_study", "check_budget", "format_bytes"]
 
-_POOLED_MODES = {"image-avgpool", "image-maxpool"}
 
 
 def format_bytes(n: float) -> str:
@@ -148,39 +148,16 @@ class StudyEstimate:
         return self.table()
 
 
-def _resolve_mode(mode: str, shape: tuple, layer: str) -> str:
-    if mode == "auto":
-        if len(shape) == 3:
-            return "image-avgpool"
-        if len(shape) == 1:
-            return "linear"
-        raise TDAInputError(
-            f"mode='auto' cannot choose a cloud mode for layer {layer!r} with per-image output shape "
-            f"{shape}; pass mode='image-flatten'."
-        )
-    if mode in _POOLED_MODES | {"spatial", "channel"} and len(shape) != 3:
-        raise TDAInputError(
-            f"mode {mode!r} needs a convolutional output (C, H, W) per image; layer {layer!r} gives {shape}. "
-            "Use mode='linear' or 'image-flatten' for it."
-        )
-    if mode == "linear" and len(shape) != 1:
-        raise TDAInputError(
-            f"mode 'linear' needs a linear layer's output (F,) per image; layer {layer!r} gives {shape}. "
-            "Use 'image-flatten' or a pooled mode for it."
-        )
-    return mode
-
-
 def _layer_estimate(layer: str, shape: tuple, n: int, spec, maxdim: int, stream_pooled: bool) -> LayerEstimate:
     from .topology.persistence import estimate_persistence_cost
 
-    mode = _resolve_mode(spec.mode, shape, layer)
+    mode = resolve_mode(spec.mode, shape, layer)
     full = 4 * n * math.prod(shape)
     pooled = 4 * n * shape[0] if len(shape) == 3 else full
-    captured = pooled if (stream_pooled and mode in _POOLED_MODES) else full
+    captured = pooled if (stream_pooled and mode in POOLED_MODES) else full
     if mode in ("image-flatten", "linear"):
         points, dims = n, math.prod(shape)
-    elif mode in _POOLED_MODES:
+    elif mode in POOLED_MODES:
         points, dims = n, shape[0]
     elif mode == "spatial":
         points, dims = n * shape[1] * shape[2], shape[0]
@@ -243,7 +220,6 @@ def estimate_study(model: nn.Module, example: Any, layers: Any = None, n_images:
     >>> print(est)                                                      # doctest: +SKIP
     """
     from .capture import describe_layers, resolve_layers
-    from .compute import CloudSpec
     from .layers import expand_layers
 
     if not isinstance(model, nn.Module):
@@ -321,7 +297,7 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
         largest = max(est.layers, key=lambda r: r.persistence_bytes)
         knobs.append(f"lower the point budget (max_points={spec.max_points}: layer {largest.layer!r} has "
                      f"{largest.cloud_points} points, a {format_bytes(largest.distance_matrix_bytes)} distance matrix)")
-    if any(r.mode not in _POOLED_MODES and len(r.output_shape) == 3 for r in est.layers):
+    if any(r.mode not in POOLED_MODES and len(r.output_shape) == 3 for r in est.layers):
         knobs.append("use a pooled mode (CloudSpec(mode='image-avgpool') is streamed: only (N, C) is kept)")
     elif not stream_pooled:
         knobs.append("stream the pooled mode (stream_pooled=True)")

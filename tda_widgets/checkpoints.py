@@ -26,14 +26,13 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 from torch import nn
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report, wait_result
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .errors import TDAInputError, TDATypeError
 
 __all__ = ["CheckpointGrid", "checkpoint_grid"]
@@ -236,9 +235,10 @@ def checkpoint_grid(
     >>> grid.consecutive.shape                                        # doctest: +SKIP
     (2, 3)
     """
-    from .compute import _STREAMED_MODES, SCALES, CloudSpec, Study, local_process_pool
-    from .topology.distances import METRICS, diagrams_distance
-    from .topology.persistence import rescaled_persistence
+    from .compute import CloudSpec, Study
+    from .engine.scheduler import Batch, resolve_executor
+    from .topology.distances import DistanceSpec, diagrams_distance
+    from .topology.persistence import PersistenceSpec, rescaled_persistence
 
     where = "checkpoint_grid"
     if isinstance(model, nn.Module):
@@ -252,21 +252,15 @@ def checkpoint_grid(
         raise TDATypeError(f"The 'model' parameter of {where} must be an nn.Module or a function returning one. "
                            f"Got {type(model).__name__} instead.")
     spec = CloudSpec() if spec is None else spec
-    if metric not in METRICS:
-        raise TDAInputError(f"The 'metric' parameter of {where} must be one of {METRICS}. Got {metric!r} instead.")
-    if scale not in SCALES:
-        raise TDAInputError(f"The 'scale' parameter of {where} must be one of {SCALES}. Got {scale!r} instead.")
+    DistanceSpec.check(where, metric=metric, infinite=infinite)
+    PersistenceSpec.check(where, scale=scale, backend=backend)
     if isinstance(maxdim, bool) or not isinstance(maxdim, int) or maxdim < 0:
         raise TDAInputError(f"The 'maxdim' parameter of {where} must be an int >= 0. Got {maxdim!r} instead.")
     dims = tuple(sorted({int(d) for d in dims}))
     if not dims or dims[0] < 0 or dims[-1] > maxdim:
         raise TDAInputError(f"The 'dims' parameter of {where} must be non-empty dimensions in 0..maxdim={maxdim}. "
                             f"Got {dims!r} instead; raise maxdim or drop the higher dimensions.")
-    if executor == "processes":
-        executor = local_process_pool()
-    elif executor is not None and not (isinstance(executor, Executor) or hasattr(executor, "submit")):
-        raise TDAInputError(f"The 'executor' parameter of {where} must be None, 'processes' or a "
-                            f"concurrent.futures.Executor. Got {executor!r} instead.")
+    executor = resolve_executor(executor, where)
     labels, items = _as_checkpoints(checkpoints)
     if len(set(map(repr, labels))) != len(labels):
         raise TDAInputError(f"Checkpoint labels must be distinct; got {labels}.")
@@ -277,17 +271,12 @@ def checkpoint_grid(
     n_ck, n_layers = len(items), len(names)
     n_pairs = n_ck * (n_ck - 1) // 2 if full_matrix else max(n_ck - 1, 0)
     total = n_ck + n_layers * n_ck + n_layers * n_pairs
-    done = 0
-    reduce = _STREAMED_MODES.get(spec.mode)
+    reduce = spec.pooling
 
-    def run(fn, *args, **kwargs):
-        return executor.submit(fn, *args, **kwargs) if executor is not None else fn(*args, **kwargs)
-
-    results: dict = {}
-    factors: dict = {}
     counts: dict = {}
-    futures: dict = {}
-    try:
+    pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix
+             else [(a, a + 1) for a in range(n_ck - 1)])
+    with Batch(executor, f"{where} (persistence)", progress=progress, cancel=cancel, total=total) as batch:
         for label, item in zip(labels, items):
             check_cancel(cancel, f"{where} (checkpoint {label!r})")
             loaded = _load(base, item, label)
@@ -295,34 +284,24 @@ def checkpoint_grid(
             study.activations(names, reduce=reduce, cancel=cancel)  # one forward pass for every layer
             clouds = {name: study.cloud(name, spec, cancel=cancel) for name in names}
             del study, loaded
-            done += 1
-            report(progress, done, total, f"clouds of checkpoint {label!r}")
-            for name in names:
+            batch.done += 1
+            report(progress, batch.done, total, f"clouds of checkpoint {label!r}")
+            for name in names:  # submitted now: the pool works while the next checkpoint loads
                 counts[(name, label)] = clouds[name].n_points
-                futures[(name, label)] = run(rescaled_persistence, clouds[name].points, scale, maxdim=maxdim,
-                                             backend=backend, max_memory_bytes=max_memory_bytes)
-        for key, future in futures.items():
-            results[key], factors[key] = (wait_result(future, cancel, f"{where} (persistence)")
-                                          if executor is not None else future)
-            done += 1
-            report(progress, done, total, f"persistence of {key[0]!r} at checkpoint {key[1]!r}")
-        pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix
-                 else [(a, a + 1) for a in range(n_ck - 1)])
-        futures = {}
+                batch.add((name, label), rescaled_persistence, clouds[name].points, scale, maxdim=maxdim,
+                          backend=backend, max_memory_bytes=max_memory_bytes,
+                          message=f"persistence of {name!r} at checkpoint {label!r}")
+        finished = batch.results()
+    results = {key: value[0] for key, value in finished.items()}
+    factors = {key: value[1] for key, value in finished.items()}
+    with Batch(executor, f"{where} (distances)", progress=progress, cancel=cancel, total=total,
+               done=total - n_layers * n_pairs) as batch:
         for name in names:
             for a, b in pairs:
-                futures[(name, a, b)] = run(diagrams_distance, results[(name, labels[a])].diagrams,
-                                            results[(name, labels[b])].diagrams, metric, dims=dims,
-                                            infinite=infinite)
-        distances = {}
-        for key, future in futures.items():
-            distances[key] = wait_result(future, cancel, f"{where} (distances)") if executor is not None else future
-            done += 1
-            report(progress, done, total, f"distance of {key[0]!r} between checkpoints")
-    finally:
-        for future in futures.values():
-            if hasattr(future, "cancel"):
-                future.cancel()
+                batch.add((name, a, b), diagrams_distance, results[(name, labels[a])].diagrams,
+                          results[(name, labels[b])].diagrams, metric, dims=dims, infinite=infinite,
+                          message=f"distance of {name!r} between checkpoints")
+        distances = batch.results()
 
     consecutive = np.array([[distances[(name, k, k + 1)] for k in range(n_ck - 1)] for name in names],
                            dtype=np.float64).reshape(n_layers, max(n_ck - 1, 0))

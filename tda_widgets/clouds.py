@@ -25,14 +25,18 @@ spatial position, or the channel). This module imports no torch: it works on num
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, Optional
 
 import numpy as np
 
 from .errors import BudgetExceededError, TDAInputError
+from .options import Spec, option
 
 __all__ = [
     "MODES",
+    "CloudSpec",
+    "resolve_mode",
     "PointCloud",
     "make_cloud",
     "farthest_point_sample",
@@ -45,8 +49,82 @@ _IMAGE_MODES = ("image-flatten", "image-avgpool", "image-maxpool", "linear")
 PROJECTIONS = (None, "pca", "random")
 SUBSAMPLES = ("random", "farthest")
 
+#: Pooled modes: a capture can pool each batch as it comes (streaming) and keep only (N, C).
+POOLED_MODES = {"image-avgpool": "avg", "image-maxpool": "max"}
+#: Modes that need a convolutional output (N, C, H, W).
+_CONV_MODES = ("image-avgpool", "image-maxpool", "spatial", "channel")
+
 #: Default budget for one cloud's float64 coordinates, in bytes.
 DEFAULT_CLOUD_MAX_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class CloudSpec(Spec):
+    """How a layer's activations become a point cloud (see :func:`make_cloud`).
+
+    Every field is declared once here (choices, default, help); the widgets' controls, the
+    report and the command line read these declarations.
+    """
+
+    mode: str = option("auto", "how activations become points (auto: pooled for conv layers, "
+                       "one point per image for linear ones)", choices=("auto",) + MODES, label="cloud")
+    max_points: Optional[int] = option(500, "at most this many points per cloud (a seeded subsample)",
+                                       kind=Integral, minimum=1, allow_none=True, label="points",
+                                       ui=(20, 3000, 10))
+    subsample: str = option("random", "how the point budget is met: seeded random or greedy farthest-point",
+                            choices=SUBSAMPLES)
+    standardize: bool = option(False, "standardise every feature to zero mean and unit variance first",
+                               kind=bool)
+    projection: Optional[str] = option(None, "project to n_components dimensions first (PCA or a seeded "
+                                       "Gaussian random projection)", choices=PROJECTIONS)
+    n_components: Optional[int] = option(None, "target dimension of the projection", kind=Integral,
+                                         minimum=1, allow_none=True)
+    seed: int = option(0, "seed of the subsample and of the random projection", kind=Integral, minimum=0)
+
+    def _check(self) -> None:
+        if self.projection is not None and self.n_components is None:
+            raise TDAInputError(f"CloudSpec(projection={self.projection!r}) needs n_components, the target "
+                                "dimension, e.g. n_components=50.")
+
+    def resolved_mode(self, per_image_shape: tuple, layer: str = "") -> str:
+        return resolve_mode(self.mode, per_image_shape, layer)
+
+    @property
+    def pooling(self) -> Optional[str]:
+        """"avg" or "max" when this cloud needs only spatially pooled activations of a
+        convolutional layer (``auto`` pools them too), so a capture may pool each batch as it
+        comes; None when it needs the full activations."""
+        return POOLED_MODES.get("image-avgpool" if self.mode == "auto" else self.mode)
+
+
+def resolve_mode(mode: str, per_image_shape: tuple, layer: str = "", n_images: Optional[int] = None) -> str:
+    """The concrete mode for a layer whose output has ``per_image_shape`` (without the batch
+    axis): ``auto`` becomes ``image-avgpool`` for (C, H, W) and ``linear`` for (F,); a mode that
+    does not fit the shape raises an error naming the modes that do."""
+    shape = tuple(per_image_shape)
+    of = f" for layer {layer!r}" if layer else ""
+    gave = f"shape {(n_images,) + shape}" if n_images is not None else f"shape {shape} per image"
+    if mode == "auto":
+        if len(shape) == 3:
+            return "image-avgpool"
+        if len(shape) == 1:
+            return "linear"
+        raise TDAInputError(
+            f"mode='auto' cannot choose a mode{of}: its output has {gave}; pass "
+            f"mode='image-flatten' (works for any rank) or reshape to (N, C, H, W) / (N, F)."
+        )
+    CloudSpec.options()["mode"].check(mode, "make_cloud")
+    if mode in _CONV_MODES and len(shape) != 3:
+        raise TDAInputError(
+            f"mode {mode!r} needs a convolutional layer's output of shape (N, C, H, W){of}; this "
+            f"layer gave {gave}. Use mode='linear' or 'image-flatten' for it."
+        )
+    if mode == "linear" and len(shape) != 1:
+        raise TDAInputError(
+            f"mode 'linear' needs a linear layer's output of shape (N, F){of}; this layer gave "
+            f"{gave}. Use 'image-flatten' or a pooled mode for it."
+        )
+    return mode
 
 
 @dataclass(frozen=True)
@@ -143,38 +221,6 @@ def farthest_point_sample(points: np.ndarray, k: int, *, seed: int = 0) -> np.nd
     return chosen
 
 
-def _check_mode(mode: str, shape: tuple) -> str:
-    if mode == "auto":
-        if len(shape) == 4:
-            return "image-avgpool"
-        if len(shape) == 2:
-            return "linear"
-        raise TDAInputError(
-            f"mode='auto' cannot choose a mode for activations of shape {shape}; pass "
-            f"mode='image-flatten' (works for any rank) or reshape to (N, C, H, W) / (N, F)."
-        )
-    if mode not in MODES:
-        import difflib
-
-        close = difflib.get_close_matches(str(mode), MODES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise TDAInputError(
-            f"The 'mode' parameter of make_cloud must be one of {set(MODES) | {'auto'}}. "
-            f"Got {mode!r} instead.{hint}"
-        )
-    if mode in ("image-avgpool", "image-maxpool", "spatial", "channel") and len(shape) != 4:
-        raise TDAInputError(
-            f"mode {mode!r} needs a convolutional layer's output of shape (N, C, H, W); this "
-            f"layer gave shape {shape}. Use mode='linear' or 'image-flatten' for it."
-        )
-    if mode == "linear" and len(shape) != 2:
-        raise TDAInputError(
-            f"mode 'linear' needs a linear layer's output of shape (N, F); this layer gave shape "
-            f"{shape}. Use 'image-flatten' or a pooled mode for it."
-        )
-    return mode
-
-
 def make_cloud(
     activations: Any,
     mode: str = "auto",
@@ -238,7 +284,7 @@ def make_cloud(
         )
     if arr.shape[0] == 0:
         raise TDAInputError(f"activations of layer {layer!r} hold no image (shape {arr.shape}); capture at least 2 images.")
-    mode = _check_mode(mode, arr.shape)
+    mode = resolve_mode(mode, arr.shape[1:], layer, n_images=arr.shape[0])
     if projection not in PROJECTIONS:
         raise TDAInputError(
             f"The 'projection' parameter of make_cloud must be one of {PROJECTIONS}. Got {projection!r} instead."

@@ -26,30 +26,35 @@ cores), or on any :class:`concurrent.futures.Executor`, dask.distributed's inclu
 from __future__ import annotations
 
 import hashlib
-import threading
 import warnings
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, fields
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report, wait_result
+from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .capture import DEFAULT_MAX_BYTES, Activations, as_labels, capture_activations, resolve_layers
-from .clouds import PointCloud, make_cloud
+from .clouds import CloudSpec, PointCloud, make_cloud
 from .errors import TDAInputError
+from .engine import DEFAULT_CACHE_BYTES, ResultCache
+from .engine.scheduler import Batch, local_process_pool, resolve_executor
+from .engine.store import DiskStore
 from .layers import expand_layers
-from .topology.cka import cka_matrix, rank_correlation
-from .topology.distances import METRICS, layer_distance_matrix
-from .topology.mapper import MapperGraph, mapper_graph
-from .topology.persistence import PersistenceResult, check_persistence_budget, persistence, rescaled_persistence
+from .topology.cka import CKASpec, cka_matrix, rank_correlation
+from .topology.distances import DistanceSpec, layer_distance_matrix
+from .topology.mapper import MapperGraph, MapperSpec, mapper_graph
+from .topology.persistence import (PersistenceResult, PersistenceSpec, check_persistence_budget, persistence,
+                                   rescaled_persistence)
 from .topology.scaling import SCALES, rescale_points  # SCALES: declared once, with the rescaling
 
-__all__ = ["Study", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES"]
+__all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES"]
 
 REDUCTIONS = (None, "avg", "max")
+# The declared defaults (tda_widgets.options): the signatures below read them, never repeat them.
+_P, _D, _C, _M = PersistenceSpec(), DistanceSpec(), CKASpec(), MapperSpec()
 
 
 def _avg_pool(t: torch.Tensor) -> torch.Tensor:
@@ -61,8 +66,6 @@ def _max_pool(t: torch.Tensor) -> torch.Tensor:
 
 
 _POOLERS = {"avg": _avg_pool, "max": _max_pool}
-# Modes whose cloud only needs pooled activations ("auto" pools 4-D outputs, keeps 2-D ones).
-_STREAMED_MODES = {"image-avgpool": "avg", "auto": "avg", "image-maxpool": "max"}
 
 
 def _read_only(value: Any) -> Any:
@@ -101,39 +104,6 @@ def _inputs_fingerprint(inputs: Any) -> str:
     return f"{type(inputs).__name__}:{id(inputs)}:{len(inputs) if hasattr(inputs, '__len__') else '?'}"
 
 
-@dataclass(frozen=True)
-class CloudSpec:
-    """How a layer's activations become a point cloud (see :func:`tda_widgets.make_cloud`)."""
-
-    mode: str = "auto"
-    max_points: Optional[int] = 500
-    subsample: str = "random"
-    standardize: bool = False
-    projection: Optional[str] = None
-    n_components: Optional[int] = None
-    seed: int = 0
-
-    def kwargs(self) -> dict:
-        return dict(mode=self.mode, max_points=self.max_points, subsample=self.subsample,
-                    standardize=self.standardize, projection=self.projection,
-                    n_components=self.n_components, seed=self.seed)
-
-
-_POOL: Optional[ProcessPoolExecutor] = None
-_POOL_LOCK = threading.Lock()
-
-
-def local_process_pool(max_workers: int = 2) -> ProcessPoolExecutor:
-    """A shared process pool (spawned workers: safe beside torch's threads), created once."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            import multiprocessing
-
-            _POOL = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
-        return _POOL
-
-
 def diagram_maxdim(dims: Sequence[int]) -> int:
     """The homology computed for distances on ``dims``: H1 at least, even when only H0 is shown,
     so that changing the dimensions shown (or clicking a heat-map cell) reuses the diagrams."""
@@ -152,6 +122,48 @@ def _persistence_task(points: np.ndarray, scale: str, maxdim: int, backend: str,
     result = persistence(scaled, maxdim=maxdim, backend=backend, representatives=representatives,
                          max_memory_bytes=max_memory_bytes)
     return result, factor
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :meth:`Study.compare` returns: PH distances beside 1 - CKA, with the settings used.
+
+    Dict-style access (``result["ph"]``, ``result.keys()``) is kept for older notebooks.
+
+    Attributes
+    ----------
+    layers : list of str
+    ph : ndarray of shape (L, L)
+        Diagram distances between layers.
+    cka : ndarray of shape (L, L)
+        CKA similarity between layers (1 on the diagonal).
+    spearman : float
+        Rank correlation of ``ph`` and ``1 - cka`` over layer pairs (nan with fewer than 3 layers
+        or infinite distances).
+    metric, dims, maxdim, scale, spec
+        The settings the numbers come from.
+    """
+
+    layers: list
+    ph: np.ndarray
+    cka: np.ndarray
+    spearman: float
+    metric: str
+    dims: tuple
+    maxdim: int
+    scale: str
+    spec: CloudSpec
+
+    def keys(self):
+        return [f.name for f in fields(self)]
+
+    def __getitem__(self, key: str):
+        if key not in self.keys():
+            raise KeyError(f"{key!r}: a Comparison has {self.keys()}")
+        return getattr(self, key)
+
+    def __contains__(self, key) -> bool:
+        return key in self.keys()
 
 
 class Study:
@@ -185,12 +197,21 @@ class Study:
     stream_pooled : bool, default True
         For pooled modes, pool each batch on the model's device during capture instead of
         storing full activations (same clouds, a fraction of the memory).
+    cache_bytes : int, default 2 GiB
+        Bound of the result cache (:attr:`cache`, least recently used evicted first; its
+        ``stats`` count hits, misses and evictions).
+    store : str or Path, optional
+        A directory where finished diagrams are also kept (plain arrays and JSON, keyed by the
+        model and image fingerprints and every option; see :class:`tda_widgets.engine.DiskStore`),
+        so a re-opened notebook or a re-run report reuses them; a corrupt or foreign file is
+        ignored and recomputed.
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
                  *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: int = 256,
                  max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
-                 stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0):
+                 stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None):
         self.model = model
         if isinstance(images, torch.utils.data.DataLoader) and n_images is not None:
             images = images.dataset
@@ -212,8 +233,8 @@ class Study:
         self.max_bytes = max_bytes
         self.max_memory_bytes = max_memory_bytes
         self.stream_pooled = stream_pooled
-        self._cache: dict = {}
-        self._lock = threading.RLock()
+        self.cache = ResultCache(cache_bytes)
+        self.store = DiskStore(store) if store is not None else None
         self._inputs_key = _inputs_fingerprint(images)
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
 
@@ -273,35 +294,26 @@ class Study:
                 return np.asarray([int(dataset[i][1]) for i in range(len(dataset))])
         return None
 
+    def _key(self, step: str, *parts) -> tuple:
+        """The one way a cache key is made: the step, the model and input fingerprints, then the
+        step's own arguments (layers, frozen specs, options), in that order."""
+        return (step, self.model_key(), self._inputs_key) + parts
+
     def _get(self, key):
-        with self._lock:
-            return self._cache.get(key)
+        return self.cache.get(key)
 
     def _put(self, key, value):
-        _read_only(value)
-        with self._lock:
-            self._cache[key] = value
-        return value
+        return self.cache.put(key, _read_only(value))
 
     def cache_keys(self) -> list:
         """The keys of every cached result (for tests and debugging)."""
-        with self._lock:
-            return list(self._cache)
+        return self.cache.keys()
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self.cache.clear()
 
     def _executor(self) -> Optional[Executor]:
-        if self.executor is None:
-            return None
-        if self.executor == "processes":
-            return local_process_pool()
-        if isinstance(self.executor, Executor) or hasattr(self.executor, "submit"):
-            return self.executor
-        raise TDAInputError(
-            f"executor must be None, 'processes' or a concurrent.futures.Executor; got {self.executor!r}."
-        )
+        return resolve_executor(self.executor, "Study")
 
     def _check_layers(self, layers) -> list[str]:
         if layers is None:
@@ -336,9 +348,9 @@ class Study:
         if reduce not in REDUCTIONS:
             raise TDAInputError(f"The 'reduce' parameter must be one of {REDUCTIONS}. Got {reduce!r} instead.")
         layers = self._check_layers(layers)
-        mkey = self.model_key()
-        keys = {layer: ("activations", mkey, self._inputs_key, layer, reduce) for layer in layers}
-        missing = [layer for layer in layers if self._get(keys[layer]) is None]
+        keys = {layer: self._key("activations", layer, reduce) for layer in layers}
+        found = {layer: self._get(keys[layer]) for layer in layers}
+        missing = [layer for layer in layers if found[layer] is None]
         if missing:
             reducers = {layer: _POOLERS[reduce] for layer in missing} if reduce else None
             acts: Activations = capture_activations(
@@ -346,20 +358,16 @@ class Study:
                 reducers=reducers, progress=progress, cancel=cancel)
             self.stats["captures"] += 1
             for layer in missing:
-                self._put(keys[layer], acts[layer])
+                found[layer] = self._put(keys[layer], acts[layer])
             if acts.outputs is not None:
-                self._put(("outputs", mkey, self._inputs_key), acts.outputs)
+                self._put(self._key("outputs"), acts.outputs)
         else:
             report(progress, self.n_images, self.n_images, "activations cached")
-        return {layer: self._get(keys[layer]) for layer in layers}
+        return found
 
     def predictions(self) -> Optional[np.ndarray]:
         """The model's predicted class per image (from the captured outputs), or None."""
-        key = ("outputs", self.model_key(), self._inputs_key)
-        outputs = self._get(key)
-        if outputs is None:
-            self.activations(self.layers[-1:])
-            outputs = self._get(key)
+        outputs = self._outputs()
         if outputs is None or outputs.ndim != 2:
             return None
         return outputs.argmax(axis=1)
@@ -370,13 +378,13 @@ class Study:
         Pooled modes use spatially pooled activations captured in a stream (``stream_pooled``)
         unless the full activations are cached already; both give the same cloud.
         """
-        key = ("cloud", self.model_key(), self._inputs_key, layer, spec)
+        key = self._key("cloud", layer, spec)
         cached = self._get(key)
         if cached is not None:
             return cached
         reduce = self._reduce_for(layer, spec)
         act = self.activations([layer], reduce=reduce, progress=progress, cancel=cancel)[layer]
-        streamed = _STREAMED_MODES.get(spec.mode) if self.stream_pooled else None
+        streamed = spec.pooling if self.stream_pooled else None
         if reduce is None and streamed is not None and act.ndim == 4:
             # Pool the cached full activations exactly as the stream does (torch, float32), so
             # a cloud's numbers never depend on which capture happened to run first.
@@ -387,10 +395,20 @@ class Study:
 
     def _reduce_for(self, layer: str, spec: CloudSpec) -> Optional[str]:
         """The capture a cloud needs: pooled in a stream, or the full activations when cached."""
-        reduce = _STREAMED_MODES.get(spec.mode) if self.stream_pooled else None
-        if reduce is not None and self._get(("activations", self.model_key(), self._inputs_key, layer, None)) is not None:
+        reduce = spec.pooling if self.stream_pooled else None
+        if reduce is not None and self.cache.peek(self._key("activations", layer, None)):
             reduce = None
         return reduce
+
+    def _outputs(self) -> Optional[np.ndarray]:
+        """The model's outputs on the images (captured with the last layer when not cached)."""
+        outputs = self._get(self._key("outputs"))
+        if outputs is None:
+            acts = capture_activations(self.model, self.images, self.layers[-1:], batch_size=self.batch_size,
+                                       max_bytes=self.max_bytes, reducers={self.layers[-1]: _avg_pool})
+            self.stats["captures"] += 1
+            outputs = acts.outputs if acts.outputs is None else self._put(self._key("outputs"), acts.outputs)
+        return outputs
 
     def point_labels(self, cloud: PointCloud) -> Optional[np.ndarray]:
         """Each point's label, through the cloud's provenance (None without labels or for channels)."""
@@ -399,72 +417,65 @@ class Study:
         return self.labels[cloud.image_index]
 
     def diagrams(self, layers: Optional[Sequence[str]] = None, spec: CloudSpec = CloudSpec(), *,
-                 maxdim: int = 1, scale: str = "median", backend: str = "auto", representatives: bool = False,
+                 maxdim: int = _P.maxdim, scale: str = _P.scale, backend: str = _P.backend,
+                 representatives: bool = False,
                  progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None
                  ) -> dict[str, PersistenceResult]:
         """Persistence diagrams of every layer's (rescaled) cloud, computed in parallel when an
         executor is set."""
-        if scale not in SCALES:
-            raise TDAInputError(f"The 'scale' parameter must be one of {SCALES}. Got {scale!r} instead.")
+        PersistenceSpec.check("Study.diagrams", scale=scale, backend=backend)
         layers = self._check_layers(layers)
+        keys = {layer: self._key("diagrams", layer, spec, scale, maxdim, backend, representatives)
+                for layer in layers}
+        results = {layer: self._get(keys[layer]) for layer in layers}
+        if self.store is not None:  # finished diagrams from an earlier session: no capture at all
+            for layer in layers:
+                if results[layer] is None and (stored := self.store.get(keys[layer])) is not None:
+                    results[layer] = self._put(keys[layer], stored)
+        needed = [layer for layer in layers if results[layer] is None]
         # One forward pass for every layer still missing a cloud, not one pass per layer.
         to_capture: dict = {}
-        for layer in layers:
-            if self._get(("cloud", self.model_key(), self._inputs_key, layer, spec)) is None:
+        for layer in needed:
+            if not self.cache.peek(self._key("cloud", layer, spec)):
                 to_capture.setdefault(self._reduce_for(layer, spec), []).append(layer)
         for reduce, group in to_capture.items():
             self.activations(group, reduce=reduce, cancel=cancel)
         clouds = {}
-        for i, layer in enumerate(layers):
+        for layer in needed:
             check_cancel(cancel, "point clouds")
             clouds[layer] = self.cloud(layer, spec, cancel=cancel)
-        mkey = self.model_key()
-        keys = {layer: ("diagrams", mkey, self._inputs_key, layer, spec, scale, maxdim, backend, representatives)
-                for layer in layers}
-        results = {layer: self._get(keys[layer]) for layer in layers}
         todo = [layer for layer in layers if results[layer] is None]
         total, done = len(layers), len(layers) - len(todo)
         report(progress, done, total, "persistence")
-        executor = self._executor()
-        args = lambda layer: (clouds[layer].points, scale, maxdim, backend, representatives, self.max_memory_bytes)
-        if executor is None or len(todo) <= 1:
+        executor = self._executor()  # validated even when one layer runs here
+        executor = executor if len(todo) > 1 else None
+        # A process or dask worker gets the torch-free topology function (a spawned worker that
+        # imports torch takes seconds); in this process, _persistence_task (tests inject faults there).
+        task = _persistence_task if executor is None else rescaled_persistence
+
+        def store(layer, result_and_factor):
+            results[layer] = self._put(keys[layer], result_and_factor[0])
+            self.stats["persistence"] += 1
+            if self.store is not None:
+                self.store.put(keys[layer], results[layer])
+
+        with Batch(executor, "persistence", progress=progress, cancel=cancel, total=total, done=done,
+                   on_result=store) as batch:
             for layer in todo:
-                check_cancel(cancel, "persistence")
-                result, _ = _persistence_task(*args(layer))
-                results[layer] = self._put(keys[layer], result)
-                self.stats["persistence"] += 1
-                done += 1
-                report(progress, done, total, f"persistence of {layer}")
-        else:
-            # Submit the torch-free topology function: the workers then import only the
-            # topology package (a spawned worker importing torch takes seconds).
-            futures = {}
-            try:
-                for layer in todo:
-                    check_cancel(cancel, "persistence")
-                    futures[layer] = executor.submit(
-                        rescaled_persistence, clouds[layer].points, scale, maxdim=maxdim, backend=backend,
-                        representatives=representatives, max_memory_bytes=self.max_memory_bytes)
-                for layer in todo:
-                    result, _ = wait_result(futures[layer], cancel, "persistence")
-                    results[layer] = self._put(keys[layer], result)
-                    self.stats["persistence"] += 1
-                    done += 1
-                    report(progress, done, total, f"persistence of {layer}")
-            finally:
-                for future in futures.values():
-                    future.cancel()
+                batch.add(layer, task, clouds[layer].points, scale, maxdim=maxdim, backend=backend,
+                          representatives=representatives, max_memory_bytes=self.max_memory_bytes,
+                          message=f"persistence of {layer}")
+            batch.results()
         return results
 
     def distance_matrix(self, layers: Optional[Sequence[str]] = None, spec: CloudSpec = CloudSpec(), *,
-                        metric: str = "bottleneck", dims: Sequence[int] = (0, 1), maxdim: Optional[int] = None,
-                        scale: str = "median", backend: str = "auto", infinite: str = "match",
+                        metric: str = _D.metric, dims: Sequence[int] = _D.dims, maxdim: Optional[int] = None,
+                        scale: str = _P.scale, backend: str = _P.backend, infinite: str = _D.infinite,
                         progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None
                         ) -> np.ndarray:
         """The L x L matrix of diagram distances between layers (see
         :func:`tda_widgets.topology.distances.layer_distance_matrix`)."""
-        if metric not in METRICS:
-            raise TDAInputError(f"The 'metric' parameter must be one of {METRICS}. Got {metric!r} instead.")
+        DistanceSpec.check("Study.distance_matrix", metric=metric, infinite=infinite)
         dims = tuple(sorted({int(d) for d in dims}))
         if not dims:
             raise TDAInputError("dims is empty; choose at least one homology dimension, e.g. dims=(0, 1).")
@@ -478,8 +489,7 @@ class Study:
 
         results = self.diagrams(layers, spec, maxdim=maxdim, scale=scale, backend=backend,
                                 progress=stage_one, cancel=cancel)
-        key = ("distances", self.model_key(), self._inputs_key, tuple(layers), spec, scale, maxdim, backend,
-               metric, dims, infinite)
+        key = self._key("distances", tuple(layers), spec, scale, maxdim, backend, metric, dims, infinite)
         cached = self._get(key)
         if cached is not None:
             report(progress, n + n_pairs, n + n_pairs, "distances cached")
@@ -494,7 +504,7 @@ class Study:
         self.stats["distance_matrices"] += 1
         return self._put(key, matrix).copy()
 
-    def cka(self, layers: Optional[Sequence[str]] = None, *, kernel: str = "linear", debiased: bool = False,
+    def cka(self, layers: Optional[Sequence[str]] = None, *, kernel: str = _C.kernel, debiased: bool = _C.debiased,
             backend: str = "numpy", device: Any = None,
             progress: Optional[ProgressCallback] = None, cancel: Optional[CancelEvent] = None) -> np.ndarray:
         """CKA between layers on the same images, each layer flattened to one vector per image.
@@ -511,7 +521,7 @@ class Study:
 
             device = default_device(device)  # checked before the cache: a missing GPU is an error
         where = str(device) if backend == "torch" else None
-        key = ("cka", self.model_key(), self._inputs_key, tuple(layers), kernel, debiased, backend, where)
+        key = self._key("cka", tuple(layers), kernel, debiased, backend, where)
         cached = self._get(key)
         if cached is not None:
             return cached.copy()
@@ -541,36 +551,33 @@ class Study:
         return estimate_study(self.model, self.images, layers, self.n_images, spec, maxdim=maxdim,
                               stream_pooled=self.stream_pooled)
 
-    def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric="bottleneck", dims=(0, 1),
-                scale="median", kernel="linear", progress=None, cancel=None) -> dict:
+    def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric=_D.metric, dims=_D.dims,
+                scale=_P.scale, kernel=_C.kernel, progress=None, cancel=None) -> Comparison:
         """PH distances beside 1 - CKA and their Spearman rank correlation."""
         layers = self._check_layers(layers)
         ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, progress=progress,
                                   cancel=cancel)
         ck = self.cka(layers, kernel=kernel, cancel=cancel)
         rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
-        return {"layers": layers, "ph": ph, "cka": ck, "spearman": rho, "metric": metric, "dims": tuple(dims),
-                "maxdim": diagram_maxdim(dims), "scale": scale, "spec": spec}
+        return Comparison(layers=layers, ph=ph, cka=ck, spearman=rho, metric=metric, dims=tuple(dims),
+                          maxdim=diagram_maxdim(dims), scale=scale, spec=spec)
 
-    def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = "pca", n_cubes: int = 10,
-               overlap: float = 0.3, clusterer: Any = "dbscan", eps: Optional[float] = None, min_samples: int = 3,
+    def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = _M.lens, n_cubes: int = _M.n_cubes,
+               overlap: float = _M.overlap, clusterer: Any = _M.clusterer, eps: Optional[float] = _M.eps,
+               min_samples: int = _M.min_samples,
                class_groups: Optional[dict] = None, cancel=None) -> MapperGraph:
         """The mapper graph of one layer's cloud, with per-node image indices and class make-up."""
         cloud = self.cloud(layer, spec, cancel=cancel)
         lens_key = lens if isinstance(lens, (str, tuple)) else ("array", hashlib.sha1(np.asarray(lens).tobytes()).hexdigest())
         groups_key = tuple(sorted(class_groups.items())) if class_groups else None
-        key = ("mapper", self.model_key(), self._inputs_key, layer, spec, lens_key, n_cubes, overlap,
-               repr(clusterer), eps, min_samples, groups_key)
+        key = self._key("mapper", layer, spec, lens_key, n_cubes, overlap, repr(clusterer), eps, min_samples,
+                        groups_key)
         cached = self._get(key)
         if cached is not None:
             return cached
         check_cancel(cancel, "mapper")
         if isinstance(lens, tuple) and lens and lens[0] == "logit":
-            outputs = self._get(("outputs", self.model_key(), self._inputs_key))
-            if outputs is None:
-                self.activations(self.layers[-1:])
-                outputs = self._get(("outputs", self.model_key(), self._inputs_key))
-            lens = outputs[cloud.image_index, int(lens[1])]
+            lens = self._outputs()[cloud.image_index, int(lens[1])]
         graph = mapper_graph(cloud.points, labels=self.point_labels(cloud),
                              image_index=cloud.image_index if (cloud.image_index >= 0).all() else None,
                              lens=lens, n_cubes=n_cubes, overlap=overlap, clusterer=clusterer, eps=eps,
@@ -581,7 +588,7 @@ class Study:
     def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
         """The study's images as a float array (N, C, H, W), downsampled to at most
         ``max_side`` pixels a side (for thumbnails; cached)."""
-        key = ("thumbnails", self._inputs_key, max_side)
+        key = ("thumbnails", self._inputs_key, max_side)  # images only: no model fingerprint
         cached = self._get(key)
         if cached is not None:
             return cached

@@ -33,11 +33,17 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ._progress import CancelEvent, ProgressCallback, check_cancel, report
-from .compute import SCALES, CloudSpec, Study
+from .clouds import CloudSpec
+from .compute import Study
+from .options import add_arguments
+from .topology.cka import CKASpec
+from .topology.distances import DistanceSpec
+from .topology.mapper import MapperSpec
+from .topology.persistence import PersistenceSpec
 from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
 from .markup import escape, markup
-from .topology.distances import METRICS
 
+_DIST, _PH = DistanceSpec(), PersistenceSpec()  # the declared defaults, shared with Study and widgets
 __all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "run_report"]
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
@@ -134,10 +140,10 @@ def _figure_html(fig, div_id: str, first: bool, small: bool = False) -> str:
 def build_report(
     study: Study,
     *,
-    spec: CloudSpec = CloudSpec(mode="auto", max_points=300),
-    metric: str = "bottleneck",
-    dims: Sequence[int] = (0, 1),
-    scale: str = "median",
+    spec: CloudSpec = CloudSpec(),
+    metric: str = _DIST.metric,
+    dims: Sequence[int] = _DIST.dims,
+    scale: str = _PH.scale,
     mapper_kwargs: Optional[dict] = None,
     title: Optional[str] = None,
     model_name: Optional[str] = None,
@@ -151,7 +157,7 @@ def build_report(
     ----------
     study : Study
         The model, images, labels and layers (results already cached are reused).
-    spec : CloudSpec, default=CloudSpec(mode="auto", max_points=300)
+    spec : CloudSpec, default=CloudSpec()
         How each layer becomes a point cloud (for persistence and mapper alike).
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}, default="bottleneck"
         Distance between the layers' persistence diagrams.
@@ -196,10 +202,8 @@ def build_report(
                            f"Got {type(study).__name__} instead; build one with Study(model, images, labels).")
     if not isinstance(spec, CloudSpec):
         raise TDATypeError(f"The 'spec' parameter of {func} must be a CloudSpec. Got {type(spec).__name__} instead.")
-    if metric not in METRICS:
-        raise TDAInputError(f"The 'metric' parameter of {func} must be one of {set(METRICS)}. Got {metric!r} instead.")
-    if scale not in SCALES:
-        raise TDAInputError(f"The 'scale' parameter of {func} must be one of {set(SCALES)}. Got {scale!r} instead.")
+    DistanceSpec.check(func, metric=metric)
+    PersistenceSpec.check(func, scale=scale)
     try:
         dims = tuple(sorted({int(d) for d in dims}))
     except (TypeError, ValueError):
@@ -298,6 +302,15 @@ def build_report(
         ("layers", ", ".join(layers)),
     ] + settings
     header_table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in header_rows)
+    # Every option of every step, its value here and its one-line help, read from the declarations.
+    mapper_spec = MapperSpec.from_kwargs(f"{func}(mapper_kwargs=...)", **{
+        k: v for k, v in mapper_kwargs.items() if k in MapperSpec.options() and isinstance(v, (str, int, float, type(None)))})
+    steps = [("point cloud", spec), ("persistence", PersistenceSpec(maxdim=max(1, max(dims)), scale=scale)),
+             ("layer distance", DistanceSpec(metric=metric, dims=dims)), ("similarity", CKASpec()),
+             ("mapper", mapper_spec)]
+    every_setting = "".join(
+        f"<tr><td>{escape(step)}</td><td>{escape(name)}</td><td>{escape(value)}</td><td>{escape(help)}</td></tr>"
+        for step, step_spec in steps for name, value, help in step_spec.settings())
 
     if math.isnan(spearman):
         rho_text = ("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
@@ -322,6 +335,8 @@ def build_report(
 <h1>{escape(title)}</h1>
 <p class="sub">tda-widgets report: persistent homology and mapper of the activations of each layer.</p>
 <table class="header">{header_table}</table>
+<details class="settings"><summary>Every setting</summary><table class="settings">
+<tr><th>step</th><th>option</th><th>value</th><th>meaning</th></tr>{every_setting}</table></details>
 <table class="layers"><tr><th>layer</th><th>output shape (per image)</th><th>cloud mode</th><th>points</th>
 <th>dims</th></tr>{layer_rows}</table>
 
@@ -401,8 +416,6 @@ def write_report(path, study: Study, **kwargs) -> Path:
 
 def add_report_parser(subparsers) -> Any:
     """Add the ``report`` command to an argparse subparsers object (``python -m tda_widgets``)."""
-    from .clouds import MODES
-
     parser = subparsers.add_parser(
         "report",
         help="write the study as a standalone HTML report (demo model, or your model and images)",
@@ -430,10 +443,11 @@ def add_report_parser(subparsers) -> Any:
                         help="class-balanced sample of this many images (default: 500; the demo: all 450)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
     study = parser.add_argument_group("study settings")
-    study.add_argument("--metric", default="bottleneck", choices=METRICS)
-    study.add_argument("--points", type=int, default=300, help="at most this many points per cloud (300)")
-    study.add_argument("--mode", default="auto", choices=("auto",) + tuple(MODES))
-    study.add_argument("--scale", default="median", choices=SCALES)
+    # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
+    add_arguments(study, DistanceSpec, only=["metric"])
+    add_arguments(study, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
+    add_arguments(study, PersistenceSpec, only=["scale"])
+    add_arguments(study, MapperSpec, only=["lens", "n_cubes", "overlap", "min_samples"])
     study.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
     study.add_argument("--title", default=None)
     study.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -542,8 +556,8 @@ def run_report(args) -> int:
         if len(chosen) != 1:
             raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
                                 + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
-        if args.points < 3:
-            raise TDAInputError(f"--points must be at least 3. Got {args.points}.")
+        if args.max_points < 3:
+            raise TDAInputError(f"--points must be at least 3. Got {args.max_points}.")
         out = Path(args.out).expanduser()
         if not out.parent.is_dir():
             raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
@@ -557,7 +571,8 @@ def run_report(args) -> int:
             data_name = f"held-out scikit-learn digits ({demo.subset} split)"
         else:
             study, model_name, data_name = _user_study(args)
-        spec = CloudSpec(mode=args.mode, max_points=args.points, seed=args.seed)
+        spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
+        mapper_kwargs = {name: getattr(args, name) for name in ("lens", "n_cubes", "overlap", "min_samples")}
         bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
 
         def progress(done, total, message):
@@ -568,6 +583,7 @@ def run_report(args) -> int:
 
         try:
             write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
+                         mapper_kwargs=mapper_kwargs,
                          model_name=model_name, data_name=data_name, progress=progress)
         finally:
             bar.close()

@@ -3,11 +3,11 @@
 This subpackage imports neither torch nor ipywidgets (a test checks it).
 """
 
-from .cka import KERNELS, cka_matrix, linear_cka, rank_correlation, rbf_cka
-from .distances import (INFINITE_POLICIES, METRICS, diagram_distance, diagrams_distance, layer_distance_matrix,
+from .cka import KERNELS, CKASpec, cka_matrix, linear_cka, rank_correlation, rbf_cka
+from .distances import (INFINITE_POLICIES, METRICS, DistanceSpec, diagram_distance, diagrams_distance, layer_distance_matrix,
                         matching)
-from .mapper import MapperGraph, MapperNode, default_eps, mapper_graph
-from .persistence import BACKENDS, PersistenceResult, bar_points, estimate_persistence_cost, persistence
+from .mapper import MapperGraph, MapperNode, MapperSpec, default_eps, mapper_graph
+from .persistence import BACKENDS, PersistenceResult, PersistenceSpec, bar_points, estimate_persistence_cost, persistence
 from .scaling import SCALES, pairwise_distances, rescale_points, validate_cloud
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS",
     "mapper_graph", "MapperGraph", "MapperNode", "default_eps",
     "pairwise_distances", "rescale_points", "validate_cloud", "SCALES",
+    "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec",
 ]

@@ -26,17 +26,29 @@ All arithmetic is float64. Linear CKA uses the feature-space formula
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .._progress import CancelEvent, ProgressCallback, check_cancel, report
 from ..errors import TDAInputError, TDATypeError
+from ..options import Spec, option
 
 __all__ = ["linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS"]
 
 #: Kernels accepted by :func:`cka_matrix`.
 KERNELS = ("linear", "rbf")
+
+
+@dataclass(frozen=True)
+class CKASpec(Spec):
+    """Options of the CKA step (declared once; see :mod:`tda_widgets.options`)."""
+
+    kernel: str = option("linear", "CKA kernel (rbf: Gaussian, bandwidth = median distance)", choices=KERNELS,
+                         label="CKA kernel")
+    debiased: bool = option(False, "the unbiased HSIC estimator (Song et al. 2012) instead of the biased one",
+                            kind=bool)
 
 
 # --------------------------------------------------------------------------- validation

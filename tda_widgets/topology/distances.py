@@ -37,14 +37,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from concurrent.futures import as_completed
 from numbers import Integral
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from .._progress import check_cancel, report
+from .._progress import check_cancel
 from ..errors import TDAInputError, TDATypeError
+from ..engine.scheduler import Batch
+from ..options import Spec, option
 
 __all__ = [
     "INFINITE_POLICIES",
@@ -59,6 +61,24 @@ __all__ = [
 METRICS = ("bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein")
 #: Accepted values of the ``infinite`` parameter.
 INFINITE_POLICIES = ("match", "error", "drop")
+
+
+@dataclass(frozen=True)
+class DistanceSpec(Spec):
+    """Options of the layer-distance step (declared once; see :mod:`tda_widgets.options`)."""
+
+    metric: str = option("bottleneck", "distance between two layers' persistence diagrams", choices=METRICS,
+                         label="metric")
+    dims: tuple = option((0, 1), "homology dimensions compared (distances summed over them)", kind=tuple,
+                         label="dims")
+    infinite: str = option("match", "infinite bars: matched separately (inf when their counts differ), "
+                           "an error, or dropped", choices=INFINITE_POLICIES, label="infinite bars")
+
+    def _check(self) -> None:
+        if not self.dims or not all(isinstance(d, Integral) and not isinstance(d, bool) and d >= 0
+                                    for d in self.dims):
+            raise TDAInputError(f"The 'dims' parameter of DistanceSpec must hold at least one homology "
+                                f"dimension >= 0, e.g. (0, 1). Got {self.dims!r} instead.")
 
 _MATCHING_METRICS = ("bottleneck", "wasserstein-1", "wasserstein-2")
 # Hera's relative error; 1e-8 made it equal persim to ~1e-15 on 1,000-bar diagrams here.
@@ -612,32 +632,14 @@ def layer_distance_matrix(
     pairs = [(i, j) for i in range(n_layers) for j in range(i + 1, n_layers)]
     total = len(pairs)
 
-    def store(i, j, value, done):
-        result[i, j] = result[j, i] = value
-        report(progress, done, total, f"distance between layers {i} and {j}")
-
-    if executor is None:
-        for done, (i, j) in enumerate(pairs, start=1):
-            check_cancel(cancel, where)
-            value = _pair_distance(layers[i], layers[j], metric, dims, infinite, n_directions)
-            store(i, j, value, done)
-        return result
+    def store(pair, value):
+        result[pair] = result[pair[::-1]] = value
 
     check_cancel(cancel, where)
-    futures = {
-        executor.submit(
-            _pair_distance, layers[i], layers[j], metric, dims, infinite, n_directions
-        ): (i, j)
-        for i, j in pairs
-    }
-    try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            check_cancel(cancel, where)
-            i, j = futures[future]
-            store(i, j, future.result(), done)
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
+    with Batch(executor, where, progress=progress, cancel=cancel, total=total, on_result=store) as batch:
+        for i, j in pairs:
+            batch.add((i, j), _pair_distance, layers[i], layers[j], metric, dims, infinite, n_directions,
+                      message=f"distance between layers {i} and {j}")
+        batch.results()
     return result
 

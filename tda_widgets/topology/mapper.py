@@ -30,6 +30,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from ..errors import TDAInputError, TDATypeError
+from ..options import Spec, option
 
 __all__ = [
     "MapperNode",
@@ -47,6 +48,29 @@ LENSES = ("pca", "pca2", "l2norm")
 CLUSTERERS = ("dbscan", "single-linkage")
 #: Percentile of k-nearest-neighbour distances used as the default DBSCAN ``eps``.
 EPS_PERCENTILE = 90.0
+
+
+@dataclass(frozen=True)
+class MapperSpec(Spec):
+    """Options of the mapper step (declared once; see :mod:`tda_widgets.options`).
+
+    ``lens`` may also be ``("logit", class)`` or an array in :func:`mapper_graph` and
+    :meth:`tda_widgets.Study.mapper`; the declared choices are the named lenses.
+    """
+
+    lens: str = option("pca", "the filter: first principal component, the L2 norm of each point, or the "
+                       "first two principal components", choices=LENSES, label="lens")
+    n_cubes: int = option(10, "intervals of the cover of each lens axis", kind=numbers.Integral, minimum=1,
+                          label="intervals", ui=(2, 30, 1))
+    overlap: float = option(0.3, "fraction by which neighbouring intervals overlap", kind=numbers.Real,
+                            minimum=0.0, maximum=0.95, label="overlap", ui=(0.05, 0.9, 0.05))
+    clusterer: str = option("dbscan", "how each interval's points are clustered into nodes",
+                            choices=CLUSTERERS)
+    eps: Optional[float] = option(None, f"DBSCAN radius; None: the {EPS_PERCENTILE:g}th percentile of "
+                                  "the distances to the min_samples-th neighbour", kind=numbers.Real,
+                                  minimum=0.0, allow_none=True)
+    min_samples: int = option(3, "DBSCAN's core-point size (also the smallest node)", kind=numbers.Integral,
+                              minimum=1, label="min samples", ui=(1, 20, 1))
 
 
 # --------------------------------------------------------------------------- results
@@ -402,12 +426,12 @@ def mapper_graph(
     *,
     labels=None,
     image_index=None,
-    lens="pca",
-    n_cubes: int = 10,
-    overlap: float = 0.3,
-    clusterer="dbscan",
-    eps: Optional[float] = None,
-    min_samples: int = 3,
+    lens=MapperSpec.default("lens"),
+    n_cubes: int = MapperSpec.default("n_cubes"),
+    overlap: float = MapperSpec.default("overlap"),
+    clusterer=MapperSpec.default("clusterer"),
+    eps: Optional[float] = MapperSpec.default("eps"),
+    min_samples: int = MapperSpec.default("min_samples"),
     class_groups: Optional[Mapping] = None,
     random_state=0,
 ) -> MapperGraph:

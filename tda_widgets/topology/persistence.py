@@ -38,7 +38,8 @@ from typing import Optional
 import numpy as np
 
 from ..errors import BudgetExceededError, TDAInputError, TDATypeError
-from .scaling import rescale_points, validate_cloud
+from ..options import Spec, option
+from .scaling import SCALES, rescale_points, validate_cloud
 
 __all__ = [
     "BACKENDS",
@@ -52,6 +53,18 @@ __all__ = [
 
 #: Accepted values of the ``backend`` parameter of :func:`persistence`.
 BACKENDS = ("auto", "ripser", "giotto-ph")
+
+
+@dataclass(frozen=True)
+class PersistenceSpec(Spec):
+    """Options of a layer's persistence step (declared once; see :mod:`tda_widgets.options`)."""
+
+    maxdim: int = option(1, "highest homology dimension computed (H0 to H_maxdim)", kind=Integral,
+                         minimum=0, maximum=3, label="max dim")
+    scale: str = option("median", "rescaling of each cloud before persistence, so that layers are "
+                        "compared by shape, not scale", choices=SCALES, label="scale")
+    backend: str = option("auto", "Vietoris-Rips backend (identical diagrams; auto picks the faster)",
+                          choices=BACKENDS)
 
 _SYMMETRY_RTOL = 1e-9
 

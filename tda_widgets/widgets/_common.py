@@ -9,11 +9,16 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+import ipywidgets as W
+
+from ..clouds import CloudSpec
 from ..compute import Study
+from ..options import Option
 from .plotly_library import FIGURE_ESM, ensure_library
 from .thumbnails import ThumbnailPanel
 
-MODE_OPTIONS = ("auto", "image-avgpool", "image-maxpool", "image-flatten", "spatial", "channel")
+#: The cloud modes a dropdown offers: the declaration's choices (tda_widgets.clouds.CloudSpec).
+MODE_OPTIONS = CloudSpec.options()["mode"].choices
 
 #: Serialises the explorers' figure updates (made from worker threads) with the kernel's
 #: handling of front-end messages for the figures (made on the shell thread).
@@ -151,3 +156,26 @@ def first_point(points: Any) -> Optional[int]:
     """The first point index of a plotly callbacks.Points, or None."""
     inds = list(getattr(points, "point_inds", []) or [])
     return int(inds[0]) if inds else None
+
+
+# ----------------------------------------------------------------------------- controls
+# Every control is built from its option's declaration (tda_widgets.options): choices, label and
+# tooltip are read there, never repeated here.
+
+
+def dropdown(spec: Any, name: str, *, labels: Optional[dict] = None, width: str = "220px") -> W.Dropdown:
+    """A dropdown of the declared choices of option ``name`` of ``spec`` (a spec class);
+    ``labels`` maps some choices to friendlier text."""
+    opt: Option = spec.options()[name]
+    labels = labels or {}
+    options = [(labels.get(c, str(c)), c) for c in opt.choices]
+    return W.Dropdown(options=options, description=opt.text, tooltip=opt.help, layout=W.Layout(width=width))
+
+
+def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
+    """An int or float slider over the declared ``ui`` range of option ``name`` of ``spec``."""
+    opt: Option = spec.options()[name]
+    low, high, step = opt.ui
+    cls = W.FloatSlider if isinstance(step, float) else W.IntSlider
+    return cls(min=low, max=high, step=step, description=opt.text, tooltip=opt.help,
+               continuous_update=False, layout=W.Layout(width=width))

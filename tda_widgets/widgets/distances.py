@@ -12,12 +12,15 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import matching_figure
 from ..figures.heatmaps import layer_distance_figure
-from ..topology.distances import METRICS, matching
-from ..topology.scaling import SCALES
-from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, update_in_place
+from ..topology.cka import CKASpec
+from ..topology.distances import DistanceSpec, matching
+from ..topology.persistence import PersistenceSpec
+from ._common import FigureWidget, dropdown, first_point, make_study, slider, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
+
+_CLOUD, _PH, _DIST, _CKA = CloudSpec(), PersistenceSpec(), DistanceSpec(), CKASpec()  # the declared defaults
 
 DIMS_OPTIONS = [("H0", (0,)), ("H1", (1,)), ("H0 + H1", (0, 1))]
 
@@ -38,17 +41,18 @@ class LayerDistanceExplorer(ExplorerBase):
         CKA kernel.
     """
 
-    metric = T.Unicode("bottleneck")
-    dims = T.Tuple((0, 1))
-    mode = T.Unicode("auto")
-    max_points = T.Int(300)
-    scale = T.Unicode("median")
-    kernel = T.Unicode("linear")
+    metric = T.Unicode(_DIST.metric)
+    dims = T.Tuple(_DIST.dims)
+    mode = T.Unicode(_CLOUD.mode)
+    max_points = T.Int(_CLOUD.max_points)
+    scale = T.Unicode(_PH.scale)
+    kernel = T.Unicode(_CKA.kernel)
     selected_pair = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, metric: str = "bottleneck", dims=(0, 1), mode: str = "auto",
-                 max_points: int = 300, scale: str = "median", kernel: str = "linear", threaded: bool = True,
+                 study: Optional[Study] = None, metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
+                 max_points: int = _CLOUD.max_points, scale: str = _PH.scale, kernel: str = _CKA.kernel,
+                 threaded: bool = True,
                  executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
@@ -57,14 +61,13 @@ class LayerDistanceExplorer(ExplorerBase):
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode
             self.max_points, self.scale, self.kernel = int(max_points), scale, kernel
-        self.metric_dropdown = W.Dropdown(options=list(METRICS), description="metric", layout=W.Layout(width="260px"))
-        self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology", layout=W.Layout(width="200px"))
-        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
-        self.points_slider = W.IntSlider(min=20, max=2000, step=10, description="points",
-                                         continuous_update=False, layout=W.Layout(width="280px"))
-        self.scale_dropdown = W.Dropdown(options=list(SCALES), description="rescale",
-                                         layout=W.Layout(width="200px"))
-        self.kernel_dropdown = W.Dropdown(options=["linear", "rbf"], description="CKA", layout=W.Layout(width="180px"))
+        self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
+        self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
+                                        tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
+        self.mode_dropdown = dropdown(CloudSpec, "mode")
+        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
+        self.kernel_dropdown = dropdown(CKASpec, "kernel", width="200px")
         self._link_controls((("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                                ("mode", self.mode_dropdown), ("max_points", self.points_slider),
                                ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown)))

@@ -12,13 +12,15 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.mapper import mapper_graph_figure
 from ..markup import markup
-from ..topology.mapper import MapperGraph
-from ._common import FIGURE_LOCK, MODE_OPTIONS, FigureWidget, describe_classes, make_study, thumbnail_panel, update_in_place
+from ..topology.mapper import MapperGraph, MapperSpec
+from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, make_study, slider, thumbnail_panel,
+                      update_in_place)
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
 
-LENS_OPTIONS = [("PCA (1st component)", "pca"), ("L2 norm", "l2norm"), ("PCA (2 components)", "pca2")]
+LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
+_CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
 
 
 class MapperExplorer(ExplorerBase):
@@ -32,27 +34,28 @@ class MapperExplorer(ExplorerBase):
     model, images, labels, layers, class_names, study
         As for :class:`PersistenceExplorer`.
     lens : {"pca", "l2norm", "pca2"} or ("logit", class)
-    n_cubes : int, default 8
-    overlap : float, default 0.35
-    min_samples : int, default 3
+    n_cubes, overlap, min_samples, mode, max_points
+        Defaults as declared in :class:`~tda_widgets.topology.MapperSpec` and
+        :class:`~tda_widgets.clouds.CloudSpec` (the same as :meth:`Study.mapper` and the report).
     color_by : {"majority", "purity", "lens"}
     show_all_layers : bool, default True
         Also draw every layer's graph (small) for cross-layer linking.
     """
 
     layer = T.Unicode()
-    mode = T.Unicode("auto")
-    max_points = T.Int(500)
-    lens = T.Any("pca")
-    n_cubes = T.Int(8)
-    overlap = T.Float(0.35)
-    min_samples = T.Int(3)
+    mode = T.Unicode(_CLOUD.mode)
+    max_points = T.Int(_CLOUD.max_points)
+    lens = T.Any(_MAPPER.lens)
+    n_cubes = T.Int(_MAPPER.n_cubes)
+    overlap = T.Float(_MAPPER.overlap)
+    min_samples = T.Int(_MAPPER.min_samples)
     color_by = T.Unicode("majority")
     selected_node = T.Unicode(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
-                 max_points: int = 500, lens="pca", n_cubes: int = 8, overlap: float = 0.35, min_samples: int = 3,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
+                 max_points: int = _CLOUD.max_points, lens=_MAPPER.lens, n_cubes: int = _MAPPER.n_cubes,
+                 overlap: float = _MAPPER.overlap, min_samples: int = _MAPPER.min_samples,
                  color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
                  threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
@@ -71,23 +74,19 @@ class MapperExplorer(ExplorerBase):
         self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
         self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
                                         continuous_update=False, layout=W.Layout(width="260px"))
-        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
-        self.points_slider = W.IntSlider(min=50, max=3000, step=50, description="points",
-                                         continuous_update=False, layout=W.Layout(width="280px"))
-        self.lens_dropdown = W.Dropdown(options=LENS_OPTIONS, description="lens", layout=W.Layout(width="260px"))
-        self.cubes_slider = W.IntSlider(min=2, max=30, description="intervals", continuous_update=False,
-                                        layout=W.Layout(width="260px"))
-        self.overlap_slider = W.FloatSlider(min=0.05, max=0.9, step=0.05, description="overlap",
-                                            continuous_update=False, layout=W.Layout(width="260px"))
-        self.min_samples_slider = W.IntSlider(min=1, max=20, description="min samples", continuous_update=False,
-                                              layout=W.Layout(width="260px"))
+        self.mode_dropdown = dropdown(CloudSpec, "mode")
+        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.lens_dropdown = dropdown(MapperSpec, "lens", labels=LENS_LABELS, width="260px")
+        self.cubes_slider = slider(MapperSpec, "n_cubes")
+        self.overlap_slider = slider(MapperSpec, "overlap")
+        self.min_samples_slider = slider(MapperSpec, "min_samples")
         self.color_dropdown = W.Dropdown(options=["majority", "purity", "lens"], description="colour",
                                          layout=W.Layout(width="200px"))
         self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
                                ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
                                ("color_by", self.color_dropdown)))
-        if isinstance(lens, str) and lens in dict((v, k) for k, v in LENS_OPTIONS):
+        if isinstance(lens, str) and lens in MapperSpec.options()["lens"].choices:
             W.link((self, "lens"), (self.lens_dropdown, "value"))
         self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")
         self.observe(lambda c: setattr(self.layer_slider, "value", names.index(c["new"])), names="layer")

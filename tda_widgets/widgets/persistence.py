@@ -10,12 +10,13 @@ import traitlets as T
 
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
-from ..topology.persistence import BACKENDS, PersistenceResult, bar_points
-from ..topology.scaling import SCALES
-from ._common import MODE_OPTIONS, FigureWidget, first_point, make_study, thumbnail_panel, update_in_place
+from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
+from ._common import FigureWidget, dropdown, first_point, make_study, slider, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
+
+_CLOUD, _PH = CloudSpec(), PersistenceSpec()  # the declared defaults
 
 
 class PersistenceExplorer(ExplorerBase):
@@ -39,17 +40,17 @@ class PersistenceExplorer(ExplorerBase):
     """
 
     layer = T.Unicode()
-    mode = T.Unicode("auto")
-    max_points = T.Int(300)
-    maxdim = T.Int(1)
-    backend = T.Unicode("auto")
-    scale = T.Unicode("median")
+    mode = T.Unicode(_CLOUD.mode)
+    max_points = T.Int(_CLOUD.max_points)
+    maxdim = T.Int(_PH.maxdim)
+    backend = T.Unicode(_PH.backend)
+    scale = T.Unicode(_PH.scale)
     selected_bar = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = "auto",
-                 max_points: int = 300, maxdim: int = 1, backend: str = "auto", scale: str = "median",
-                 threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
+                 max_points: int = _CLOUD.max_points, maxdim: int = _PH.maxdim, backend: str = _PH.backend,
+                 scale: str = _PH.scale, threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images)
@@ -65,15 +66,13 @@ class PersistenceExplorer(ExplorerBase):
         self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
         self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
                                         readout=True, continuous_update=False, layout=W.Layout(width="260px"))
-        self.mode_dropdown = W.Dropdown(options=MODE_OPTIONS, description="cloud", layout=W.Layout(width="220px"))
-        self.points_slider = W.IntSlider(min=20, max=2000, step=10, description="points",
-                                         continuous_update=False, layout=W.Layout(width="280px"))
+        self.mode_dropdown = dropdown(CloudSpec, "mode")
+        self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.maxdim_dropdown = W.Dropdown(options=[("H0", 0), ("H0, H1", 1), ("H0, H1, H2", 2)],
-                                          description="homology", layout=W.Layout(width="200px"))
-        self.backend_dropdown = W.Dropdown(options=[b for b in BACKENDS], description="backend",
-                                           layout=W.Layout(width="200px"))
-        self.scale_dropdown = W.Dropdown(options=list(SCALES), description="rescale",
-                                         layout=W.Layout(width="200px"))
+                                          description="homology", tooltip=PersistenceSpec.options()["maxdim"].help,
+                                          layout=W.Layout(width="200px"))
+        self.backend_dropdown = dropdown(PersistenceSpec, "backend", width="200px")
+        self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
                                ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)))

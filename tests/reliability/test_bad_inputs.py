@@ -263,9 +263,13 @@ def test_point_budget_larger_than_the_cloud_keeps_every_point_and_records_it(mod
 
 
 def test_unknown_mode(model, images):
-    with raises_with(TDAInputError, r"'mode' parameter of make_cloud must be one of .*Got 'spatail'",
+    # refused where the spec is made (the declaration's rule), before anything is captured
+    with raises_with(TDAInputError, r"'mode' parameter of CloudSpec must be one of .*Got 'spatail'",
                      r"Did you mean 'spatial'"):
         Study(model, images).cloud("block1", CloudSpec(mode="spatail"))
+    with raises_with(TDAInputError, r"'mode' parameter of make_cloud must be one of .*Got 'spatail'",
+                     r"Did you mean 'spatial'"):
+        make_cloud(np.ones((3, 4, 2, 2)), mode="spatail")
 
 
 def test_mode_that_does_not_fit_the_layer(model, images):

@@ -171,9 +171,9 @@ def test_explorers_and_a_dashboard_started_at_once_on_one_model_equal_a_clean_st
     clean = Study(model, images, labels, LAYERS)
     spec_p, spec_m, spec_d = CloudSpec(max_points=30), CloudSpec(max_points=40), CloudSpec(max_points=25)
     want_diagrams = clean.diagrams(["block2"], spec_p)["block2"].diagrams
-    # the MapperExplorer's defaults: 8 intervals, overlap 0.35
-    want_mapper = sorted(n.size for n in clean.mapper("fc", spec_m, n_cubes=8, overlap=0.35).nodes)
-    want_dash_mapper = sorted(n.size for n in clean.mapper(LAYERS[0], spec_d, n_cubes=8, overlap=0.35).nodes)
+    # the MapperExplorer's defaults are Study.mapper's (one declaration: MapperSpec)
+    want_mapper = sorted(n.size for n in clean.mapper("fc", spec_m).nodes)
+    want_dash_mapper = sorted(n.size for n in clean.mapper(LAYERS[0], spec_d).nodes)
     want_distances = clean.distance_matrix(spec=spec_d, metric="bottleneck")
     common = dict(labels=labels, layers=list(LAYERS))
     for round_ in range(ROUNDS):

@@ -1,0 +1,201 @@
+"""Every option of the study, declared once: name, default, choices or bounds, one-line help.
+
+Each step's options form a frozen dataclass (a *spec*) whose fields are declared with
+:func:`option`. The declaration is the one truth read by validation (the spec's
+``__post_init__``), the widgets' controls (choices, default, label, tooltip), the report's
+settings table and the command line's flags, so a new option or choice is one edit. The specs
+themselves live beside the function they configure (``CloudSpec`` in :mod:`tda_widgets.clouds`,
+``PersistenceSpec``, ``DistanceSpec``, ``CKASpec`` and ``MapperSpec`` in
+:mod:`tda_widgets.topology`), in the style of scikit-learn's ``_parameter_constraints``.
+
+This module imports nothing heavy (no numpy, torch or ipywidgets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, Optional
+
+from .errors import TDAInputError, TDATypeError
+
+__all__ = ["Option", "option", "Spec", "options_of", "add_arguments"]
+
+_KIND_WORDS = {Integral: "int", Real: "number", bool: "bool", tuple: "tuple", str: "str"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared option.
+
+    Parameters
+    ----------
+    name : str
+        The parameter name (the spec's field, the keyword, the CLI flag ``--name``).
+    default : object
+        The default everywhere (spec, widget, report, CLI).
+    help : str
+        One line, shown as the widget's tooltip, in the report and in ``--help``.
+    choices : tuple, optional
+        The allowed values, when there is a fixed set.
+    kind : type or tuple of types, optional
+        The allowed type(s) when there is no fixed set (``bool`` is never taken for an int).
+    minimum, maximum : float, optional
+        Inclusive bounds of a number.
+    allow_none : bool
+        Whether ``None`` is allowed (besides ``choices``).
+    label : str, optional
+        The widget's short label; default: the name.
+    ui : tuple, optional
+        ``(min, max, step)`` of the widget's slider, when it differs from the bounds.
+    """
+
+    name: str
+    default: Any
+    help: str
+    choices: Optional[tuple] = None
+    kind: Any = None
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    allow_none: bool = False
+    label: Optional[str] = None
+    ui: Optional[tuple] = None
+
+    @property
+    def text(self) -> str:
+        """The widget label."""
+        return self.label or self.name.replace("_", " ")
+
+    def rule(self) -> str:
+        """The rule in words, for messages and ``--help``."""
+        if self.choices is not None:
+            return f"one of {list(self.choices)}"
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        words = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds if k is not None) or "value"
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f">= {self.minimum}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum}")
+        rule = f"{'an' if words[0] in 'aeiou' else 'a'} {words}" + (f" {' and '.join(bounds)}" if bounds else "")
+        return rule + (" or None" if self.allow_none else "")
+
+    def check(self, value: Any, where: str) -> Any:
+        """Return ``value`` if it is allowed; else raise an error naming the option, the rule,
+        the value received and the fix."""
+        if value is None and (self.allow_none or (self.choices is not None and None in self.choices)):
+            return value
+        head = f"The '{self.name}' parameter of {where} must be {self.rule()}."
+        if self.choices is not None:
+            if value in self.choices and not (isinstance(value, bool) and not any(
+                    isinstance(c, bool) for c in self.choices)):
+                return value
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TDAInputError(f"{head} Got {value!r} instead.{hint}")
+        if self.kind is not None:
+            kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+            if isinstance(value, bool) and bool not in kinds:
+                raise TDATypeError(f"{head} Got {value!r} (a bool) instead.")
+            if not isinstance(value, kinds):
+                raise TDATypeError(f"{head} Got {value!r} ({type(value).__name__}) instead.")
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            raise TDAInputError(f"{head} Got {value!r} instead.")
+        return value
+
+
+def option(default: Any, help: str, **declaration: Any) -> Any:
+    """A spec field declared once; see :class:`Option` for the keywords."""
+    return dataclasses.field(default=default, metadata={"option": (default, help, declaration)})
+
+
+def options_of(spec: Any) -> dict[str, Option]:
+    """The declared options of a spec class or instance, by name, in field order."""
+    out = {}
+    for f in dataclasses.fields(spec):
+        if "option" in f.metadata:
+            default, help, declaration = f.metadata["option"]
+            out[f.name] = Option(name=f.name, default=default, help=help, **declaration)
+    return out
+
+
+class Spec:
+    """Base of the frozen option dataclasses: validated on creation, hashable, comparable.
+
+    Subclasses are ``@dataclass(frozen=True)`` with fields made by :func:`option`; a
+    subclass's own ``_check`` may add rules that involve several fields.
+    """
+
+    def __post_init__(self):
+        where = type(self).__name__
+        for name, opt in options_of(self).items():
+            opt.check(getattr(self, name), where)
+        self._check()
+
+    def _check(self) -> None:
+        pass
+
+    @classmethod
+    def options(cls) -> dict[str, Option]:
+        return options_of(cls)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        return options_of(cls)[name].default
+
+    @classmethod
+    def check(cls, where: str, **values: Any) -> None:
+        """Check each given value against its declaration, naming ``where`` (e.g.
+        ``"Study.distance_matrix"``) in the message."""
+        declared = options_of(cls)
+        for name, value in values.items():
+            declared[name].check(value, where)
+
+    def replace(self, **changes: Any):
+        """A copy with ``changes`` (validated like any new spec)."""
+        return dataclasses.replace(self, **changes)
+
+    def kwargs(self) -> dict:
+        """The options as keyword arguments of the step's function."""
+        return {name: getattr(self, name) for name in options_of(self)}
+
+    def settings(self) -> list[tuple[str, str, str]]:
+        """``(name, value, help)`` rows for the report's settings table."""
+        return [(name, repr(getattr(self, name)), opt.help) for name, opt in options_of(self).items()]
+
+    @classmethod
+    def from_kwargs(cls, where: str, **kwargs: Any):
+        """Build a spec from keyword arguments, naming ``where`` and the close matches of an
+        unknown keyword instead of Python's bare ``unexpected keyword``."""
+        names = list(options_of(cls))
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TDAInputError(f"{where} got an unknown option {unknown[0]!r}; its options are {names}.{hint}")
+        return cls(**kwargs)
+
+
+def add_arguments(parser: Any, spec_cls: Any, *, only: Optional[list] = None,
+                  aliases: Optional[dict] = None) -> None:
+    """Add one ``--flag`` per declared option of ``spec_cls`` to an argparse parser or group
+    (choices, default and help from the declaration); ``aliases`` adds older flag names."""
+    for name, opt in options_of(spec_cls).items():
+        if only is not None and name not in only:
+            continue
+        default = opt.default
+        flags = ["--" + name.replace("_", "-")] + list((aliases or {}).get(name, ()))
+        if opt.kind is bool or (opt.choices is not None and set(opt.choices) <= {True, False}):
+            parser.add_argument(*flags, default=default, action="store_true" if not default else "store_false",
+                                help=f"{opt.help} (default {default})", dest=name)
+            continue
+        kwargs: dict = {"default": default, "help": f"{opt.help} (default {default})", "dest": name}
+        if opt.choices is not None:
+            kwargs["choices"] = [c for c in opt.choices if c is not None]
+        elif opt.kind is not None:
+            kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)
+            kind = next(k for k in kinds if k is not bool)
+            kwargs["type"] = {Integral: int, Real: float}.get(kind, kind)
+        parser.add_argument(*flags, **kwargs)
