@@ -70,3 +70,34 @@ def _walk(widget, seen=None):
     yield widget
     for child in getattr(widget, "children", ()) or ():
         yield from _walk(child, seen)
+
+
+def _opened_state(monkeypatch, make):
+    """The state a figure's comm_open message carries (what the front end has first)."""
+    import ipywidgets.widgets.widget as widget_module
+
+    opened = []
+    real = widget_module.comm.create_comm
+
+    def recording(**kwargs):
+        opened.append(kwargs["data"]["state"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(widget_module.comm, "create_comm", recording)
+    make()
+    return opened[-1]
+
+
+def test_the_comm_opens_with_the_figure_already_in_its_state(monkeypatch):
+    # plotly sets _widget_data/_widget_layout after the comm opened (as update messages) and its
+    # front end ignores changes of those traits: a view rendered in between stayed empty for good.
+    make = lambda cls: cls(go.Scatter(x=[1, 2], y=[3, 4], name="pts"), layout=dict(width=260, height=160))
+    state = _opened_state(monkeypatch, lambda: make(FigureWidget))
+    assert [t["name"] for t in state["_widget_data"]] == ["pts"]
+    assert state["_widget_layout"]["width"] == 260
+    plain = _opened_state(monkeypatch, lambda: make(go.FigureWidget))
+    assert plain["_widget_data"] == []  # plotly's own: the race this subclass removes
+    fig = make(FigureWidget)
+    assert fig.comm is not None and fig.model_id          # opened, displayable
+    fig.data[0].y = [5, 6]                                 # later edits still reach the front end
+    assert list(fig.data[0].y) == [5, 6]

@@ -37,13 +37,30 @@ class FigureWidget(go.FigureWidget):
 
     Its ES module is a small stub that waits for the page's one compile of plotly.js
     (:mod:`tda_widgets.widgets.plotly_library`) instead of carrying the 5 MB bundle itself.
+
+    Its comm opens only at the end of construction, so that the front end's first message (the
+    comm_open state) already holds the figure. plotly sets ``_widget_data`` and
+    ``_widget_layout`` after ipywidgets opened the comm, i.e. as separate update messages, and
+    plotly.js ignores changes of those two traits (``do_data() {}``): a view rendered before the
+    updates were applied stayed an empty default figure for good (the first of twelve figures on
+    a loaded page, found by tests/browser/test_plotly_library.py).
     """
 
     _esm = FIGURE_ESM
 
     def __init__(self, *args, **kwargs):
         ensure_library()
-        super().__init__(*args, **kwargs)
+        self._tdaw_defer_open = True
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            self._tdaw_defer_open = False
+        self.open()
+
+    def open(self):
+        if getattr(self, "_tdaw_defer_open", False):
+            return  # opened by __init__ once the figure is complete
+        super().open()
 
     def _handle_msg(self, msg):
         with FIGURE_LOCK:
