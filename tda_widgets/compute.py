@@ -39,6 +39,8 @@ from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .capture import DEFAULT_MAX_BYTES, Activations, as_labels, capture_activations, resolve_layers
 from .clouds import CloudSpec, PointCloud, make_cloud
 from .errors import TDAInputError
+from .inputs import (balanced_subsample, count_images, inputs_fingerprint, labels_from_dataset, model_fingerprint,
+                     thumbnail_array)
 from .engine import DEFAULT_CACHE_BYTES, ResultCache
 from .engine.scheduler import Batch, local_process_pool, resolve_executor
 from .engine.store import DiskStore
@@ -82,26 +84,6 @@ def _read_only(value: Any) -> Any:
         if isinstance(array, np.ndarray):
             array.setflags(write=False)
     return value
-
-
-def model_fingerprint(model: nn.Module) -> str:
-    """SHA-1 of every parameter and buffer (names, dtypes, shapes and bytes)."""
-    digest = hashlib.sha1()
-    for name, tensor in model.state_dict().items():
-        t = tensor.detach().cpu().contiguous()
-        digest.update(name.encode())
-        digest.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return digest.hexdigest()
-
-
-def _inputs_fingerprint(inputs: Any) -> str:
-    if isinstance(inputs, np.ndarray):
-        inputs = torch.from_numpy(inputs)
-    if isinstance(inputs, torch.Tensor):
-        t = inputs.detach().cpu().contiguous()
-        return "tensor:" + hashlib.sha1(t.view(torch.uint8).numpy().tobytes()).hexdigest()
-    return f"{type(inputs).__name__}:{id(inputs)}:{len(inputs) if hasattr(inputs, '__len__') else '?'}"
 
 
 def diagram_maxdim(dims: Sequence[int]) -> int:
@@ -216,16 +198,16 @@ class Study:
         if isinstance(images, torch.utils.data.DataLoader) and n_images is not None:
             images = images.dataset
         self.layers = resolve_layers(model, expand_layers(model, layers, images))
-        total = self._count(images)
+        total = count_images(images)
         if total == 0:
             raise TDAInputError("images is empty (0 images); pass at least 2 images.")
         if labels is None:
-            labels = self._labels_from_dataset(images)
+            labels = labels_from_dataset(images)
         labels = as_labels(labels, total)
         if n_images is not None:
-            images, labels = self._subsample(images, labels, int(n_images), seed)
+            images, labels = balanced_subsample(images, labels, int(n_images), seed)
         self.images = images
-        self.n_images = self._count(images)
+        self.n_images = count_images(images)
         self.labels = labels
         self.class_names = list(class_names) if class_names is not None else None
         self.executor = executor
@@ -235,64 +217,8 @@ class Study:
         self.stream_pooled = stream_pooled
         self.cache = ResultCache(cache_bytes)
         self.store = DiskStore(store) if store is not None else None
-        self._inputs_key = _inputs_fingerprint(images)
+        self._inputs_key = inputs_fingerprint(images)
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
-
-    # ------------------------------------------------------------------ helpers
-
-    @staticmethod
-    def _subsample(images, labels, n: int, seed: int):
-        """A seeded sample of ``n`` images, class-balanced when labels are known."""
-        total = Study._count(images)
-        if not 2 <= n <= total:
-            raise TDAInputError(f"n_images must be between 2 and the number of images ({total}); got {n}. "
-                                "Pass n_images=None to use every image.")
-        if n == total:
-            return images, labels
-        rng = np.random.default_rng(seed)
-        if labels is not None:
-            classes = np.unique(labels)
-            per_class = {c: rng.permutation(np.flatnonzero(labels == c)) for c in classes}
-            chosen, k = [], 0
-            while len(chosen) < n:  # round-robin over classes: balanced, and exact when classes run out
-                c = classes[k % len(classes)]
-                if len(per_class[c]):
-                    chosen.append(int(per_class[c][0]))
-                    per_class[c] = per_class[c][1:]
-                k += 1
-            index = np.sort(np.asarray(chosen))
-        else:
-            index = np.sort(rng.choice(total, n, replace=False))
-        if isinstance(images, np.ndarray):
-            images = torch.from_numpy(images)
-        if isinstance(images, torch.Tensor):
-            subset = images[torch.as_tensor(index)]
-        else:
-            subset = torch.utils.data.Subset(images, index.tolist())
-        return subset, (labels[index] if labels is not None else None)
-
-    @staticmethod
-    def _count(images: Any) -> int:
-        if isinstance(images, torch.utils.data.DataLoader):
-            return len(images.dataset)  # type: ignore[arg-type]
-        if hasattr(images, "__len__"):
-            return len(images)
-        raise TDAInputError(f"images must have a length (a tensor, array or Dataset); got {type(images).__name__}.")
-
-    @staticmethod
-    def _labels_from_dataset(images: Any):
-        dataset = images.dataset if isinstance(images, torch.utils.data.DataLoader) else images
-        if isinstance(dataset, torch.utils.data.Dataset) and not isinstance(dataset, torch.Tensor):
-            targets = getattr(dataset, "targets", None)
-            if targets is not None and len(targets) == len(dataset):
-                return np.asarray(targets)
-            try:
-                first = dataset[0]
-            except Exception:
-                return None
-            if isinstance(first, (tuple, list)) and len(first) > 1 and np.ndim(first[1]) == 0:
-                return np.asarray([int(dataset[i][1]) for i in range(len(dataset))])
-        return None
 
     def _key(self, step: str, *parts) -> tuple:
         """The one way a cache key is made: the step, the model and input fingerprints, then the
@@ -590,25 +516,4 @@ class Study:
         ``max_side`` pixels a side (for thumbnails; cached)."""
         key = ("thumbnails", self._inputs_key, max_side)  # images only: no model fingerprint
         cached = self._get(key)
-        if cached is not None:
-            return cached
-        source = self.images
-        if isinstance(source, np.ndarray):
-            source = torch.from_numpy(source)
-        if isinstance(source, torch.Tensor):
-            batches = [source[i:i + 512] for i in range(0, len(source), 512)]
-        else:
-            from .capture import _iter_batches
-
-            batches, _ = _iter_batches(source, 256)
-        out = []
-        for batch in batches:
-            batch = batch.detach().cpu().float()
-            if batch.ndim == 3:
-                batch = batch[:, None]
-            if max(batch.shape[-2:]) > max_side:
-                factor = max_side / max(batch.shape[-2:])
-                size = (max(1, round(batch.shape[-2] * factor)), max(1, round(batch.shape[-1] * factor)))
-                batch = torch.nn.functional.interpolate(batch, size=size, mode="area")
-            out.append(batch.numpy())
-        return self._put(key, np.concatenate(out))
+        return cached if cached is not None else self._put(key, thumbnail_array(self.images, max_side))

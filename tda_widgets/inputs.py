@@ -1,0 +1,117 @@
+"""The image set of a study: counting, labels from a Dataset, a seeded class-balanced sample,
+fingerprints (model and images) and thumbnails. Moved out of :class:`tda_widgets.Study` so that
+the study is only the wiring of its steps (issue 11)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import TDAInputError
+
+__all__ = ["count_images", "labels_from_dataset", "balanced_subsample", "model_fingerprint", "inputs_fingerprint",
+           "thumbnail_array"]
+
+
+def balanced_subsample(images, labels, n: int, seed: int):
+    """A seeded sample of ``n`` images, class-balanced when labels are known."""
+    total = count_images(images)
+    if not 2 <= n <= total:
+        raise TDAInputError(f"n_images must be between 2 and the number of images ({total}); got {n}. "
+                            "Pass n_images=None to use every image.")
+    if n == total:
+        return images, labels
+    rng = np.random.default_rng(seed)
+    if labels is not None:
+        classes = np.unique(labels)
+        per_class = {c: rng.permutation(np.flatnonzero(labels == c)) for c in classes}
+        chosen, k = [], 0
+        while len(chosen) < n:  # round-robin over classes: balanced, and exact when classes run out
+            c = classes[k % len(classes)]
+            if len(per_class[c]):
+                chosen.append(int(per_class[c][0]))
+                per_class[c] = per_class[c][1:]
+            k += 1
+        index = np.sort(np.asarray(chosen))
+    else:
+        index = np.sort(rng.choice(total, n, replace=False))
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if isinstance(images, torch.Tensor):
+        subset = images[torch.as_tensor(index)]
+    else:
+        subset = torch.utils.data.Subset(images, index.tolist())
+    return subset, (labels[index] if labels is not None else None)
+
+def count_images(images: Any) -> int:
+    """The number of images of a tensor, array, Dataset or DataLoader."""
+    if isinstance(images, torch.utils.data.DataLoader):
+        return len(images.dataset)  # type: ignore[arg-type]
+    if hasattr(images, "__len__"):
+        return len(images)
+    raise TDAInputError(f"images must have a length (a tensor, array or Dataset); got {type(images).__name__}.")
+
+def labels_from_dataset(images: Any):
+    """Labels from a Dataset's ``targets`` or its ``(image, label)`` items, or None."""
+    dataset = images.dataset if isinstance(images, torch.utils.data.DataLoader) else images
+    if isinstance(dataset, torch.utils.data.Dataset) and not isinstance(dataset, torch.Tensor):
+        targets = getattr(dataset, "targets", None)
+        if targets is not None and len(targets) == len(dataset):
+            return np.asarray(targets)
+        try:
+            first = dataset[0]
+        except Exception:
+            return None
+        if isinstance(first, (tuple, list)) and len(first) > 1 and np.ndim(first[1]) == 0:
+            return np.asarray([int(dataset[i][1]) for i in range(len(dataset))])
+    return None
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    """SHA-1 of every parameter and buffer (names, dtypes, shapes and bytes)."""
+    digest = hashlib.sha1()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(inputs: Any) -> str:
+    """A hash of a tensor's or array's bytes; for a Dataset, its type, identity and length."""
+    if isinstance(inputs, np.ndarray):
+        inputs = torch.from_numpy(inputs)
+    if isinstance(inputs, torch.Tensor):
+        t = inputs.detach().cpu().contiguous()
+        return "tensor:" + hashlib.sha1(t.view(torch.uint8).numpy().tobytes()).hexdigest()
+    return f"{type(inputs).__name__}:{id(inputs)}:{len(inputs) if hasattr(inputs, '__len__') else '?'}"
+
+
+def thumbnail_array(images: Any, max_side: int = 32) -> np.ndarray:
+    """The images as a float array (N, C, H, W), downsampled to at most ``max_side`` pixels a
+    side (area interpolation), batch by batch."""
+    source = images
+    if isinstance(source, np.ndarray):
+        source = torch.from_numpy(source)
+    if isinstance(source, torch.Tensor):
+        batches = [source[i:i + 512] for i in range(0, len(source), 512)]
+    else:
+        from .capture import _iter_batches
+
+        batches, _ = _iter_batches(source, 256)
+    out = []
+    for batch in batches:
+        batch = batch.detach().cpu().float()
+        if batch.ndim == 3:
+            batch = batch[:, None]
+        if max(batch.shape[-2:]) > max_side:
+            factor = max_side / max(batch.shape[-2:])
+            size = (max(1, round(batch.shape[-2] * factor)), max(1, round(batch.shape[-1] * factor)))
+            batch = torch.nn.functional.interpolate(batch, size=size, mode="area")
+        out.append(batch.numpy())
+    return np.concatenate(out)
