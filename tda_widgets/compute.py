@@ -122,7 +122,7 @@ class Comparison:
     spearman : float
         Rank correlation of ``ph`` and ``1 - cka`` over layer pairs (nan with fewer than 3 layers
         or infinite distances).
-    metric, dims, maxdim, scale, spec
+    metric, dims, maxdim, scale, spec, infinite
         The settings the numbers come from.
     """
 
@@ -135,6 +135,7 @@ class Comparison:
     maxdim: int
     scale: str
     spec: CloudSpec
+    infinite: str = _D.infinite
 
     def keys(self):
         return [f.name for f in fields(self)]
@@ -478,15 +479,15 @@ class Study:
                               stream_pooled=self.stream_pooled)
 
     def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric=_D.metric, dims=_D.dims,
-                scale=_P.scale, kernel=_C.kernel, progress=None, cancel=None) -> Comparison:
+                scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, progress=None, cancel=None) -> Comparison:
         """PH distances beside 1 - CKA and their Spearman rank correlation."""
         layers = self._check_layers(layers)
-        ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, progress=progress,
-                                  cancel=cancel)
+        ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, infinite=infinite,
+                                  progress=progress, cancel=cancel)
         ck = self.cka(layers, kernel=kernel, cancel=cancel)
         rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
         return Comparison(layers=layers, ph=ph, cka=ck, spearman=rho, metric=metric, dims=tuple(dims),
-                          maxdim=diagram_maxdim(dims), scale=scale, spec=spec)
+                          maxdim=diagram_maxdim(dims), scale=scale, spec=spec, infinite=infinite)
 
     def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = _M.lens, n_cubes: int = _M.n_cubes,
                overlap: float = _M.overlap, clusterer: Any = _M.clusterer, eps: Optional[float] = _M.eps,

@@ -121,3 +121,15 @@ def test_make_cloud_and_the_budget_resolve_auto_the_same_way():
     assert resolve_mode("auto", (16,)) == make_cloud(np.ones((3, 16)), "auto").mode == "linear"
     with pytest.raises(TDAInputError, match=r"layer 'fc1'.*shape \(64,\) per image"):
         resolve_mode("spatial", (64,), "fc1")
+
+
+def test_the_infinite_bar_policy_is_a_control_that_reaches_the_engine(study):
+    # The engine had a setting no widget could reach (issue 11).
+    de = LayerDistanceExplorer(study=study, threaded=False, max_points=40)
+    assert [v for _, v in de.infinite_dropdown.options] == list(DistanceSpec.options()["infinite"].choices)
+    assert de.infinite_dropdown.tooltip == DistanceSpec.options()["infinite"].help
+    assert de.state == "done" and de.result_.infinite == "match"
+    de.infinite_dropdown.value = "error"          # H0 always holds one infinite bar
+    assert de.state == "error" and "infinite='error'" in de.status
+    de.infinite_dropdown.value = "drop"
+    assert de.state == "done" and de.result_.infinite == "drop"

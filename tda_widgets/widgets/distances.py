@@ -36,9 +36,12 @@ class LayerDistanceExplorer(ExplorerBase):
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
     dims : tuple of int, default (0, 1)
     mode : str, default "auto"
-    max_points : int, default 300
+    max_points : int, default 500 (CloudSpec's)
     kernel : {"linear", "rbf"}
         CKA kernel.
+    infinite : {"match", "error", "drop"}
+        Infinite bars: matched separately (inf when their counts differ), an error, or dropped
+        (see :class:`~tda_widgets.topology.DistanceSpec`).
     """
 
     metric = T.Unicode(_DIST.metric)
@@ -47,12 +50,13 @@ class LayerDistanceExplorer(ExplorerBase):
     max_points = T.Int(_CLOUD.max_points)
     scale = T.Unicode(_PH.scale)
     kernel = T.Unicode(_CKA.kernel)
+    infinite = T.Unicode(_DIST.infinite)
     selected_pair = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, scale: str = _PH.scale, kernel: str = _CKA.kernel,
-                 threaded: bool = True,
+                 infinite: str = _DIST.infinite, threaded: bool = True,
                  executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
@@ -61,6 +65,7 @@ class LayerDistanceExplorer(ExplorerBase):
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode
             self.max_points, self.scale, self.kernel = int(max_points), scale, kernel
+            self.infinite = infinite
         self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
                                         tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
@@ -68,9 +73,11 @@ class LayerDistanceExplorer(ExplorerBase):
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.kernel_dropdown = dropdown(CKASpec, "kernel", width="200px")
+        self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")
         self._link_controls((("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                                ("mode", self.mode_dropdown), ("max_points", self.points_slider),
-                               ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown)))
+                               ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown),
+                               ("infinite", self.infinite_dropdown)))
 
         n = len(self.study.layers)
         empty = np.zeros((n, n))
@@ -82,11 +89,11 @@ class LayerDistanceExplorer(ExplorerBase):
         self._bind_callbacks()
         controls = W.VBox([
             W.HBox([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
-            W.HBox([self.mode_dropdown, self.points_slider, self.scale_dropdown]),
+            W.HBox([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
         ])
         self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig]
         self.observe(lambda change: self.recompute(),
-                     names=["metric", "dims", "mode", "max_points", "scale", "kernel"])
+                     names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite"])
         if autostart:
             self.recompute()
 
@@ -97,11 +104,11 @@ class LayerDistanceExplorer(ExplorerBase):
     def recompute(self) -> None:
         """Compute (or fetch from the cache) both matrices, then redraw the heat maps."""
         spec, metric, dims, scale, kernel = self.spec, self.metric, tuple(self.dims), self.scale, self.kernel
-        study = self.study
+        infinite, study = self.infinite, self.study
 
         def work(progress, cancel):
             return study.compare(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
-                                 progress=progress, cancel=cancel)
+                                 infinite=infinite, progress=progress, cancel=cancel)
 
         self.jobs.submit(work, self._show, label=f"{metric} distances between layers")
 

@@ -69,7 +69,8 @@ def test_compare_returns_a_dataclass_that_still_reads_like_a_dict(demo):
     result = study.compare(spec=CloudSpec(max_points=40))
     assert isinstance(result, Comparison)
     assert result["ph"] is result.ph and result["layers"] == LAYERS
-    assert set(dict(result)) == {"layers", "ph", "cka", "spearman", "metric", "dims", "maxdim", "scale", "spec"}
+    assert set(dict(result)) == {"layers", "ph", "cka", "spearman", "metric", "dims", "maxdim", "scale", "spec",
+                                 "infinite"}
     assert "spearman" in result and "rho" not in result
     with pytest.raises(KeyError, match="a Comparison has"):
         result["rho"]
