@@ -366,6 +366,29 @@ def collect_console_errors(page, errors: list[str] | None = None) -> list[str]:
     return errors
 
 
+def kernel_eval(server: LabServer, code: str, timeout: float = 30.0) -> str:
+    """Run ``code`` in the server's (only) kernel, beside the page, and return its stdout: a
+    diagnostic that reads the kernel's state without adding a cell to the notebook."""
+    from jupyter_client import BlockingKernelClient
+
+    kernels = server.kernels()
+    if len(kernels) != 1:
+        return f"<{len(kernels)} kernels>"
+    client = BlockingKernelClient(connection_file=str(server.temp_dir / "runtime" / f"kernel-{kernels[0]['id']}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    out: list[str] = []
+    try:
+        client.execute_interactive(code, store_history=False, timeout=timeout,
+                                   output_hook=lambda m: out.append(m["content"].get("text", "")
+                                                                    or str(m["content"].get("evalue", ""))))
+    except Exception as exc:  # a diagnostic must not hide the test's own error
+        out.append(f"<kernel_eval failed: {exc!r}>")
+    finally:
+        client.stop_channels()
+    return "".join(out).strip()
+
+
 def assert_no_dead_models(errors: list[str]) -> None:
     """Fail, by name, when a widget model missed anywidget's 2 s initialisation."""
     dead = [e for e in errors if ANYWIDGET_DEAD in e]

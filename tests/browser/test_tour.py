@@ -20,6 +20,7 @@ from tests.browser.harness import (
     REPO_ROOT,
     SLOW_MS,
     assert_no_dead_models,
+    kernel_eval,
     assert_no_widget_errors,
     collect_console_errors,
     launch_chromium,
@@ -118,7 +119,18 @@ _NO_JOB_RUNNING_JS = """() => [...document.querySelectorAll('.tda-explorer .tda-
     .every((el) => getComputedStyle(el).visibility === 'hidden')"""
 
 
-def _hover_the_most_persistent_loop(page) -> None:
+_HOVER_DIAGNOSTIC = """
+import json as _j
+_pe = persistence
+print(_j.dumps(dict(layer=_pe.layer, selected_bar=_pe.selected_bar, state=_pe.state,
+                   python_traces=[t.name for t in _pe.diagram_fig.data],
+                   callbacks=[len(t._hover_callbacks) for t in _pe.diagram_fig.data],
+                   widget_data=[t.get('name') for t in _pe.diagram_fig._widget_data],
+                   panel=[_pe.thumbnails.title, len(_pe.thumbnails.selected)])))
+"""
+
+
+def _hover_the_most_persistent_loop(page, server) -> None:
     """Hover the most persistent H1 point of the first explorer until its images show.
 
     Waits on the explorers' own state first: the tour's later cells and the Dashboard keep
@@ -141,8 +153,12 @@ def _hover_the_most_persistent_loop(page) -> None:
         except AssertionError:
             if attempt == 1:
                 status = page.evaluate(_EXPLORERS_JS)[0]["status"]
+                browser = page.evaluate("(sel) => document.querySelector(sel).data.map((t) => t.name)",
+                                        ".tda-explorer .js-plotly-plot")
+                kernel = kernel_eval(server, _HOVER_DIAGNOSTIC)
                 raise AssertionError(f"no images after hovering H1 point {point.get('customdata')} twice; "
-                                     f"explorer status: {status!r}") from None
+                                     f"explorer status: {status!r}; browser traces {browser}; kernel: {kernel}"
+                                     ) from None
 
 
 def test_tour_runs_and_every_explorer_renders_in_jupyterlab(page, lab_server):
@@ -167,7 +183,7 @@ def test_tour_runs_and_every_explorer_renders_in_jupyterlab(page, lab_server):
         page.wait_for_timeout(300)
         element.scroll_into_view_if_needed()
         if kind == "persistence":
-            _hover_the_most_persistent_loop(page)
+            _hover_the_most_persistent_loop(page, lab_server)
         page.wait_for_timeout(300)
         sizes[kind] = _save_screenshot(page, element, SCREENSHOTS / f"{kind}.png")
     print("screenshots:", {k: f"{v / 1000:.0f} KB" for k, v in sizes.items()})
