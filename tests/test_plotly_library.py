@@ -101,3 +101,56 @@ def test_the_comm_opens_with_the_figure_already_in_its_state(monkeypatch):
     assert fig.comm is not None and fig.model_id          # opened, displayable
     fig.data[0].y = [5, 6]                                 # later edits still reach the front end
     assert list(fig.data[0].y) == [5, 6]
+
+
+_NODE_CHECK = r"""
+import stub from "./stub.mjs";
+const KEY = Symbol.for("tda-widgets/plotly/TESTKEY");
+// a widget model as anywidget hands it over: get / set / on / save_changes
+const state = {}, listeners = {};
+const model = {
+  get: (k) => state[k] ?? null,
+  set: (k, v) => { state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
+  on: (e, f) => { (listeners[e] ||= []).push(f); },
+  off: () => {}, save_changes: () => {}, send: () => {}, widget_manager: null,
+};
+const seen = [];
+const figure = stub();                       // what anywidget's loadWidget gets
+figure.initialize({ model, experimental: {} });  // returns at once: no compile awaited
+model.set("_py2js_restyle", "edit 1"); model.set("_py2js_restyle", null);   // before the compile
+model.set("_py2js_relayout", "edit 2"); model.set("_py2js_relayout", null);
+let rendered = false;
+const rendering = figure.render({ el: "EL" }).then((cleanup) => { rendered = cleanup(); });
+// the one compile of plotly.js lands: its widget registers plotly's listeners
+globalThis[KEY].resolve({ default: () => ({
+  initialize({ model: m }) {
+    for (const name of ["_py2js_restyle", "_py2js_relayout"])
+      m.on("change:" + name, () => { const v = m.get(name); if (v !== null) seen.push(v); });
+  },
+  render({ el }) { return () => "rendered " + el; },
+}) });
+await rendering;
+model.set("_py2js_restyle", "edit 3"); model.set("_py2js_restyle", null);    // after: live, once
+console.log(JSON.stringify({ seen, rendered }));
+"""
+
+
+def test_the_figure_stub_is_ready_at_once_and_replays_early_edits(tmp_path):
+    """The stub's contract, run in Node: initialise without waiting for plotly.js (anywidget's
+    2 s), queue the kernel's edits that arrive before the compile, replay them in order with
+    their values (plotly sends each edit then null), then pass later edits through once."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
+    js = (pathlib.Path(plotly_library.__file__).with_suffix(".js")).read_text(encoding="utf-8")
+    (tmp_path / "stub.mjs").write_text(
+        js + '\nslot("TESTKEY");\nexport default () => figureWidget("TESTKEY");\n', encoding="utf-8")
+    (tmp_path / "check.mjs").write_text(_NODE_CHECK, encoding="utf-8")
+    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout) == {"seen": ["edit 1", "edit 2", "edit 3"], "rendered": "rendered EL"}

@@ -5,8 +5,9 @@
 // extension gives a model 2 s to initialise ("[anywidget] Failed to initialize model.") and a
 // model that misses it never applies another kernel update, so a notebook with ten figures on a
 // busy machine showed blank figures. Here the bundle travels once, in one PlotlyLibrary model,
-// and is compiled once; every tda-widgets figure's module is the ~1 kB stub below, which waits
-// for that single compile (shared through a page-global slot keyed by the bundle's hash).
+// and is compiled once; every tda-widgets figure's module is the small stub below, ready at
+// once, which builds plotly's widget when that single compile lands (shared through a
+// page-global slot keyed by the bundle's hash).
 
 function slot(key) {
   const name = Symbol.for("tda-widgets/plotly/" + key);
@@ -35,8 +36,58 @@ export function libraryWidget() {
   };
 }
 
-// A figure: wait for the shared compile, then behave exactly as plotly's own widget module.
-export async function figureWidget(key) {
-  const lib = await slot(key).promise;
-  return lib.default();
+// A figure. Its initialisation must not wait for the compile: anywidget gives a model 2 s, and
+// on a loaded page even one compile of plotly.js can take longer, for every figure created with
+// it. So the figure is ready at once; plotly's own widget is built when the compile lands. The
+// kernel's edits that arrive before then (plotly's _py2js_* messages, each sent as the message
+// and then null) are queued and replayed to plotly's model in order, each seen with its value.
+const EDITS = ["_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces", "_py2js_restyle",
+  "_py2js_relayout", "_py2js_update", "_py2js_animate", "_py2js_removeLayoutProps",
+  "_py2js_removeTraceProps"];
+
+export function figureWidget(key) {
+  let real = null;
+  let built = null;
+  return {
+    initialize({ model, experimental }) {
+      const queue = [];
+      for (const name of EDITS) {
+        model.on("change:" + name, () => {
+          const value = model.get(name);
+          if (real === null && value !== null) queue.push([name, value]);
+        });
+      }
+      built = slot(key).promise.then((lib) => {
+        let replaying = null;
+        const handlers = {};
+        // plotly's model sees the widget model through this, so a replayed edit reads its value
+        const view = {
+          get: (name) => (replaying && replaying[0] === name ? replaying[1] : model.get(name)),
+          set: (name, value) => model.set(name, value),
+          on: (event, callback) => {
+            (handlers[event] ||= []).push(callback);
+            model.on(event, callback);
+          },
+          off: (...args) => model.off(...args),
+          save_changes: () => model.save_changes(),
+          send: (...args) => model.send(...args),
+          get widget_manager() { return model.widget_manager; },
+        };
+        const widget = lib.default();
+        widget.initialize({ model: view, experimental });
+        for (const item of queue) {
+          replaying = item;
+          for (const callback of handlers["change:" + item[0]] || []) callback();
+        }
+        replaying = null;
+        real = widget;
+        return widget;
+      });
+      built.catch((error) => console.error("tda-widgets: plotly.js did not load", error));
+    },
+    async render({ el }) {
+      const widget = await built;
+      return widget.render({ el });
+    },
+  };
 }
