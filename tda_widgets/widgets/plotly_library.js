@@ -20,18 +20,51 @@ function slot(key) {
   return s;
 }
 
-// The PlotlyLibrary model: start the one compile, do not wait for it (its own initialisation
-// must stay well inside anywidget's 2 s).
+// The compile blocks the page for a second or more, and a widget model of anywidget that is
+// half-way through its own initialisation then misses its 2 s (three of the explorers' models
+// died so, on a quiet machine). So the compile starts only once the burst of new models is over:
+// QUIET_MS after the last tda-widgets model began initialising (figures, the library, thumbnail
+// panels call busy()), and at the latest MAX_WAIT_MS after it was first asked for.
+const QUIET_MS = 1000;
+const MAX_WAIT_MS = 5000;
+const BUSY = Symbol.for("tda-widgets/busy");
+
+function schedule(s) {
+  if (s.started || !s.source) return;
+  const now = Date.now();
+  s.firstAsked ??= now;
+  clearTimeout(s.timer);
+  const wait = Math.max(0, Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now));
+  s.timer = setTimeout(() => start(s), wait);
+}
+
+function start(s) {
+  if (s.started) return;
+  s.started = true;
+  const url = URL.createObjectURL(new Blob([s.source], { type: "text/javascript" }));
+  s.source = null;
+  import(/* webpackIgnore: true */ url)
+    .then(s.resolve, s.reject)
+    .finally(() => URL.revokeObjectURL(url));
+}
+
+// Any tda-widgets model that begins initialising pushes the compile back (see above).
+function busy() {
+  for (const name of Object.getOwnPropertySymbols(globalThis)) {
+    const s = globalThis[name];
+    if (name.description?.startsWith("tda-widgets/plotly/") && s && !s.started) schedule(s);
+  }
+}
+globalThis[BUSY] = busy;
+
+// The PlotlyLibrary model: hand the source over and return at once.
 export function libraryWidget() {
   return {
     initialize({ model }) {
       const s = slot(model.get("key"));
-      if (s.started) return;
-      s.started = true;
-      const url = URL.createObjectURL(new Blob([model.get("source")], { type: "text/javascript" }));
-      import(/* webpackIgnore: true */ url)
-        .then(s.resolve, s.reject)
-        .finally(() => URL.revokeObjectURL(url));
+      if (s.started || s.source) return;
+      s.source = model.get("source");
+      schedule(s);
     },
   };
 }
@@ -40,7 +73,8 @@ export function libraryWidget() {
 // on a loaded page even one compile of plotly.js can take longer, for every figure created with
 // it. So the figure is ready at once; plotly's own widget is built when the compile lands. The
 // kernel's edits that arrive before then (plotly's _py2js_* messages, each sent as the message
-// and then null) are queued and replayed to plotly's model in order, each seen with its value.
+// and then null) are queued and replayed to plotly's model in order, each seen with its value,
+// unless a whole new figure state arrived after them.
 const EDITS = ["_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces", "_py2js_restyle",
   "_py2js_relayout", "_py2js_update", "_py2js_animate", "_py2js_removeLayoutProps",
   "_py2js_removeTraceProps"];
@@ -50,7 +84,14 @@ export function figureWidget(key) {
   let built = null;
   return {
     initialize({ model, experimental }) {
+      busy();
       const queue = [];
+      // A new _widget_data (tda-widgets resends the whole figure after each redraw) already
+      // holds every edit queued before it: replaying those too doubled traces (a hover then
+      // reached the wrong trace; found by the tour test's kernel-side diagnostic).
+      model.on("change:_widget_data", () => {
+        if (real === null) queue.length = 0;
+      });
       for (const name of EDITS) {
         model.on("change:" + name, () => {
           const value = model.get(name);
