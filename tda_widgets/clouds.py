@@ -86,9 +86,6 @@ class CloudSpec(Spec):
             raise TDAInputError(f"CloudSpec(projection={self.projection!r}) needs n_components, the target "
                                 "dimension, e.g. n_components=50.")
 
-    def resolved_mode(self, per_image_shape: tuple, layer: str = "") -> str:
-        return resolve_mode(self.mode, per_image_shape, layer)
-
     @property
     def pooling(self) -> Optional[str]:
         """"avg" or "max" when this cloud needs only spatially pooled activations of a
