@@ -10,8 +10,11 @@ Metrics (:data:`METRICS`):
   metric in the plane, as in ``persim.wasserstein``, computed by Hera
   (``gudhi.hera.wasserstein_distance(a, b, order=p, internal_p=2)``) with a relative error
   of at most 1e-8 (Hera's default 1e-2 is not exact enough to equal persim).
+  When every bar of both diagrams is born at one value (H0 of a Rips filtration), an exact
+  dynamic programme over the bars sorted by death replaces Hera (:func:`_line_wasserstein`).
 - ``"sliced-wasserstein"``: ``persim.sliced_wasserstein(a, b, M=n_directions)``, which uses
-  ``n_directions`` fixed, evenly spaced directions (deterministic, no random seed).
+  ``n_directions`` fixed, evenly spaced directions (deterministic, no random seed), computed
+  vectorised with persim's own constants (:func:`_sliced_wasserstein`).
 
 **Infinite bars** (deaths ``inf``: the H0 bar of every cloud, and any bar alive at a finite
 ``thresh``) are never dropped silently, unlike persim (which drops them with a warning) or
@@ -35,6 +38,7 @@ A diagram is an ndarray of shape (n_bars, 2) of (birth, death) rows with finite 
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from numbers import Integral
@@ -194,9 +198,9 @@ def _finite_distance(a: np.ndarray, b: np.ndarray, metric: str, n_directions: in
 
         return float(bottleneck_distance(a, b))  # default e: smallest positive double
     if metric == "sliced-wasserstein":
-        from persim import sliced_wasserstein
-
-        return float(sliced_wasserstein(a, b, M=int(n_directions)))
+        return _sliced_wasserstein(a, b, int(n_directions))
+    if _one_birth(a, b) is not None:  # H0 of a Rips filtration: every bar born at 0
+        return _line_wasserstein(a, b, _order(metric), with_pairs=False)[0]
     import gudhi.hera
     from gudhi import bottleneck_distance
 
@@ -210,7 +214,12 @@ def _finite_distance(a: np.ndarray, b: np.ndarray, metric: str, n_directions: in
     a, b = _canonical(a), _canonical(b)
     p = _order(metric)
     scale = float(max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0)))
-    lower = float(bottleneck_distance(a, b))
+    # A lower bound of W_1 for free: a bar's persistence moves by at most sqrt(2) times the
+    # cost of its match (or is sqrt(2) times its cost to the diagonal). When it already keeps
+    # Hera at delta = 1e-8 (scale / lower <= 1e4), the bottleneck distance is not needed.
+    lower = abs(float(np.sum(a[:, 1] - a[:, 0]) - np.sum(b[:, 1] - b[:, 0]))) / np.sqrt(2.0)
+    if p != 1 or lower <= 0 or scale / lower > 1e4:
+        lower = float(bottleneck_distance(a, b))
     # Hera's relative error must stay above about 1e-16 * (scale / distance) ** p.
     if lower <= 0 or scale / lower > 1e8 ** (1.0 / p):
         return _assignment_wasserstein(a, b, p)
@@ -220,6 +229,106 @@ def _finite_distance(a: np.ndarray, b: np.ndarray, metric: str, n_directions: in
             a, b, order=p, internal_p=2, delta=max(_HERA_DELTA, needed)
         )
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _sw_directions(n_directions: int) -> np.ndarray:
+    """persim's directions, exactly: float32 (cos, sin) of theta = 0.5 pi + k pi / M, theta
+    accumulated in float64 as persim does; returned as float64 rows of shape (M, 2)."""
+    theta, step, rows = 0.5, 1.0 / n_directions, []
+    for _ in range(n_directions):
+        rows.append(np.array([np.cos(theta * np.pi), np.sin(theta * np.pi)], dtype=np.float32))
+        theta += step
+    return np.array(rows, dtype=np.float64)
+
+
+_SW_DIAGONAL = np.array([np.cos(0.25 * np.pi), np.sin(0.25 * np.pi)], dtype=np.float32).astype(np.float64)
+
+
+def _sliced_wasserstein(a: np.ndarray, b: np.ndarray, n_directions: int) -> float:
+    """``persim.sliced_wasserstein(a, b, M=n_directions)`` vectorised over bars and directions.
+
+    Same definition and constants as persim 0.4 (its float32 directions, its projection of
+    each bar onto the diagonal, ``sqrt(x**2 / 2)`` of the bar's diagonal coordinate, and the
+    mean over directions of the L1 distance between the sorted projections); persim builds
+    them with a Python loop per bar and direction (about 0.1 s for two 500-bar diagrams),
+    this with two sorts of (n_a + n_b, M) arrays. Equal to persim up to rounding (tests: 1e-9).
+    """
+    directions = _sw_directions(n_directions)  # (M, 2)
+
+    def diagonal_projections(d):
+        t = np.sqrt((d @ _SW_DIAGONAL) ** 2 / 2.0)[:, None]
+        return t * directions[:, 0] + t * directions[:, 1]
+
+    v1 = np.sort(np.concatenate([a @ directions.T, diagonal_projections(b)]), axis=0)
+    v2 = np.sort(np.concatenate([b @ directions.T, diagonal_projections(a)]), axis=0)
+    return float(np.sum((1.0 / n_directions) * np.abs(v1 - v2).sum(axis=0)))
+
+
+def _one_birth(a: np.ndarray, b: np.ndarray):
+    """The birth shared by every bar of both finite diagrams, or None (also when both are empty)."""
+    births = np.concatenate([a[:, 0], b[:, 0]])
+    if births.size == 0 or not np.all(births == births[0]):
+        return None
+    return float(births[0])
+
+
+def _line_wasserstein(a: np.ndarray, b: np.ndarray, p: int, with_pairs: bool = True):
+    """Exact Wasserstein-p (L2 ground metric) of two finite diagrams whose bars are all born at
+    one value ``b0``, with an optimal matching: ``(distance, pairs)`` as :func:`matching`.
+
+    Every H0 diagram of a Rips filtration is of this kind (all bars born at 0). The bars are
+    then points of one vertical line: two bars cost ``|death_a - death_b| ** p``, a bar sent to
+    the diagonal ``((death - b0) / sqrt(2)) ** p``. The cost of a match is convex in the
+    difference, so some optimal matching never crosses (sorted by death, matched pairs keep
+    their order; the uncrossing exchange argument), and a dynamic programme over the two
+    sorted lists is exact: ``f[i, j]`` is the cost of the first ``i`` bars of ``a`` and ``j`` of
+    ``b``. Each row is one vectorised step (a prefix minimum), so 500 x 500 bars take a few
+    milliseconds where Hera (relative error 1e-8) took 0.5-1 s. Equal to persim's assignment
+    up to rounding (tests: 1e-9). ``with_pairs=False`` skips the walk back (pairs: None).
+    """
+    b0 = _one_birth(a, b)
+    order_a = np.argsort(a[:, 1], kind="stable")
+    order_b = np.argsort(b[:, 1], kind="stable")
+    da, db = a[order_a, 1], b[order_b, 1]
+    ca = ((da - b0) / np.sqrt(2.0)) ** p
+    cb = ((db - b0) / np.sqrt(2.0)) ** p
+    n, m = len(da), len(db)
+    prefix_b = np.concatenate([[0.0], np.cumsum(cb)])
+    f = np.empty((n + 1, m + 1))
+    f[0] = prefix_b
+    for i in range(1, n + 1):
+        g = np.empty(m + 1)
+        g[0] = f[i - 1, 0] + ca[i - 1]
+        g[1:] = np.minimum(f[i - 1, 1:] + ca[i - 1], f[i - 1, :-1] + np.abs(da[i - 1] - db) ** p)
+        # f[i, j] = min(g[j], f[i, j-1] + cb[j-1]): a running minimum of g - prefix_b.
+        f[i] = prefix_b + np.minimum.accumulate(g - prefix_b)
+    if not with_pairs:
+        return float(max(f[n, m], 0.0) ** (1.0 / p)), None
+    pairs, costs = [], []
+    i, j = n, m
+    while i > 0 or j > 0:  # walk back along the cheapest step (ties: any is optimal)
+        options = []
+        if i > 0 and j > 0:
+            match = abs(da[i - 1] - db[j - 1]) ** p
+            options.append((abs(f[i - 1, j - 1] + match - f[i, j]), 0, match))
+        if i > 0:
+            options.append((abs(f[i - 1, j] + ca[i - 1] - f[i, j]), 1, ca[i - 1]))
+        if j > 0:
+            options.append((abs(f[i, j - 1] + cb[j - 1] - f[i, j]), 2, cb[j - 1]))
+        _, step, cost = min(options)
+        if step == 0:
+            pairs.append((order_a[i - 1], order_b[j - 1]))
+            i, j = i - 1, j - 1
+        elif step == 1:
+            pairs.append((order_a[i - 1], -1))
+            i -= 1
+        else:
+            pairs.append((-1, order_b[j - 1]))
+            j -= 1
+        costs.append(cost)
+    value = float(np.sum(costs) ** (1.0 / p)) if costs else 0.0
+    return value, np.array(pairs[::-1], dtype=np.int64).reshape(-1, 2)
 
 
 def _canonical(diagram: np.ndarray) -> np.ndarray:
@@ -453,6 +562,8 @@ def _finite_matching(a: np.ndarray, b: np.ndarray, metric: str):
         p = _order(metric)
         # L2 distance to the diagonal is (death - birth) / sqrt(2).
         return float(np.sum((to_diagonal / np.sqrt(2)) ** p) ** (1.0 / p)), pairs
+    if metric != "bottleneck" and _one_birth(a, b) is not None:
+        return _line_wasserstein(a, b, _order(metric))
     if metric == "wasserstein-2":
         return _wasserstein2_matching(a, b)
     import persim
@@ -500,7 +611,9 @@ def matching(a, b, metric: str = "bottleneck", *, infinite: str = "match"):
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2"}, default="bottleneck"
         Bottleneck and Wasserstein-1 use ``persim.bottleneck`` / ``persim.wasserstein`` with
         ``matching=True``; Wasserstein-2 uses the same construction with squared costs
-        (``scipy.optimize.linear_sum_assignment``). Sliced Wasserstein has no matching.
+        (``scipy.optimize.linear_sum_assignment``); Wasserstein matchings of diagrams whose
+        bars share one birth (H0) come from the exact dynamic programme of the distance.
+        Sliced Wasserstein has no matching.
     infinite : {"match", "error", "drop"}, default="match"
         As in :func:`diagram_distance`. With ``"match"``, infinite bars are paired in order of
         birth; when their numbers differ the distance is ``inf`` and the surplus infinite

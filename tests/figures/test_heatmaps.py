@@ -105,3 +105,54 @@ def test_bad_input_names_the_problem(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         layer_distance_figure(args.pop("ph_matrix"), args.pop("cka_matrix"),
                               args.pop("layer_names"), **args)
+
+
+def _through_plotly_api(fig):
+    """The same figure built the way plotly documents it (make_subplots, add_trace, update_*),
+    as layer_distance_figure did before it became one dict: trace values, texts and sizes are
+    taken from ``fig``, the structure (subplot domains, anchors, axes, titles) from plotly."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from tda_widgets.figures._common import axis_style
+
+    ph, cka = trace(fig, "ph"), trace(fig, "cka")
+    n = len(ph.x)
+    layout = fig.layout
+    ref = make_subplots(rows=1, cols=2, horizontal_spacing=0.16,
+                        subplot_titles=(layout.annotations[0].text, layout.annotations[1].text))
+    common = dict(hovertemplate="%{text}<extra></extra>", hoverongaps=False)
+    ref.add_trace(go.Heatmap(name="ph", z=ph.z, x=ph.x, y=ph.y, text=ph.text, customdata=ph.customdata,
+                             colorscale="Viridis", colorbar=dict(x=0.42, len=0.85, title=dict(text=ph.colorbar.title.text)),
+                             **common), row=1, col=1)
+    ref.add_trace(go.Heatmap(name="cka", z=cka.z, x=cka.x, y=cka.y, text=cka.text, customdata=cka.customdata,
+                             colorscale=cka.colorscale, zmin=cka.zmin, zmax=cka.zmax, showscale=cka.showscale,
+                             colorbar=dict(x=1.0, len=0.85, title=dict(text=cka.colorbar.title.text)), **common),
+                  row=1, col=2)
+    ref.update_layout(title=layout.title, width=layout.width, height=layout.height, paper_bgcolor="white",
+                      plot_bgcolor="white", margin=layout.margin, font=layout.font, meta=layout.meta)
+    for col in (1, 2):
+        ref.update_xaxes(axis_style(showgrid=False, tickangle=-45), row=1, col=col)
+        ref.update_yaxes(axis_style(showgrid=False, autorange="reversed"), row=1, col=col)
+    span = [-0.5, n - 0.5]
+    ref.update_xaxes(range=span)
+    ref.update_yaxes(range=span[::-1], autorange=None)
+    ref.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", row=1, col=1)
+    ref.update_yaxes(scaleanchor="x2", scaleratio=1, constrain="domain", row=1, col=2)
+    ref.update_xaxes(constrain="domain", row=1, col=1)
+    ref.update_xaxes(constrain="domain", row=1, col=2)
+    if len(layout.annotations) > 2:
+        ref.add_annotation(text="CKA not computed<br>(pass cka_matrix)", xref="x2 domain", yref="y2 domain",
+                           x=0.5, y=0.5, showarrow=False, font=dict(color="#777777", size=13))
+    return ref
+
+
+@pytest.mark.parametrize("case", ["plain", "infinite", "no cka", "similarity"])
+def test_figure_equals_the_plotly_api_construction(case):
+    ph = PH.copy()
+    if case == "infinite":
+        ph[0, 1] = ph[1, 0] = np.inf
+    fig = layer_distance_figure(ph, None if case == "no cka" else CKA, NAMES, rank_correlation=0.5,
+                                cka_display="similarity" if case == "similarity" else "distance")
+    assert fig.to_plotly_json() == _through_plotly_api(fig).to_plotly_json()
+    assert fig.layout.xaxis2.domain == (0.58, 1.0) and fig.layout.yaxis.range == (2.5, -0.5)

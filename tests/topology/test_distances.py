@@ -350,3 +350,63 @@ def test_layer_distance_matrix_errors():
     with pytest.raises(TDAInputError, match="infinite='error'"):
         layer_distance_matrix(layers, infinite="error")
     assert layer_distance_matrix(layers[:1]).tolist() == [[0.0]]
+
+
+# --- the fast exact paths: vectorised sliced Wasserstein, one-birth (H0) Wasserstein ----------
+
+
+@pytest.mark.parametrize("sizes", [(0, 7), (1, 1), (30, 45), (200, 150)])
+@pytest.mark.parametrize("n_directions", [1, 7, 50])
+def test_sliced_wasserstein_equals_persim(sizes, n_directions):
+    rng = np.random.default_rng(sizes[0] * 7 + n_directions)
+    a, b = _random_diagram(rng, sizes[0]), _random_diagram(rng, sizes[1])
+    expected = persim.sliced_wasserstein(a, b, M=n_directions)
+    assert diagram_distance(a, b, "sliced-wasserstein", n_directions=n_directions) == pytest.approx(
+        expected, rel=1e-12, abs=1e-12)
+
+
+def _h0_diagram(rng, n, birth=0.0, ties=False):
+    deaths = rng.uniform(0, 1, n)
+    if ties:  # repeated deaths and a bar on the diagonal
+        deaths = np.round(deaths, 1)
+        deaths[0] = 0.0
+    return np.c_[np.full(n, birth), birth + deaths]
+
+
+@pytest.mark.parametrize("metric", ["wasserstein-1", "wasserstein-2"])
+@pytest.mark.parametrize("case", [(5, 5, 0.0, False), (60, 41, 0.0, True), (300, 280, 0.0, False),
+                                  (9, 12, 0.37, True), (0, 4, 0.0, False)])
+def test_h0_wasserstein_equals_the_assignment(metric, case):
+    """Bars all born at one value take the exact dynamic programme: equal to persim's
+    assignment (Wasserstein-1) and to the same assignment with squared costs (Wasserstein-2)."""
+    n, m, birth, ties = case
+    rng = np.random.default_rng(n + m)
+    a, b = _h0_diagram(rng, n, birth, ties), _h0_diagram(rng, m, birth, ties)
+    p = 2 if metric == "wasserstein-2" else 1
+    expected = distances._assignment_wasserstein(a[a[:, 1] > a[:, 0]], b[b[:, 1] > b[:, 0]], p)
+    if metric == "wasserstein-1" and n and m:
+        assert expected == pytest.approx(_persim(persim.wasserstein, a, b), rel=1e-12)
+    assert distances._one_birth(a, b) == (birth if n + m else None)
+    assert diagram_distance(a, b, metric) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    value, pairs = matching(a, b, metric)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert sorted(pairs[pairs[:, 0] >= 0, 0].tolist()) == list(range(n))
+    assert sorted(pairs[pairs[:, 1] >= 0, 1].tolist()) == list(range(m))
+    assert _matching_cost(a, b, pairs, metric) == pytest.approx(value, rel=1e-12, abs=1e-12)
+
+
+def test_h0_wasserstein_brute_force_on_three_bars():
+    """Every matching of 3 + 3 bars on one line (each bar to a bar or to the diagonal)."""
+    import itertools
+
+    a = np.array([[0.0, 0.2], [0.0, 1.0], [0.0, 3.0]])
+    b = np.array([[0.0, 0.9], [0.0, 2.0], [0.0, 2.1]])
+    best = np.inf
+    for targets in itertools.product([-1, 0, 1, 2], repeat=3):
+        used = [t for t in targets if t >= 0]
+        if len(used) != len(set(used)):
+            continue
+        cost = sum(abs(a[i, 1] - b[t, 1]) if t >= 0 else a[i, 1] / np.sqrt(2) for i, t in enumerate(targets))
+        cost += sum(b[j, 1] / np.sqrt(2) for j in range(3) if j not in used)
+        best = min(best, cost)
+    assert diagram_distance(a, b, "wasserstein-1") == pytest.approx(best, rel=1e-14)
