@@ -11,9 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .capture import as_labels
 from .errors import TDAInputError
 
-__all__ = ["count_images", "labels_from_dataset", "balanced_subsample", "model_fingerprint", "inputs_fingerprint",
+__all__ = ["prepare_images", "ModelKey", "count_images", "labels_from_dataset", "balanced_subsample", "model_fingerprint", "inputs_fingerprint",
            "thumbnail_array"]
 
 
@@ -115,3 +116,36 @@ def thumbnail_array(images: Any, max_side: int = 32) -> np.ndarray:
             batch = torch.nn.functional.interpolate(batch, size=size, mode="area")
         out.append(batch.numpy())
     return np.concatenate(out)
+
+
+def prepare_images(images: Any, labels: Any = None, n_images=None, seed: int = 0):
+    """A study's images and labels: labels taken from a Dataset when not given and checked (one
+    per image), then an optional seeded class-balanced sample of ``n_images``.
+
+    Returns ``(images, labels)``; a DataLoader with ``n_images`` is sampled from its dataset.
+    """
+    if isinstance(images, torch.utils.data.DataLoader) and n_images is not None:
+        images = images.dataset
+    total = count_images(images)
+    if total == 0:
+        raise TDAInputError("images is empty (0 images); pass at least 2 images.")
+    labels = as_labels(labels_from_dataset(images) if labels is None else labels, total)
+    if n_images is not None:
+        images, labels = balanced_subsample(images, labels, int(n_images), seed)
+    return images, labels
+
+
+class ModelKey:
+    """A live model's fingerprint (:func:`model_fingerprint`), re-hashed only when a tensor was
+    replaced or modified in place (torch's per-tensor version counters), so a model trained
+    further between two calls gets a new key and an unchanged one costs no hashing."""
+
+    def __init__(self, model: nn.Module):
+        self.model, self._memo = model, None
+
+    def __call__(self) -> str:
+        state = self.model.state_dict(keep_vars=True)
+        versions = tuple((name, id(t), t._version) for name, t in state.items())
+        if self._memo is None or self._memo[0] != versions:
+            self._memo = (versions, model_fingerprint(self.model))
+        return self._memo[1]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-import tda_widgets.compute as compute
+import tda_widgets.engine.steps as steps  # the study's steps: faults are injected here
 from tda_widgets.compute import CloudSpec, Study
 from tda_widgets.data import load_demo
 from tda_widgets.errors import Cancelled
@@ -75,13 +75,13 @@ def textbook_linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 def count_persistence_calls(monkeypatch) -> list:
     calls = []
-    original = compute.persistence
+    original = steps.persistence
 
     def counting(*args, **kwargs):
         calls.append(args[0].shape)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(compute, "persistence", counting)
+    monkeypatch.setattr(steps, "persistence", counting)
     return calls
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import persim
 import pytest
 
-import tda_widgets.compute as compute
+import tda_widgets.engine.steps as steps  # the study's steps: faults are injected here
 from tda_widgets import load_demo
 from tda_widgets.compute import CloudSpec, Study
 from tda_widgets.errors import BudgetExceededError, TDAInputError
@@ -105,8 +105,8 @@ def test_a_heat_map_click_with_dims_0_reuses_the_cached_diagrams(demo, monkeypat
     explorer = LayerDistanceExplorer(demo.model, demo.images, max_points=30, dims=(0,), threaded=False)
     assert explorer.state == "done", explorer.status
     calls = []
-    real = compute.persistence
-    monkeypatch.setattr(compute, "persistence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = steps.persistence
+    monkeypatch.setattr(steps, "persistence", lambda *a, **k: calls.append(1) or real(*a, **k))
     explorer.show_pair(0, 1)
     assert calls == []
     assert explorer.selected_pair is not None

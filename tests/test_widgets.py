@@ -233,6 +233,34 @@ def test_mapper_settings_change_redraws(study):
     assert len(trace(w.main_fig, "nodes").x) == len(w.graphs_["head"].nodes) != n_before
 
 
+def test_mapper_eps_box_reaches_dbscan(study):
+    """eps (DBSCAN's radius) is a control: a typed number gives the graph a mapper_graph call
+    with that eps gives; empty is auto; a bad entry is a clear error in the status row."""
+    from tda_widgets.topology.mapper import mapper_graph
+
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, show_all_layers=False).wait()
+    assert w.eps is None and w.eps_text.value == "" and w.eps_text.placeholder == "auto"
+    auto = w.graphs_["fc1"].params["eps"]
+    typed = float(f"{1.5 * auto:.3g}")
+    w.eps_text.value = str(typed)
+    w.wait()
+    assert w.eps == typed
+    cloud = study.cloud("fc1", w.spec)
+    direct = mapper_graph(cloud.points, lens=w.lens, n_cubes=5, overlap=w.overlap, eps=typed,
+                          min_samples=w.min_samples)
+    assert w.graphs_["fc1"].params["eps"] == typed
+    assert sorted(len(n.members) for n in w.graphs_["fc1"].nodes) == sorted(len(n.members) for n in direct.nodes)
+    assert len(trace(w.main_fig, "nodes").x) == len(direct.nodes)
+    w.eps_text.value = "-1"
+    assert w.eps == typed and w.state == "error" and "eps" in w.status and ">= 0" in w.status
+    assert "empty for auto" in w.status
+    w.eps = None
+    w.wait()
+    assert w.eps_text.value == "" and w.graphs_["fc1"].params["eps"] == auto
+    with pytest.raises(Exception, match="eps"):
+        MapperExplorer(study=study, eps=-2.0, autostart=False)
+
+
 # ------------------------------------------------------------------ dashboard, runner
 
 

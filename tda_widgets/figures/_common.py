@@ -182,10 +182,10 @@ def value_range(arrays: Sequence[np.ndarray]) -> tuple[float, float, float]:
     return low, high, top
 
 
-def base_layout(fig: go.Figure, *, title, width: int, height: int) -> None:
-    """Apply the explicit size, white background and title (plain text, escaped) every builder uses."""
-    fig.update_layout(
-        title=dict(text=escape(title)) if title else None,
+def layout_defaults(*, title, width: int, height: int) -> dict:
+    """The explicit size, white background and title (plain text, escaped) every builder uses."""
+    return dict(
+        title=dict(text=escape(title)) if title else {},
         width=int(width),
         height=int(height),
         paper_bgcolor="white",
@@ -194,6 +194,11 @@ def base_layout(fig: go.Figure, *, title, width: int, height: int) -> None:
         hovermode="closest",
         font=dict(family="Arial, sans-serif", size=12, color="#222222"),
     )
+
+
+def base_layout(fig: go.Figure, *, title, width: int, height: int) -> None:
+    """Apply :func:`layout_defaults` to ``fig``."""
+    fig.update_layout(**layout_defaults(title=title, width=width, height=height))
 
 
 def axis_style(**extra) -> dict:

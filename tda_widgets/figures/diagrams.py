@@ -19,6 +19,7 @@ from ._common import (
     as_diagram_list,
     axis_style,
     base_layout,
+    layout_defaults,
     fmt,
     resolve_dims,
     value_range,
@@ -125,56 +126,42 @@ def persistence_diagram_figure(
     pad = 0.04 * (top - low)
     lo_axis, hi_axis = low - pad, top + pad
 
-    fig = go.Figure()
+    # Plain dicts validated once by go.Figure: 3-4x faster than go.Scatter objects and
+    # update_layout (a persistence explorer redraws this figure on every layer change); the
+    # tests check it equals that construction.
+    data = []
     for dim, dgm in zip(dims, shown):
-        y = np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top)
-        fig.add_trace(
-            go.Scatter(
-                name=f"H{dim}",
-                x=dgm[:, 0],
-                y=y,
-                mode="markers",
-                marker=dict(color=_dim_color(dim), size=7, opacity=0.8,
-                            line=dict(width=0.5, color="white")),
-                customdata=_bar_customdata(dim, dgm),
-                text=_bar_hover(dim, dgm),
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            name="diagonal",
-            x=[lo_axis, hi_axis],
-            y=[lo_axis, hi_axis],
-            mode="lines",
-            line=dict(color=LINE_COLOR, width=1),
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            name="infinity",
-            x=[lo_axis, hi_axis],
-            y=[top, top],
-            mode="lines+text",
-            text=[escape(inf_label), ""],
-            textposition="top right",
-            textfont=dict(color=LINE_COLOR, size=16),
-            line=dict(color=LINE_COLOR, width=1, dash="dash"),
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    base_layout(fig, title=title, width=width, height=height)
-    fig.update_layout(
+        data.append(dict(
+            type="scatter",
+            name=f"H{dim}",
+            x=dgm[:, 0],
+            y=np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top),
+            mode="markers",
+            marker=dict(color=_dim_color(dim), size=7, opacity=0.8, line=dict(width=0.5, color="white")),
+            customdata=_bar_customdata(dim, dgm),
+            text=_bar_hover(dim, dgm),
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    data.append(dict(type="scatter", name="diagonal", x=[lo_axis, hi_axis], y=[lo_axis, hi_axis], mode="lines",
+                     line=dict(color=LINE_COLOR, width=1), hoverinfo="skip", showlegend=False))
+    data.append(_infinity_line("infinity", [lo_axis, hi_axis], [top, top], inf_label))
+    layout = dict(
+        layout_defaults(title=title, width=width, height=height),
         xaxis=axis_style(title=dict(text="Birth"), range=[lo_axis, hi_axis]),
         yaxis=axis_style(title=dict(text="Death"), range=[lo_axis, hi_axis]),
-        legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom",
-                    bgcolor="rgba(255,255,255,0.8)"),
+        legend=_LEGEND,
         meta=dict(top=top),
     )
-    return fig
+    return go.Figure(dict(data=data, layout=layout))
+
+
+_LEGEND = dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
+
+
+def _infinity_line(name: str, x, y, label: str) -> dict:
+    return dict(type="scatter", name=name, x=x, y=y, mode="lines+text", text=[escape(label), ""],
+                textposition="top right", textfont=dict(color=LINE_COLOR, size=16),
+                line=dict(color=LINE_COLOR, width=1, dash="dash"), hoverinfo="skip", showlegend=False)
 
 
 def barcode_figure(
@@ -234,7 +221,7 @@ def barcode_figure(
     shown = [dgms[d] if d < len(dgms) else np.zeros((0, 2)) for d in dims]
     low, high, top = value_range(shown)
 
-    fig = go.Figure()
+    data = []
     position = 0
     end_x, end_y, end_data, end_text = [], [], [], []
     tick_vals, tick_text = [], []
@@ -243,73 +230,57 @@ def barcode_figure(
         ordered = dgm[order]
         y = position + np.arange(len(ordered), dtype=np.float64)
         length = np.where(np.isfinite(ordered[:, 1]), ordered[:, 1], top) - ordered[:, 0]
-        data = _bar_customdata(dim, dgm)[order]
+        customdata = _bar_customdata(dim, dgm)[order]
         text = np.asarray(_bar_hover(dim, dgm), dtype=object)[order].tolist() if len(dgm) else []
-        fig.add_trace(
-            go.Bar(
-                name=f"H{dim} bars",
-                orientation="h",
-                base=ordered[:, 0],
-                x=length,
-                y=y,
-                width=0.8,
-                marker=dict(color=_dim_color(dim), line=dict(width=0)),
-                customdata=data,
-                text=text,
-                textposition="none",
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
+        data.append(dict(
+            type="bar",
+            name=f"H{dim} bars",
+            orientation="h",
+            base=ordered[:, 0],
+            x=length,
+            y=y,
+            width=0.8,
+            marker=dict(color=_dim_color(dim), line=dict(width=0)),
+            customdata=customdata,
+            text=text,
+            textposition="none",
+            hovertemplate="%{text}<extra></extra>",
+        ))
         infinite = ~np.isfinite(ordered[:, 1])
         end_x.extend([top] * int(infinite.sum()))
         end_y.extend(y[infinite].tolist())
-        end_data.extend(data[infinite].tolist())
+        end_data.extend(customdata[infinite].tolist())
         end_text.extend([t for t, inf in zip(text, infinite) if inf])
         if len(ordered):
             tick_vals.append(position + (len(ordered) - 1) / 2)
             tick_text.append(f"H{dim}")
         position += len(ordered) + 2  # a gap of two rows between dimensions
-    fig.add_trace(
-        go.Scatter(
-            name="infinite ends",
-            x=np.asarray(end_x, dtype=np.float64),
-            y=np.asarray(end_y, dtype=np.float64),
-            mode="markers",
-            marker=dict(symbol="triangle-right", size=9, color=LINE_COLOR),
-            customdata=np.asarray(end_data, dtype=np.float64).reshape(-1, 5),
-            text=end_text,
-            hovertemplate="%{text}<extra></extra>",
-            showlegend=False,
-        )
-    )
+    data.append(dict(
+        type="scatter",
+        name="infinite ends",
+        x=np.asarray(end_x, dtype=np.float64),
+        y=np.asarray(end_y, dtype=np.float64),
+        mode="markers",
+        marker=dict(symbol="triangle-right", size=9, color=LINE_COLOR),
+        customdata=np.asarray(end_data, dtype=np.float64).reshape(-1, 5),
+        text=end_text,
+        hovertemplate="%{text}<extra></extra>",
+        showlegend=False,
+    ))
     n_rows = max(position - 2, 1)
-    fig.add_trace(
-        go.Scatter(
-            name="infinity",
-            x=[top, top],
-            y=[-1.0, float(n_rows)],
-            mode="lines+text",
-            text=[escape(inf_label), ""],
-            textposition="top right",
-            textfont=dict(color=LINE_COLOR, size=16),
-            line=dict(color=LINE_COLOR, width=1, dash="dash"),
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
+    data.append(_infinity_line("infinity", [top, top], [-1.0, float(n_rows)], inf_label))
     pad = 0.04 * (top - low)
-    base_layout(fig, title=title, width=width, height=height)
-    fig.update_layout(
+    layout = dict(
+        layout_defaults(title=title, width=width, height=height),
         barmode="overlay",
         bargap=0,
         xaxis=axis_style(title=dict(text="Filtration value"), range=[low - pad, top + 2 * pad]),
         yaxis=axis_style(title=dict(text="Bars"), autorange="reversed", showgrid=False,
                          tickvals=tick_vals, ticktext=tick_text),
-        legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom",
-                    bgcolor="rgba(255,255,255,0.8)"),
+        legend=_LEGEND,
         meta=dict(top=top),
     )
-    return fig
+    return go.Figure(dict(data=data, layout=layout))
 
 
 def _check_pairs(pairs, n_a: int, n_b: int, func: str) -> np.ndarray:

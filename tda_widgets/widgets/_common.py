@@ -13,6 +13,7 @@ import ipywidgets as W
 
 from ..clouds import CloudSpec
 from ..compute import Study
+from ..errors import TDAInputError
 from ..options import Option
 from .plotly_library import FIGURE_ESM, ensure_library
 from .thumbnails import ThumbnailPanel
@@ -196,3 +197,29 @@ def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
     cls = W.FloatSlider if isinstance(step, float) else W.IntSlider
     return cls(min=low, max=high, step=step, description=opt.text, tooltip=opt.help,
                continuous_update=False, layout=W.Layout(width=width))
+
+
+def number_or_auto(spec: Any, name: str, *, width: str = "200px") -> W.Text:
+    """A text box for a number option whose ``None`` means "chosen from the data" (shown as the
+    placeholder "auto"); see :func:`parse_number_or_auto`."""
+    opt: Option = spec.options()[name]
+    return W.Text(value="" if opt.default is None else str(opt.default), placeholder="auto", description=opt.text,
+                  tooltip=f"{opt.help} (leave empty for auto)", continuous_update=False,
+                  layout=W.Layout(width=width))
+
+
+def parse_number_or_auto(spec: Any, name: str, text: str, where: str) -> Optional[float]:
+    """The value typed in a :func:`number_or_auto` box: empty or "auto" is None; anything else
+    must pass the option's declaration (a clear error naming the option otherwise)."""
+    text = (text or "").strip()
+    if text.lower() in ("", "auto", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        spec.check(where, **{name: value})
+    except TDAInputError as exc:
+        raise TDAInputError(f"{exc} Type a number, or leave the box empty for auto.") from None
+    return value

@@ -13,7 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import mapper_graph_figure
 from ..markup import markup
 from ..topology.mapper import MapperGraph, MapperSpec
-from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, make_study, slider, thumbnail_panel,
+from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, make_study, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
 
@@ -49,6 +49,7 @@ class MapperExplorer(ExplorerBase):
     n_cubes = T.Int(_MAPPER.n_cubes)
     overlap = T.Float(_MAPPER.overlap)
     min_samples = T.Int(_MAPPER.min_samples)
+    eps = T.Float(allow_none=True, default_value=_MAPPER.eps)
     color_by = T.Unicode("majority")
     selected_node = T.Unicode(allow_none=True, default_value=None)
 
@@ -56,7 +57,7 @@ class MapperExplorer(ExplorerBase):
                  study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, lens=_MAPPER.lens, n_cubes: int = _MAPPER.n_cubes,
                  overlap: float = _MAPPER.overlap, min_samples: int = _MAPPER.min_samples,
-                 color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
+                 eps: Optional[float] = _MAPPER.eps, color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
                  threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
@@ -70,6 +71,8 @@ class MapperExplorer(ExplorerBase):
             self.layer = layer if layer is not None else names[0]
             self.mode, self.max_points, self.lens = mode, int(max_points), lens
             self.n_cubes, self.overlap, self.min_samples = int(n_cubes), float(overlap), int(min_samples)
+            MapperSpec.check(type(self).__name__, eps=eps)
+            self.eps = eps
             self.color_by = color_by
         self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
         self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
@@ -80,6 +83,11 @@ class MapperExplorer(ExplorerBase):
         self.cubes_slider = slider(MapperSpec, "n_cubes")
         self.overlap_slider = slider(MapperSpec, "overlap")
         self.min_samples_slider = slider(MapperSpec, "min_samples")
+        self.eps_text = number_or_auto(MapperSpec, "eps", width="180px")
+        self.eps_text.value = "" if self.eps is None else f"{self.eps:g}"
+        self.eps_text.observe(self._on_eps_text, names="value")
+        self.observe(lambda c: setattr(self.eps_text, "value", "" if c["new"] is None else f"{c['new']:g}"),
+                     names="eps")
         self.color_dropdown = W.Dropdown(options=["majority", "purity", "lens"], description="colour",
                                          layout=W.Layout(width="200px"))
         self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
@@ -100,7 +108,7 @@ class MapperExplorer(ExplorerBase):
         controls = W.VBox([
             W.HBox([self.layer_dropdown, self.layer_slider, self.mode_dropdown, self.points_slider]),
             W.HBox([self.lens_dropdown, self.cubes_slider, self.overlap_slider]),
-            W.HBox([self.min_samples_slider, self.color_dropdown]),
+            W.HBox([self.min_samples_slider, self.eps_text, self.color_dropdown]),
         ])
         strip = [W.HTML("<b>Every layer</b> (click a node: the same images are ringed in every layer)")] \
             if self.layer_figs else []
@@ -109,10 +117,16 @@ class MapperExplorer(ExplorerBase):
         self.children = [controls, self.status_row,
                          W.HBox([self.main_fig, W.VBox([self.info, self.thumbnails])])] + strip + ([grid] if grid else [])
         self.observe(lambda c: self.recompute(),
-                     names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples"])
+                     names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
         self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
         if autostart:
             self.recompute()
+
+    def _on_eps_text(self, change) -> None:
+        try:
+            self.eps = parse_number_or_auto(MapperSpec, "eps", change["new"], f"{type(self).__name__} (eps box)")
+        except Exception as exc:
+            self._on_state("error", self.format_exception(exc))
 
     @staticmethod
     def _empty_figure(title, width, height) -> go.Figure:
@@ -125,7 +139,7 @@ class MapperExplorer(ExplorerBase):
 
     def settings(self) -> dict:
         return dict(lens=self.lens, n_cubes=int(self.n_cubes), overlap=float(self.overlap),
-                    min_samples=int(self.min_samples), class_groups=self.class_groups)
+                    min_samples=int(self.min_samples), eps=self.eps, class_groups=self.class_groups)
 
     # ----------------------------------------------------------- compute
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from torch import nn
 
-import tda_widgets.compute as compute
+import tda_widgets.engine.steps as steps  # the study's steps: faults are injected here
 from tda_widgets.capture import capture_activations, describe_layers
 from tda_widgets.clouds import PointCloud
 from tda_widgets.compute import CloudSpec, Study
@@ -181,7 +181,7 @@ def test_fault_in_the_forward_pass_of_capture_and_describe_layers(images):
 def test_fault_in_our_hook(images, clean, monkeypatch):
     """The streaming reducer runs inside our forward hook: make it raise mid-capture."""
     model, before, study = faulted_study(images)
-    real = compute._POOLERS["avg"]
+    real = steps.POOLERS["avg"]
     calls = []
 
     def failing(t):
@@ -190,11 +190,11 @@ def test_fault_in_our_hook(images, clean, monkeypatch):
             raise Boom("in hook")
         return real(t)
 
-    monkeypatch.setitem(compute._POOLERS, "avg", failing)
+    monkeypatch.setitem(steps.POOLERS, "avg", failing)
     with pytest.raises(Boom):
         study.distance_matrix()
     assert len(calls) == 5
-    monkeypatch.setitem(compute._POOLERS, "avg", real)
+    monkeypatch.setitem(steps.POOLERS, "avg", real)
     assert_model_unchanged(model, before)
     assert not study.cache_keys()
     assert_next_run_is_clean(study, clean)

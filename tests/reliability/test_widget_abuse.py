@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import ripser
 
-import tda_widgets.compute as compute
+import tda_widgets.engine.steps as steps  # the study's steps: faults are injected here
 from tda_widgets.compute import CloudSpec, Study
 from tda_widgets.topology.mapper import mapper_graph
 from tda_widgets.topology.scaling import rescale_points
@@ -185,7 +185,7 @@ def test_mapper_explorer_twenty_slider_moves(study, monkeypatch):
 # ------------------------------------------------------------------ cancel in every stage
 
 STAGES = {
-    # stage: (the function of tda_widgets.compute that runs it, the explorer that reaches it)
+    # stage: (the function of tda_widgets.engine.steps that runs it, the explorer that reaches it)
     "capture": ("capture_activations", PersistenceExplorer),
     "clouds": ("make_cloud", PersistenceExplorer),
     "persistence": ("persistence", PersistenceExplorer),
@@ -215,14 +215,14 @@ def figures_of(w):
 def block(monkeypatch, function_name):
     """Make one stage wait until released; returns (entered, release)."""
     entered, release = threading.Event(), threading.Event()
-    real = getattr(compute, function_name)
+    real = getattr(steps, function_name)
 
     def blocking(*args, **kwargs):
         entered.set()
         assert release.wait(30), "the test never released the stage"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compute, function_name, blocking)
+    monkeypatch.setattr(steps, function_name, blocking)
     return entered, release
 
 
@@ -307,7 +307,7 @@ def test_an_error_in_a_stage_is_shown_and_the_widget_recovers(study, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("backend crashed")
 
-    monkeypatch.setattr(compute, "persistence", broken)
+    monkeypatch.setattr(steps, "persistence", broken)
     w.recompute()
     w.wait(60)
     assert w.state == "error" and "backend crashed" in w.status_label.value

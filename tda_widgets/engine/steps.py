@@ -1,0 +1,301 @@
+"""The study's steps: each a cached call of one pure function on its inputs and frozen spec.
+
+==============  ============================================  =================================
+step            pure function                                 cache key after (step, model, images)
+==============  ============================================  =================================
+activations     :func:`~tda_widgets.capture.capture_activations`  layer, pooling
+cloud           :func:`~tda_widgets.clouds.make_cloud`         layer, CloudSpec
+diagrams        :func:`~tda_widgets.topology.persistence.persistence`  layer, CloudSpec, scale, maxdim,
+                                                              backend, representatives
+distances       :func:`~tda_widgets.topology.distances.layer_distance_matrix`  layers, CloudSpec, scale,
+                                                              maxdim, backend, metric, dims, infinite
+cka             :func:`~tda_widgets.topology.cka.cka_matrix`   layers, kernel, debiased, backend, device
+mapper          :func:`~tda_widgets.topology.mapper.mapper_graph`  layer, CloudSpec, lens, cover,
+                                                              clusterer, eps, min_samples, groups
+==============  ============================================  =================================
+
+Every function here takes the :class:`~tda_widgets.compute.Study` it works for (its model,
+images, cache, store, executor and budgets) and is what the Study's method of the same name
+calls; the Study itself only holds state and documents the public API. Keys are made in one
+place (``Study._key``); results enter the cache only once a step has completed (so a cancelled
+or failed run leaves only complete entries) and are made read-only there. Steps over many
+layers run through one :class:`~tda_widgets.engine.scheduler.Batch` (serial, the local process
+pool, or any ``concurrent.futures.Executor``).
+
+This module imports torch (through the capture); :mod:`tda_widgets.engine`'s package import does
+not load it, so process-pool workers stay torch-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .._progress import check_cancel, report
+from ..capture import capture_activations, resolve_layers
+from ..clouds import CloudSpec, PointCloud, make_cloud
+from ..errors import TDAInputError
+from ..layers import expand_layers
+from ..topology.cka import cka_matrix
+from ..topology.distances import DistanceSpec, layer_distance_matrix
+from ..topology.mapper import mapper_graph
+from ..topology.persistence import PersistenceResult, PersistenceSpec, check_persistence_budget, persistence, \
+    rescaled_persistence
+from ..topology.scaling import rescale_points
+from .scheduler import Batch, resolve_executor
+
+REDUCTIONS = (None, "avg", "max")
+
+
+def _avg_pool(t: torch.Tensor) -> torch.Tensor:
+    return t.mean(dim=(2, 3), keepdim=True) if t.ndim == 4 else t
+
+
+def _max_pool(t: torch.Tensor) -> torch.Tensor:
+    return t.amax(dim=(2, 3), keepdim=True) if t.ndim == 4 else t
+
+
+POOLERS = {"avg": _avg_pool, "max": _max_pool}
+
+
+def read_only(value: Any) -> Any:
+    """Make the arrays of a cached result read-only, so that a caller editing what a Study
+    returned gets an error instead of silently changing every later result."""
+    arrays: list = []
+    if isinstance(value, np.ndarray):
+        arrays = [value]
+    elif isinstance(value, PointCloud):
+        arrays = [value.points, value.image_index, value.position, value.channel_index]
+    elif isinstance(value, PersistenceResult):
+        arrays = list(value.diagrams) + [rep for dim in (value.representatives or ()) for rep in dim]
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    return value
+
+
+def cached(study, key: tuple, compute: Callable[[], Any], count: Optional[str] = None) -> Any:
+    """The cached value under ``key``, or ``compute()`` stored there (counted in ``study.stats``)."""
+    value = study.cache.get(key)
+    if value is None:
+        value = compute()
+        if count:
+            study.stats[count] += 1
+        value = study.cache.put(key, read_only(value))
+    return value
+
+
+def diagram_maxdim(dims: Sequence[int]) -> int:
+    """The homology computed for distances on ``dims``: H1 at least, even when only H0 is shown,
+    so that changing the dimensions shown (or clicking a heat-map cell) reuses the diagrams."""
+    return max(1, max(int(d) for d in dims))
+
+
+def layers_of(study, layers) -> list[str]:
+    """The study's layers (None) or the given names / preset, checked against the model."""
+    if layers is None:
+        return list(study.layers)
+    return resolve_layers(study.model, expand_layers(study.model, layers, study.images))
+
+
+# ----------------------------------------------------------------------- capture and clouds
+
+
+def activations(study, layers, reduce: Optional[str], progress=None, cancel=None) -> dict[str, np.ndarray]:
+    if reduce not in REDUCTIONS:
+        raise TDAInputError(f"The 'reduce' parameter must be one of {REDUCTIONS}. Got {reduce!r} instead.")
+    layers = layers_of(study, layers)
+    keys = {layer: study._key("activations", layer, reduce) for layer in layers}
+    found = {layer: study.cache.get(keys[layer]) for layer in layers}
+    missing = [layer for layer in layers if found[layer] is None]
+    if not missing:
+        report(progress, study.n_images, study.n_images, "activations cached")
+        return found
+    reducers = {layer: POOLERS[reduce] for layer in missing} if reduce else None
+    acts = capture_activations(study.model, study.images, missing, batch_size=study.batch_size,
+                               max_bytes=study.max_bytes, reducers=reducers, progress=progress, cancel=cancel)
+    study.stats["captures"] += 1
+    for layer in missing:
+        found[layer] = study.cache.put(keys[layer], read_only(acts[layer]))
+    if acts.outputs is not None:
+        study.cache.put(study._key("outputs"), read_only(acts.outputs))
+    return found
+
+
+def outputs(study) -> Optional[np.ndarray]:
+    """The model's outputs on the images (captured with the last layer when not cached)."""
+    found = study.cache.get(study._key("outputs"))
+    if found is None:
+        acts = capture_activations(study.model, study.images, study.layers[-1:], batch_size=study.batch_size,
+                                   max_bytes=study.max_bytes, reducers={study.layers[-1]: _avg_pool})
+        study.stats["captures"] += 1
+        found = acts.outputs if acts.outputs is None else study.cache.put(study._key("outputs"),
+                                                                          read_only(acts.outputs))
+    return found
+
+
+def reduce_for(study, layer: str, spec: CloudSpec) -> Optional[str]:
+    """The capture a cloud needs: pooled in a stream, or the full activations when cached."""
+    reduce = spec.pooling if study.stream_pooled else None
+    if reduce is not None and study.cache.peek(study._key("activations", layer, None)):
+        reduce = None
+    return reduce
+
+
+def cloud(study, layer: str, spec: CloudSpec, progress=None, cancel=None) -> PointCloud:
+    def compute():
+        reduce = reduce_for(study, layer, spec)
+        act = activations(study, [layer], reduce, progress, cancel)[layer]
+        streamed = spec.pooling if study.stream_pooled else None
+        if reduce is None and streamed is not None and act.ndim == 4:
+            # Pool the cached full activations exactly as the stream does (torch, float32), so
+            # a cloud's numbers never depend on which capture happened to run first.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+                act = POOLERS[streamed](torch.from_numpy(act)).numpy()
+        return make_cloud(act, layer=layer, **spec.kwargs())
+
+    return cached(study, study._key("cloud", layer, spec), compute)
+
+
+# ------------------------------------------------------------------------------ persistence
+
+
+def persistence_task(points: np.ndarray, scale: str, maxdim: int, backend: str,
+                     representatives: bool, max_memory_bytes: int) -> tuple[PersistenceResult, float]:
+    """One layer's diagrams; the budget is checked before rescaling builds a distance matrix.
+
+    Calls this module's ``persistence`` (tests inject faults there); process pools run the
+    torch-free :func:`~tda_widgets.topology.persistence.rescaled_persistence` instead.
+    """
+    check_persistence_budget(points.shape[0], points.shape[1], maxdim, max_memory_bytes)
+    scaled, factor = rescale_points(points, scale)
+    result = persistence(scaled, maxdim=maxdim, backend=backend, representatives=representatives,
+                         max_memory_bytes=max_memory_bytes)
+    return result, factor
+
+
+def diagrams(study, layers, spec: CloudSpec, maxdim: int, scale: str, backend: str, representatives: bool,
+             progress=None, cancel=None) -> dict[str, PersistenceResult]:
+    PersistenceSpec.check("Study.diagrams", scale=scale, backend=backend)
+    layers = layers_of(study, layers)
+    keys = {layer: study._key("diagrams", layer, spec, scale, maxdim, backend, representatives) for layer in layers}
+    results = {layer: study.cache.get(keys[layer]) for layer in layers}
+    if study.store is not None:  # finished diagrams from an earlier session: no capture at all
+        for layer in layers:
+            if results[layer] is None and (stored := study.store.get(keys[layer])) is not None:
+                results[layer] = study.cache.put(keys[layer], read_only(stored))
+    todo = [layer for layer in layers if results[layer] is None]
+    # One forward pass for every layer still missing a cloud, not one pass per layer.
+    to_capture: dict = {}
+    for layer in todo:
+        if not study.cache.peek(study._key("cloud", layer, spec)):
+            to_capture.setdefault(reduce_for(study, layer, spec), []).append(layer)
+    for reduce, group in to_capture.items():
+        activations(study, group, reduce, cancel=cancel)
+    clouds = {}
+    for layer in todo:
+        check_cancel(cancel, "point clouds")
+        clouds[layer] = cloud(study, layer, spec, cancel=cancel)
+    total, done = len(layers), len(layers) - len(todo)
+    report(progress, done, total, "persistence")
+    executor = resolve_executor(study.executor, "Study")  # validated even when one layer runs here
+    executor = executor if len(todo) > 1 else None
+    # A process or dask worker gets the torch-free topology function (a spawned worker that
+    # imports torch takes seconds); in this process, persistence_task (tests inject faults there).
+    task = persistence_task if executor is None else rescaled_persistence
+
+    def store(layer, result_and_factor):
+        results[layer] = study.cache.put(keys[layer], read_only(result_and_factor[0]))
+        study.stats["persistence"] += 1
+        if study.store is not None:
+            study.store.put(keys[layer], results[layer])
+
+    with Batch(executor, "persistence", progress=progress, cancel=cancel, total=total, done=done,
+               on_result=store) as batch:
+        for layer in todo:
+            batch.add(layer, task, clouds[layer].points, scale, maxdim=maxdim, backend=backend,
+                      representatives=representatives, max_memory_bytes=study.max_memory_bytes,
+                      message=f"persistence of {layer}")
+        batch.results()
+    return results
+
+
+def distance_matrix(study, layers, spec: CloudSpec, metric: str, dims, maxdim: Optional[int], scale: str,
+                    backend: str, infinite: str, progress=None, cancel=None) -> np.ndarray:
+    DistanceSpec.check("Study.distance_matrix", metric=metric, infinite=infinite)
+    dims = tuple(sorted({int(d) for d in dims}))
+    if not dims:
+        raise TDAInputError("dims is empty; choose at least one homology dimension, e.g. dims=(0, 1).")
+    layers = layers_of(study, layers)
+    maxdim = diagram_maxdim(dims) if maxdim is None else maxdim
+    n = len(layers)
+    n_pairs = n * (n - 1) // 2
+    results = diagrams(study, layers, spec, maxdim, scale, backend, False, cancel=cancel,
+                       progress=lambda done, total, msg: report(progress, done, total + n_pairs, msg))
+    key = study._key("distances", tuple(layers), spec, scale, maxdim, backend, metric, dims, infinite)
+    if study.cache.peek(key):
+        report(progress, n + n_pairs, n + n_pairs, "distances cached")
+    return cached(study, key, lambda: layer_distance_matrix(
+        [list(results[layer].diagrams) for layer in layers], metric, dims=dims, infinite=infinite,
+        executor=resolve_executor(study.executor, "Study"), cancel=cancel,
+        progress=lambda done, total, msg: report(progress, n + done, n + total, msg)), "distance_matrices").copy()
+
+
+# ------------------------------------------------------------------------------ CKA, mapper
+
+
+def cka(study, layers, kernel: str, debiased: bool, backend: str, device: Any, progress=None,
+        cancel=None) -> np.ndarray:
+    if backend not in ("numpy", "torch"):
+        raise TDAInputError(f"The 'backend' parameter of Study.cka must be one of ('numpy', 'torch'). "
+                            f"Got {backend!r} instead.")
+    layers = layers_of(study, layers)
+    if backend == "torch":
+        from ..gpu import default_device
+
+        device = default_device(device)  # checked before the cache: a missing GPU is an error
+
+    def compute():
+        acts = activations(study, layers, None, cancel=cancel)
+        features = [acts[layer].reshape(study.n_images, -1) for layer in layers]
+        if backend == "torch":
+            from ..gpu import cka_matrix_torch
+
+            return cka_matrix_torch(features, kernel=kernel, debiased=debiased, device=device, progress=progress,
+                                    cancel=cancel)
+        return cka_matrix(features, kernel=kernel, debiased=debiased, progress=progress, cancel=cancel)
+
+    where = str(device) if backend == "torch" else None
+    return cached(study, study._key("cka", tuple(layers), kernel, debiased, backend, where), compute, "cka").copy()
+
+
+def point_labels(study, points: PointCloud) -> Optional[np.ndarray]:
+    """Each point's label, through the cloud's provenance (None without labels or for channels)."""
+    if study.labels is None or (points.image_index < 0).any():
+        return None
+    return study.labels[points.image_index]
+
+
+def mapper(study, layer: str, spec: CloudSpec, lens, n_cubes, overlap, clusterer, eps, min_samples, class_groups,
+           cancel=None):
+    points = cloud(study, layer, spec, cancel=cancel)
+    lens_key = lens if isinstance(lens, (str, tuple)) else ("array", hashlib.sha1(np.asarray(lens).tobytes()).hexdigest())
+    groups_key = tuple(sorted(class_groups.items())) if class_groups else None
+    key = study._key("mapper", layer, spec, lens_key, n_cubes, overlap, repr(clusterer), eps, min_samples, groups_key)
+
+    def compute():
+        check_cancel(cancel, "mapper")
+        values = lens
+        if isinstance(lens, tuple) and lens and lens[0] == "logit":
+            values = outputs(study)[points.image_index, int(lens[1])]
+        return mapper_graph(points.points, labels=point_labels(study, points),
+                            image_index=points.image_index if (points.image_index >= 0).all() else None,
+                            lens=values, n_cubes=n_cubes, overlap=overlap, clusterer=clusterer, eps=eps,
+                            min_samples=min_samples, class_groups=class_groups)
+
+    return cached(study, key, compute, "mapper")
