@@ -258,14 +258,20 @@ def _first_tensor(item: Any) -> torch.Tensor:
     return item
 
 
-def _iter_batches(inputs: Any, batch_size: int) -> tuple[Iterable[torch.Tensor], Optional[int]]:
-    """Batches of input tensors from a tensor, an array, a Dataset or a DataLoader."""
+def _iter_batches(inputs: Any, batch_size: int, order: Optional[np.ndarray] = None
+                  ) -> tuple[Iterable[torch.Tensor], Optional[int]]:
+    """Batches of input tensors from a tensor, an array, a Dataset or a DataLoader; with
+    ``order`` (a permutation of the images), tensors and Datasets are visited in that order (a
+    DataLoader batches itself: ``order`` is ignored)."""
     if isinstance(inputs, np.ndarray):
         inputs = torch.from_numpy(inputs)
     if isinstance(inputs, torch.Tensor):
         if inputs.ndim == 0:
             raise TDAInputError("inputs is a scalar tensor; pass a batch of images of shape (N, C, H, W).")
         n = int(inputs.shape[0])
+        if order is not None:
+            index = torch.as_tensor(order)
+            return (inputs[index[i : i + batch_size]] for i in range(0, n, batch_size)), n
         return (inputs[i : i + batch_size] for i in range(0, n, batch_size)), n
     if isinstance(inputs, torch.utils.data.DataLoader):
         try:
@@ -277,10 +283,11 @@ def _iter_batches(inputs: Any, batch_size: int) -> tuple[Iterable[torch.Tensor],
         hasattr(inputs, "__getitem__") and hasattr(inputs, "__len__") and not isinstance(inputs, (str, bytes, dict))
     ):
         n = len(inputs)
+        visit = range(n) if order is None else [int(i) for i in order]
 
         def gen():
             for start in range(0, n, batch_size):
-                items = [_first_tensor(inputs[i]) for i in range(start, min(n, start + batch_size))]
+                items = [_first_tensor(inputs[i]) for i in visit[start : start + batch_size]]
                 yield torch.stack(items)
 
         return gen(), n
@@ -293,7 +300,8 @@ def _iter_batches(inputs: Any, batch_size: int) -> tuple[Iterable[torch.Tensor],
 # ----------------------------------------------------------------------------- hooks
 
 
-def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thread: Optional[int] = None):
+def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thread: Optional[int] = None,
+               observer: Any = None):
     """A forward hook that stores a detached (optionally reduced) copy of a layer's output.
 
     Built apart from registration so that it can be unit-tested on a fake tensor. With
@@ -319,6 +327,8 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thre
                 "ambiguous. Capture a layer that runs once (e.g. its parent block)."
             )
         out = output.detach()
+        if observer is not None:  # sees the full output at once (before an in-place op changes it)
+            observer.observe(name, out)
         if reducer is not None:
             out = reducer(out)
         if out.untyped_storage().data_ptr() == output.untyped_storage().data_ptr():
@@ -331,14 +341,16 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thre
 
 
 @contextmanager
-def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optional[dict] = None):
+def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optional[dict] = None, observer: Any = None):
     modules = dict(model.named_modules())
     handles = []
     thread = threading.get_ident()
+    watched = set(getattr(observer, "layers", ()))
     try:
         for name in names:
             reducer = (reducers or {}).get(name)
-            handles.append(modules[name].register_forward_hook(_make_hook(name, sink, reducer, thread=thread)))
+            hook = _make_hook(name, sink, reducer, thread=thread, observer=observer if name in watched else None)
+            handles.append(modules[name].register_forward_hook(hook))
         yield
     finally:
         for handle in handles:
@@ -413,6 +425,8 @@ def capture_activations(
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelEvent] = None,
+    observer: Any = None,
+    order: Optional[np.ndarray] = None,
 ) -> Activations:
     """Record the outputs of ``layers`` for every input image.
 
@@ -437,6 +451,14 @@ def capture_activations(
         Called as ``progress(images_done, n_images, message)`` after every batch.
     cancel : threading.Event-like, optional
         Checked between batches; when set, :class:`~tda_widgets.errors.Cancelled` is raised.
+    observer : object, optional
+        Streams statistics during the capture without storing anything: for each layer in its
+        ``layers`` attribute (a subset of ``layers``), ``observer.observe(layer, output)`` gets
+        the full output of each batch, then ``observer.end_batch()`` is called (e.g.
+        :class:`~tda_widgets.topology.minibatch_cka.MinibatchCKA`).
+    order : ndarray of int, optional
+        A permutation of the images: they are fed to the model in this order (batches then mix
+        what the order mixes) and stored back in their own order. Not for DataLoaders.
 
     Returns
     -------
@@ -457,7 +479,9 @@ def capture_activations(
     names = resolve_layers(model, layers)
     if int(batch_size) < 1:
         raise TDAInputError(f"batch_size must be a positive integer; got {batch_size}.")
-    batches, n_total = _iter_batches(inputs, int(batch_size))
+    if order is not None and isinstance(inputs, torch.utils.data.DataLoader):
+        order = None  # a DataLoader batches (and maybe shuffles) itself
+    batches, n_total = _iter_batches(inputs, int(batch_size), order)
     if n_total == 0:
         raise TDAInputError("The input holds no images (0 items); pass at least 2 images.")
     device = model_device(model)
@@ -488,7 +512,7 @@ def capture_activations(
             if batch.is_floating_point() and param_dtype is not None:
                 batch = batch.to(param_dtype)
             sink: dict[str, torch.Tensor] = {}
-            with _hooks(model, names, sink, dict(reducers or {})):
+            with _hooks(model, names, sink, dict(reducers or {}), observer):
                 out = _forward(model, batch)
             missing = [name for name in names if name not in sink]
             if missing:
@@ -518,13 +542,16 @@ def capture_activations(
                 for k in names:
                     store[k] = (np.empty((n_total, *shapes[k]), dtype=np.float32)
                                 if n_total is not None else [])
+            if observer is not None:
+                observer.end_batch()
+            rows = slice(done, done + m) if order is None else np.asarray(order[done : done + m])
             for name in names:
                 arr = sink[name].to("cpu", torch.float32).numpy()
                 nonfinite[name] += int(arr.size - np.count_nonzero(np.isfinite(arr)))
                 if isinstance(store[name], list):
                     store[name].append(arr)
                 else:
-                    store[name][done : done + m] = arr
+                    store[name][rows] = arr
             if keep_outputs:
                 out_t = _model_output(out)
                 if out_t is not None and out_t.shape[:1] == (m,):
@@ -539,6 +566,9 @@ def capture_activations(
     }
     outputs = np.concatenate(output_batches) if len(output_batches) and \
         sum(len(o) for o in output_batches) == done else None
+    if outputs is not None and order is not None:
+        visited, outputs = outputs, np.empty_like(outputs)
+        outputs[np.asarray(order)] = visited
     bad = {name: count for name, count in nonfinite.items() if count}
     if bad:
         detail = "; ".join(

@@ -69,8 +69,8 @@ class Comparison:
     spearman : float
         Rank correlation of ``ph`` and ``1 - cka`` over layer pairs (nan with fewer than 3 layers
         or infinite distances).
-    metric, dims, maxdim, scale, spec, infinite
-        The settings the numbers come from.
+    metric, dims, maxdim, scale, spec, infinite, cka_estimator
+        The settings the numbers come from ("exact" or "minibatch" CKA).
     """
 
     layers: list
@@ -83,6 +83,7 @@ class Comparison:
     scale: str
     spec: CloudSpec
     infinite: str = _D.infinite
+    cka_estimator: str = "exact"
 
     def keys(self):
         return [f.name for f in fields(self)]
@@ -192,10 +193,11 @@ class Study:
                                      cancel)
 
     def cka(self, layers=None, *, kernel: str = _C.kernel, debiased: bool = _C.debiased, backend: str = "numpy",
-            device: Any = None, progress=None, cancel=None) -> np.ndarray:
+            device: Any = None, estimator: str = _C.estimator, progress=None, cancel=None) -> np.ndarray:
         """CKA between layers, each flattened to one vector per image; ``backend="torch"`` runs
-        :func:`tda_widgets.gpu.cka_matrix_torch` on ``device`` (same numbers within 1e-5)."""
-        return steps.cka(self, layers, kernel, debiased, backend, device, progress, cancel)
+        :func:`tda_widgets.gpu.cka_matrix_torch` on ``device`` (same numbers within 1e-5);
+        ``estimator="minibatch"`` streams linear CKA during the capture (see :class:`CKASpec`)."""
+        return steps.cka(self, layers, kernel, debiased, backend, device, progress, cancel, estimator)
 
     def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None):
         """Memory estimate before anything is captured (:func:`tda_widgets.budget.estimate_study`);
@@ -208,15 +210,19 @@ class Study:
         return estimate_study(*args, maxdim=maxdim, stream_pooled=self.stream_pooled)
 
     def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric=_D.metric, dims=_D.dims,
-                scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, progress=None, cancel=None) -> Comparison:
-        """PH distances beside CKA and the Spearman rank correlation of PH and 1 - CKA."""
+                scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, estimator=_C.estimator, progress=None,
+                cancel=None) -> Comparison:
+        """PH distances beside CKA and the Spearman rank correlation of PH and 1 - CKA (one forward
+        pass when CKA is streamed: clouds, CKA statistics and predictions together)."""
         layers = steps.layers_of(self, layers)
+        steps.capture_for_compare(self, layers, spec, kernel, estimator, cancel=cancel)
         ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, infinite=infinite,
                                   progress=progress, cancel=cancel)
-        ck = self.cka(layers, kernel=kernel, cancel=cancel)
+        ck = self.cka(layers, kernel=kernel, estimator=estimator, cancel=cancel)
         rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
         return Comparison(layers=layers, ph=ph, cka=ck, spearman=rho, metric=metric, dims=tuple(dims),
-                          maxdim=diagram_maxdim(dims), scale=scale, spec=spec, infinite=infinite)
+                          maxdim=diagram_maxdim(dims), scale=scale, spec=spec, infinite=infinite,
+                          cka_estimator=steps.cka_estimator(self, layers, kernel, estimator))
 
     def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = _M.lens, n_cubes: int = _M.n_cubes,
                overlap: float = _M.overlap, clusterer: Any = _M.clusterer, eps: Optional[float] = _M.eps,

@@ -306,7 +306,7 @@ def build_report(
     mapper_spec = MapperSpec.from_kwargs(f"{func}(mapper_kwargs=...)", **{
         k: v for k, v in mapper_kwargs.items() if k in MapperSpec.options() and isinstance(v, (str, int, float, type(None)))})
     steps = [("point cloud", spec), ("persistence", PersistenceSpec(maxdim=max(1, max(dims)), scale=scale)),
-             ("layer distance", DistanceSpec(metric=metric, dims=dims)), ("similarity", CKASpec()),
+             ("layer distance", DistanceSpec(metric=metric, dims=dims)), ("similarity", CKASpec(estimator=result["cka_estimator"])),
              ("mapper", mapper_spec)]
     every_setting = "".join(
         f"<tr><td>{escape(step)}</td><td>{escape(name)}</td><td>{escape(value)}</td><td>{escape(help)}</td></tr>"

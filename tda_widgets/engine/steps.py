@@ -40,7 +40,7 @@ from ..capture import capture_activations, resolve_layers
 from ..clouds import CloudSpec, PointCloud, make_cloud
 from ..errors import TDAInputError
 from ..layers import expand_layers
-from ..topology.cka import cka_matrix
+from ..topology.cka import CKASpec, cka_matrix
 from ..topology.distances import DistanceSpec, layer_distance_matrix
 from ..topology.mapper import mapper_graph
 from ..topology.persistence import PersistenceResult, PersistenceSpec, check_persistence_budget, persistence, \
@@ -49,6 +49,15 @@ from ..topology.scaling import rescale_points
 from .scheduler import Batch, resolve_executor
 
 REDUCTIONS = (None, "avg", "max")
+#: Every capture of a study feeds the images in one seeded order (and stores them back in their
+#: own): minibatches then mix the classes, as a streamed (minibatch) CKA needs, even for a
+#: dataset sorted by class (an ImageFolder); and since every capture batches the images the
+#: same way, a layer's numbers never depend on which capture computed them.
+CAPTURE_ORDER_SEED = 0
+
+
+def capture_order(study) -> np.ndarray:
+    return np.random.default_rng(CAPTURE_ORDER_SEED).permutation(study.n_images)
 
 
 def _avg_pool(t: torch.Tensor) -> torch.Tensor:
@@ -117,7 +126,8 @@ def activations(study, layers, reduce: Optional[str], progress=None, cancel=None
         return found
     reducers = {layer: POOLERS[reduce] for layer in missing} if reduce else None
     acts = capture_activations(study.model, study.images, missing, batch_size=study.batch_size,
-                               max_bytes=study.max_bytes, reducers=reducers, progress=progress, cancel=cancel)
+                               max_bytes=study.max_bytes, reducers=reducers, progress=progress, cancel=cancel,
+                               order=capture_order(study))
     study.stats["captures"] += 1
     for layer in missing:
         found[layer] = study.cache.put(keys[layer], read_only(acts[layer]))
@@ -131,7 +141,8 @@ def outputs(study) -> Optional[np.ndarray]:
     found = study.cache.get(study._key("outputs"))
     if found is None:
         acts = capture_activations(study.model, study.images, study.layers[-1:], batch_size=study.batch_size,
-                                   max_bytes=study.max_bytes, reducers={study.layers[-1]: _avg_pool})
+                                   max_bytes=study.max_bytes, reducers={study.layers[-1]: _drop},
+                                   order=capture_order(study))
         study.stats["captures"] += 1
         found = acts.outputs if acts.outputs is None else study.cache.put(study._key("outputs"),
                                                                           read_only(acts.outputs))
@@ -249,12 +260,70 @@ def distance_matrix(study, layers, spec: CloudSpec, metric: str, dims, maxdim: O
 # ------------------------------------------------------------------------------ CKA, mapper
 
 
+
+
+def per_image_shapes(study) -> dict:
+    """Every hookable module's output shape for one image (one probe forward, memoised per model)."""
+    memo = getattr(study, "_shapes_memo", None)
+    if memo is None or memo[0] != study.model_key():
+        from ..capture import describe_layers
+
+        shapes = {entry["name"]: tuple(entry["output_shape"]) for entry in describe_layers(study.model, study.images)
+                  if entry.get("output_shape") is not None}
+        study._shapes_memo = memo = (study.model_key(), shapes)
+    return memo[1]
+
+
+def cka_estimator(study, layers, kernel: str, estimator: str, backend: str = "numpy") -> str:
+    """``estimator`` with "auto" resolved: exact when the layers' full activations are cached or
+    fit the capture budget (``max_bytes``), or for the RBF kernel / torch backend; else minibatch."""
+    if estimator != "auto":
+        return estimator
+    if kernel != "linear" or backend != "numpy":
+        return "exact"
+    if all(study.cache.peek(study._key("activations", layer, None)) for layer in layers):
+        return "exact"
+    shapes = per_image_shapes(study)
+    full = sum(4 * int(np.prod(shapes.get(layer, (1,)))) for layer in layers) * study.n_images
+    return "exact" if full <= study.max_bytes else "minibatch"
+
+
+def streamed_cka(study, layers, progress=None, cancel=None, reducers=None):
+    """Minibatch linear CKA of ``layers`` accumulated during one capture that stores nothing of
+    them (or, with ``reducers``, their pooled outputs, returned too): ``(matrix, Activations)``."""
+    from ..topology.minibatch_cka import MinibatchCKA
+
+    acc = MinibatchCKA(layers)
+    drop = {layer: _drop for layer in layers}
+    acts = capture_activations(study.model, study.images, layers, batch_size=study.batch_size,
+                               max_bytes=study.max_bytes, reducers=dict(drop, **(reducers or {})),
+                               progress=progress, cancel=cancel, observer=acc, order=capture_order(study))
+    study.stats["captures"] += 1
+    if acts.outputs is not None:
+        study.cache.put(study._key("outputs"), read_only(acts.outputs))
+    return acc.result(), acts
+
+
+def _drop(t: torch.Tensor) -> torch.Tensor:
+    """A reducer that keeps nothing: (m, 0) per batch (the layer is only observed)."""
+    return t.new_empty((t.shape[0], 0))
+
+
 def cka(study, layers, kernel: str, debiased: bool, backend: str, device: Any, progress=None,
-        cancel=None) -> np.ndarray:
+        cancel=None, estimator: str = "auto") -> np.ndarray:
     if backend not in ("numpy", "torch"):
         raise TDAInputError(f"The 'backend' parameter of Study.cka must be one of ('numpy', 'torch'). "
                             f"Got {backend!r} instead.")
+    CKASpec.check("Study.cka", kernel=kernel, debiased=debiased, estimator=estimator)
     layers = layers_of(study, layers)
+    estimator = cka_estimator(study, layers, kernel, estimator, backend)
+    if estimator == "minibatch":
+        if kernel != "linear" or backend != "numpy":
+            raise TDAInputError(f"Study.cka: estimator='minibatch' computes linear CKA in this process; got "
+                                f"kernel={kernel!r}, backend={backend!r}. Use kernel='linear', backend='numpy', "
+                                "or estimator='exact'.")
+        key = study._key("cka", tuple(layers), kernel, "minibatch", study.batch_size, CAPTURE_ORDER_SEED)
+        return cached(study, key, lambda: streamed_cka(study, layers, progress, cancel)[0], "cka").copy()
     if backend == "torch":
         from ..gpu import default_device
 
@@ -299,3 +368,23 @@ def mapper(study, layer: str, spec: CloudSpec, lens, n_cubes, overlap, clusterer
                             min_samples=min_samples, class_groups=class_groups)
 
     return cached(study, key, compute, "mapper")
+
+
+def capture_for_compare(study, layers, spec: CloudSpec, kernel: str, estimator: str, progress=None,
+                        cancel=None) -> None:
+    """One forward pass for a whole :meth:`Study.compare`: the pooled activations of the layers
+    whose clouds are missing, the streamed CKA and the model's outputs, when CKA is streamed
+    (minibatch) and the clouds are pooled; otherwise nothing (the steps capture what they need)."""
+    pooling = spec.pooling if study.stream_pooled else None
+    if pooling is None or cka_estimator(study, layers, kernel, estimator) != "minibatch":
+        return
+    cka_key = study._key("cka", tuple(layers), kernel, "minibatch", study.batch_size, CAPTURE_ORDER_SEED)
+    if study.cache.peek(cka_key):
+        return
+    missing = [layer for layer in layers if not study.cache.peek(study._key("cloud", layer, spec))
+               and not study.cache.peek(study._key("activations", layer, pooling))]
+    matrix, acts = streamed_cka(study, layers, progress, cancel, reducers={layer: POOLERS[pooling] for layer in missing})
+    for layer in missing:
+        study.cache.put(study._key("activations", layer, pooling), read_only(acts[layer]))
+    study.stats["cka"] += 1
+    study.cache.put(cka_key, read_only(matrix))

@@ -35,10 +35,13 @@ from .._progress import CancelEvent, ProgressCallback, check_cancel, report
 from ..errors import TDAInputError, TDATypeError
 from ..options import Spec, option
 
-__all__ = ["linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS"]
+__all__ = ["linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS", "ESTIMATORS"]
 
 #: Kernels accepted by :func:`cka_matrix`.
 KERNELS = ("linear", "rbf")
+#: How a study computes CKA: from every image's full activations (kept in memory), or streamed
+#: minibatch by minibatch during the capture (:mod:`tda_widgets.topology.minibatch_cka`).
+ESTIMATORS = ("auto", "exact", "minibatch")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class CKASpec(Spec):
                          label="CKA kernel")
     debiased: bool = option(False, "the unbiased HSIC estimator (Song et al. 2012) instead of the biased one",
                             kind=bool)
+    estimator: str = option("auto", "exact: from every image's full activations, kept in memory; minibatch: "
+                            "linear CKA streamed during the capture, nothing kept (Nguyen et al. 2021; always "
+                            "the unbiased HSIC); auto: exact when the full activations fit the capture budget",
+                            choices=ESTIMATORS, label="CKA estimator")
 
 
 # --------------------------------------------------------------------------- validation

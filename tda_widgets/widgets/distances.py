@@ -117,7 +117,8 @@ class LayerDistanceExplorer(ExplorerBase):
         rho = result["spearman"]
         fig = layer_distance_figure(result["ph"], result["cka"], result["layers"], metric=result["metric"],
                                     rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"],
-                                    dims=result["dims"], cka_name=f"{self.kernel} CKA")
+                                    dims=result["dims"], cka_name=f"{self.kernel} CKA"
+                                    + (" (minibatch)" if result["cka_estimator"] == "minibatch" else ""))
         update_in_place(self.heatmap_fig, fig)
         self._bind_callbacks()
 

@@ -70,7 +70,7 @@ def test_compare_returns_a_dataclass_that_still_reads_like_a_dict(demo):
     assert isinstance(result, Comparison)
     assert result["ph"] is result.ph and result["layers"] == LAYERS
     assert set(dict(result)) == {"layers", "ph", "cka", "spearman", "metric", "dims", "maxdim", "scale", "spec",
-                                 "infinite"}
+                                 "infinite", "cka_estimator"}
     assert "spearman" in result and "rho" not in result
     with pytest.raises(KeyError, match="a Comparison has"):
         result["rho"]
