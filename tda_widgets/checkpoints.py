@@ -168,7 +168,7 @@ def checkpoint_grid(
     backend: str = "auto",
     full_matrix: bool = False,
     executor: Any = None,
-    batch_size: int = 256,
+    batch_size: Optional[int] = None,
     max_memory_bytes: int = 2 * 1024**3,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelEvent] = None,
@@ -206,7 +206,8 @@ def checkpoint_grid(
         instead of ``K - 1``).
     executor : None, "processes" or concurrent.futures.Executor
         Where persistence and distances run; ``client.get_executor()`` for dask.distributed.
-    batch_size : int, default 256
+    batch_size : int, optional
+        Images per forward pass (default: derived from the budget, see :class:`Study`).
     max_memory_bytes : int, default 2 GiB
         Per-cell persistence memory budget.
     progress : callable, optional

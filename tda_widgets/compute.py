@@ -115,7 +115,10 @@ class Study:
     executor : None, "processes" or concurrent.futures.Executor
         Where per-layer persistence and per-pair distances run: serially, on a local pool of two
         spawned processes, or on any executor (dask's ``client.get_executor()`` for a cluster).
-    batch_size : int, default 256
+    batch_size : int, optional
+        Images per forward pass; default: derived from the model and the budget (the largest
+        batch whose forward pass, measured on one image, fits a quarter of ``max_bytes``; 4 to
+        256). A given one wins unless its forward pass alone exceeds ``max_bytes`` (refused).
     max_bytes, max_memory_bytes : int
         Memory budgets of the activation capture and of one persistence computation.
     n_images, seed : int, optional
@@ -130,7 +133,7 @@ class Study:
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
-                 *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: int = 256,
+                 *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: Optional[int] = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
                  stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None):
@@ -139,11 +142,17 @@ class Study:
         self.images, self.labels = prepare_images(images, labels, n_images, seed)
         self.n_images, self._inputs_key = count_images(self.images), inputs_fingerprint(self.images)
         self.class_names = list(class_names) if class_names is not None else None
-        self.executor, self.batch_size, self.max_bytes = executor, batch_size, max_bytes
+        self.executor, self.requested_batch_size = executor, steps.requested_batch_size(batch_size)
+        self.max_bytes = max_bytes
         self.max_memory_bytes, self.stream_pooled = max_memory_bytes, stream_pooled
         self.cache = ResultCache(cache_bytes)
         self.store = DiskStore(store) if store is not None else None
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
+
+    @property
+    def batch_size(self) -> int:
+        """Images per forward pass (see the ``batch_size`` parameter)."""
+        return steps.batch_size(self)
 
     def _key(self, step: str, *parts) -> tuple:
         """The one way a cache key is made: the step, the model and input fingerprints, then the
@@ -199,15 +208,19 @@ class Study:
         ``estimator="minibatch"`` streams linear CKA during the capture (see :class:`CKASpec`)."""
         return steps.cka(self, layers, kernel, debiased, backend, device, progress, cancel, estimator)
 
-    def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None):
-        """Memory estimate before anything is captured (:func:`tda_widgets.budget.estimate_study`);
-        with ``max_bytes``, raise :class:`~tda_widgets.errors.BudgetExceededError` above it."""
+    def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None,
+                 cka: Optional[str] = _C.estimator):
+        """Memory estimate of :meth:`compare` before anything is captured (forward pass, clouds,
+        persistence, CKA; :func:`tda_widgets.budget.estimate_study`); with ``max_bytes``, raise
+        :class:`~tda_widgets.errors.BudgetExceededError` above it."""
         from .budget import check_budget, estimate_study
 
         args = (self.model, self.images, steps.layers_of(self, layers), self.n_images, spec)
+        kwargs = dict(maxdim=maxdim, stream_pooled=self.stream_pooled, batch_size=self.requested_batch_size,
+                      capture_bytes=self.max_bytes, cka=cka)
         if max_bytes is not None:
-            return check_budget(*args, max_bytes=max_bytes, maxdim=maxdim, stream_pooled=self.stream_pooled)
-        return estimate_study(*args, maxdim=maxdim, stream_pooled=self.stream_pooled)
+            return check_budget(*args, max_bytes=max_bytes, **kwargs)
+        return estimate_study(*args, **kwargs)
 
     def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric=_D.metric, dims=_D.dims,
                 scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, estimator=_C.estimator, progress=None,

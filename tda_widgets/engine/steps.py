@@ -274,18 +274,49 @@ def per_image_shapes(study) -> dict:
     return memo[1]
 
 
+def forward_bytes(study) -> int:
+    """One image's forward-pass peak (:func:`tda_widgets.budget.forward_bytes_per_image`), memoised per model."""
+    memo = getattr(study, "_forward_memo", None)
+    if memo is None or memo[0] != study.model_key():
+        from ..budget import forward_bytes_per_image
+
+        study._forward_memo = memo = (study.model_key(), forward_bytes_per_image(study.model, study.images))
+    return memo[1]
+
+
+def requested_batch_size(batch_size) -> Optional[int]:
+    """A Study's ``batch_size`` argument, checked: a positive int, or None (derive it)."""
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise TDAInputError(f"The 'batch_size' parameter of Study must be a positive int, or None to derive it "
+                            f"from the budget. Got {batch_size!r} instead.")
+    return batch_size
+
+
+def batch_size(study) -> int:
+    """The study's batch size: the one given (refused when its forward pass alone exceeds
+    ``max_bytes``), else the largest whose forward pass fits a quarter of ``max_bytes`` (4 to 256)."""
+    from ..budget import batch_size_for, check_batch_size
+
+    if study.requested_batch_size is not None:
+        return check_batch_size(study.requested_batch_size, forward_bytes(study), study.max_bytes)
+    return batch_size_for(forward_bytes(study), study.max_bytes)
+
+
 def cka_estimator(study, layers, kernel: str, estimator: str, backend: str = "numpy") -> str:
-    """``estimator`` with "auto" resolved: exact when the layers' full activations are cached or
-    fit the capture budget (``max_bytes``), or for the RBF kernel / torch backend; else minibatch."""
+    """``estimator`` with "auto" resolved: exact when the layers' full activations are cached, when
+    exact CKA's peak fits the capture budget (``max_bytes``; :func:`tda_widgets.budget.cka_fits_exactly`),
+    or for the RBF kernel / torch backend; else minibatch."""
     if estimator != "auto":
         return estimator
     if kernel != "linear" or backend != "numpy":
         return "exact"
     if all(study.cache.peek(study._key("activations", layer, None)) for layer in layers):
         return "exact"
+    from ..budget import cka_fits_exactly
+
     shapes = per_image_shapes(study)
     full = sum(4 * int(np.prod(shapes.get(layer, (1,)))) for layer in layers) * study.n_images
-    return "exact" if full <= study.max_bytes else "minibatch"
+    return "exact" if cka_fits_exactly(full, study.n_images, len(layers), study.max_bytes) else "minibatch"
 
 
 def streamed_cka(study, layers, progress=None, cancel=None, reducers=None):

@@ -54,7 +54,8 @@ class CKASpec(Spec):
                             kind=bool)
     estimator: str = option("auto", "exact: from every image's full activations, kept in memory; minibatch: "
                             "linear CKA streamed during the capture, nothing kept (Nguyen et al. 2021; always "
-                            "the unbiased HSIC); auto: exact when the full activations fit the capture budget",
+                            "the unbiased HSIC); auto: exact when its peak (the full activations, copies, Gram "
+                            "matrices) fits the capture budget max_bytes",
                             choices=ESTIMATORS, label="CKA estimator")
 
 

@@ -33,7 +33,7 @@ def resnet_and_images():
 def test_resnet18_every_block_pooled_fits_2gb_streamed_and_reports_the_naive_size(resnet_and_images):
     model, images = resnet_and_images
     spec = CloudSpec(mode="image-avgpool", max_points=500)
-    est = check_budget(model, images[:1], "blocks", N, spec, max_bytes=GB2)
+    est = check_budget(model, images[:1], "blocks", N, spec, max_bytes=GB2, cka=None)  # the PH path alone
     assert [r.output_shape for r in est.layers] == BLOCK_SHAPES
     assert est.naive_capture_bytes == NAIVE
     assert est.capture_bytes == POOLED
@@ -45,6 +45,11 @@ def test_resnet18_every_block_pooled_fits_2gb_streamed_and_reports_the_naive_siz
     # naive: the same study without streaming stores every full activation
     naive = estimate_study(model, images[:1], "blocks", N, spec, stream_pooled=False)
     assert naive.capture_bytes == NAIVE
+    # with CKA (auto: exact, its peak of 3 x the full activations + 8 Gram matrices fits 2 GB)
+    with_cka = estimate_study(model, images[:1], "blocks", N, spec)
+    assert with_cka.cka_estimator == "exact" and with_cka.cka_bytes == 3 * NAIVE + 8 * N * N * 8
+    assert with_cka.peak_bytes >= with_cka.cka_bytes > est.peak_bytes
+    assert estimate_study(model, images[:1], "blocks", N, spec, capture_bytes=100 * 1024**2).cka_estimator == "minibatch"
 
 
 def test_streamed_capture_runs_where_the_naive_one_is_refused(resnet_and_images):
