@@ -18,6 +18,15 @@ device vs in float64 in numpy differs by rounding only, hence a 1e-5 tolerance).
 
 Run: ``python benchmarks/bench_memory.py [--n-images 1000] [--points 500]``. Ends with
 ``memory: RATIO x (equal results: yes/no)``, RATIO = naive tracemalloc peak / streaming peak.
+
+``--imagenet`` measures issue 14's goals at ImageNet resolution instead (random 3x224x224
+images, random weights, every block, ``image-avgpool`` at 500 points, default budget), each in a
+fresh interpreter, peak resident memory above the start (VmHWM reset):
+
+- ResNet-18 x 500 images, ``compare()`` (PH + CKA, one forward pass): peak <= 2 GB and faster
+  than the 60.6 s measured before (6.1 GB then); its diagrams equal those of the PH-only
+  streamed path (``distance_matrix()``, run apart) and its peak is set beside ``Study.estimate``;
+- ResNet-50 x 1,000 images, 16 blocks, ``compare()``: completes under 4 GB.
 """
 
 from __future__ import annotations
@@ -99,6 +108,72 @@ def child(path: str, n_images: int, points: int, out: str) -> None:
                      "diagrams": {k: [d for d in v.diagrams] for k, v in diagrams.items()}}, fh)
 
 
+def imagenet_child(arch: str, n_images: int, what: str, out: str) -> None:
+    import numpy as np
+    import torch
+    import torchvision
+
+    from tda_widgets.compute import CloudSpec, Study
+    from tda_widgets.topology import persistence
+
+    persistence(np.random.default_rng(0).normal(size=(20, 3)), maxdim=1)  # import the PH stack first
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(weights=None).eval()
+    images = torch.rand(n_images, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    spec = CloudSpec(mode="image-avgpool", max_points=500)
+    study = Study(model, images, layers="blocks")
+    estimate = study.estimate(spec, cka=None if what == "ph" else "auto")
+    rss_before = _status_kib("VmRSS")
+    reset = _reset_peak_rss()
+    start = time.perf_counter()
+    if what == "compare":
+        result = study.compare(spec=spec)
+        cka = result.cka_estimator
+    else:
+        study.distance_matrix(spec=spec)
+        cka = "none"
+    seconds = time.perf_counter() - start
+    rss_peak = (_status_kib("VmHWM") - rss_before) * 1024
+    diagrams = study.diagrams(spec=spec)
+    with open(out, "wb") as fh:
+        pickle.dump({"rss_peak": rss_peak, "rss_reset": reset, "seconds": seconds, "estimate": estimate.peak_bytes,
+                     "batch": study.batch_size, "captures": study.stats["captures"], "cka": cka,
+                     "layers": list(study.layers),
+                     "diagrams": {k: [d for d in v.diagrams] for k, v in diagrams.items()}}, fh)
+
+
+def imagenet() -> None:
+    from tda_widgets.topology import diagram_distance
+
+    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    runs = [("resnet18", 500, "compare"), ("resnet18", 500, "ph"), ("resnet50", 1000, "compare")]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, n, what in runs:
+            out = os.path.join(tmp, f"{arch}-{what}.pkl")
+            subprocess.run([sys.executable, __file__, "--imagenet-child", arch, what, "--n-images", str(n),
+                            "--out", out], check=True)
+            with open(out, "rb") as fh:
+                results[(arch, what)] = r = pickle.load(fh)
+            print(f"{arch} x {n} x 224 px, {len(r['layers'])} blocks, {what}: peak RSS {_mib(r['rss_peak'])} "
+                  f"above the start{'' if r['rss_reset'] else ' (peak not reset: upper bound)'} (estimate "
+                  f"{_mib(r['estimate'])}), {r['seconds']:.1f} s, batches of {r['batch']}, "
+                  f"{r['captures']} forward pass(es), CKA {r['cka']}", flush=True)
+    one, ph = results[("resnet18", "compare")], results[("resnet18", "ph")]
+    worst = max(diagram_distance(a, b, "bottleneck") for layer in one["layers"]
+                for a, b in zip(one["diagrams"][layer], ph["diagrams"][layer]))
+    big = results[("resnet50", "compare")]
+    goals = [("ResNet-18 x 500 compare(): peak <= 2 GB", one["rss_peak"] <= 2e9),
+             ("ResNet-18 x 500 compare(): faster than 60.6 s", one["seconds"] < 60.6),
+             ("ResNet-18 compare() diagrams equal the PH-only streamed path's (bottleneck <= 1e-5)", worst <= 1e-5),
+             ("ResNet-18 estimate within 1.3x of the measured peak", 1 / 1.3 <= one["rss_peak"] / one["estimate"] <= 1.3),
+             ("ResNet-50 x 1000 x 16 blocks compare(): completes under 4 GB", big["rss_peak"] < 4e9)]
+    print(f"diagrams: largest bottleneck distance between compare() and the PH-only path {worst:.2e}")
+    for goal, met in goals:
+        print(f"  goal: {goal}: {'met' if met else 'NOT met'}")
+    print(f"memory_224: {6.1e9 / one['rss_peak']:.1f} x (equal results: {'yes' if worst <= 1e-5 else 'no'})")
+
+
 def _mib(n: float) -> str:
     return f"{n / 1024**2:.1f} MiB"
 
@@ -109,7 +184,15 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=500)
     parser.add_argument("--child", choices=("streaming", "naive"))
     parser.add_argument("--out")
+    parser.add_argument("--imagenet", action="store_true", help="issue 14's goals at 224 x 224 (see the docstring)")
+    parser.add_argument("--imagenet-child", nargs=2, metavar=("ARCH", "WHAT"))
     args = parser.parse_args()
+    if args.imagenet_child:
+        imagenet_child(args.imagenet_child[0], args.n_images, args.imagenet_child[1], args.out)
+        return
+    if args.imagenet:
+        imagenet()
+        return
     if args.child:
         child(args.child, args.n_images, args.points, args.out)
         return

@@ -69,3 +69,26 @@ def test_minibatch_needs_the_linear_kernel(demo):
         study.cka(kernel="rbf", estimator="minibatch")
     with pytest.raises(TDAInputError, match="estimator"):
         study.cka(estimator="streamed")
+
+
+def test_batch_size_comes_from_the_budget_and_a_given_one_wins_unless_impossible():
+    import torch
+    import torchvision
+
+    from tda_widgets.budget import forward_bytes_per_image
+    from tda_widgets.errors import BudgetExceededError
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    images = torch.rand(8, 3, 224, 224)
+    per_image = forward_bytes_per_image(model, images)
+    # an independent count: ResNet-18's stem at 224 px keeps conv1's and bn1's (64, 112, 112) outputs alive
+    assert 2 * 64 * 112 * 112 * 4 <= per_image <= 3 * 64 * 112 * 112 * 4
+    study = Study(model, images, layers="blocks")  # 2 GiB: a quarter over per_image
+    assert study.batch_size == min(256, int(0.25 * 2 * 1024**3 // per_image)) and 4 <= study.batch_size < 256
+    assert Study(model, images, layers="blocks", max_bytes=64 * 1024**2).batch_size == 4  # the floor
+    assert Study(model, images, layers="blocks", batch_size=3).batch_size == 3  # a given one wins
+    with pytest.raises(BudgetExceededError, match=r"batch_size=64 needs about .* max_bytes"):
+        Study(model, images, layers="blocks", batch_size=64, max_bytes=100 * 1024**2).activations(reduce="avg")
+    with pytest.raises(TDAInputError, match="'batch_size' parameter of Study"):
+        Study(model, images, layers="blocks", batch_size=0)
