@@ -67,7 +67,7 @@ class CloudSpec(Spec):
     """
 
     mode: str = option("auto", "how activations become points (auto: pooled for conv layers, "
-                       "one point per image for linear ones)", choices=("auto",) + MODES, label="cloud")
+                       "one point per image for linear ones)", choices=("auto",) + MODES, label="point cloud")
     max_points: Optional[int] = option(500, "at most this many points per cloud (a seeded subsample)",
                                        kind=Integral, minimum=1, allow_none=True, label="points",
                                        ui=(20, 3000, 10))

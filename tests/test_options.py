@@ -97,7 +97,8 @@ def test_controls_offer_the_declared_choices_with_their_help(study):
     assert values(de.metric_dropdown) == list(METRICS)
     assert values(de.kernel_dropdown) == list(CKASpec.options()["kernel"].choices)
     assert values(pe.scale_dropdown) == list(PersistenceSpec.options()["scale"].choices)
-    assert values(me.lens_dropdown) == list(MapperSpec.options()["lens"].choices)
+    named = list(MapperSpec.options()["lens"].choices)  # then one logit per class
+    assert values(me.lens_dropdown) == named + [("logit", k) for k in range(len(values(me.lens_dropdown)) - len(named))]
     assert (me.cubes_slider.min, me.cubes_slider.max) == MapperSpec.options()["n_cubes"].ui[:2]
 
 

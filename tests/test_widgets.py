@@ -196,6 +196,13 @@ def test_clicking_a_cell_shows_the_matching(study):
     assert w.selected_pair == ("block2", "block1")
     assert "block2 vs block1" in w.matching_fig.layout.title.text
     assert len(trace(w.matching_fig, "A").x) > 0
+    # a new metric: the matching drawn for bottleneck is not left beside the new heat map
+    w.metric = "wasserstein-1"
+    w.wait()
+    assert w.selected_pair is None and "bottleneck" not in w.matching_fig.layout.title.text
+    assert "settings changed" in w.matching_fig.layout.title.text and len(trace(w.matching_fig, "A").x) == 0
+    ph._click_callbacks[0](ph, points, None)  # clicked again: the new metric's matching
+    assert "wasserstein-1 matching" in w.matching_fig.layout.title.text
 
 
 # ------------------------------------------------------------------ mapper
@@ -231,6 +238,55 @@ def test_mapper_settings_change_redraws(study):
     w.wait()
     assert w.graphs_["head"].params["n_cubes"] == 12
     assert len(trace(w.main_fig, "nodes").x) == len(w.graphs_["head"].nodes) != n_before
+
+
+def test_mapper_panels_agree_with_the_last_setting(study):
+    """A node clicked in another layer's graph shows that layer; node info is in words (classes
+    with counts and shares, groups when given), never a dict or kmapper's id; a new cover clears it."""
+    groups = {c: ("low" if c < 5 else "high") for c in range(10)}
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, class_groups=groups).wait()
+    head = w.graphs_["head"]
+    k = int(np.argmax([n.size for n in head.nodes]))
+    fire(trace(w.layer_figs["head"], "nodes"), k, "hover")  # a hover previews: the main graph stays
+    assert w.layer == "fc1" and w.selected_node.startswith("head:") and w.main_fig.layout.title.text.startswith("fc1")
+    fire(trace(w.layer_figs["head"], "nodes"), k, "click")
+    node = head.nodes[k]
+    assert w.layer == "head" and w.selected_node == f"head:{node.id}"
+    assert w.main_fig.layout.title.text.startswith("head ·")  # the main graph is head's
+    assert len(trace(w.main_fig, "nodes").x) == len(head.nodes)
+    info = w.info.value
+    top_class, top_count = max(node.class_counts.items(), key=lambda kv: kv[1])
+    assert f"head, node {k + 1} of {len(head.nodes)}" in info and f"{node.size} points" in info
+    assert f"{top_class}: {top_count} ({top_count / node.size:.0%})" in info
+    assert "groups: " in info and node.id not in info and "{" not in info and "'" not in info
+    assert w.thumbnails.title.startswith(f"head, node {k + 1} of {len(head.nodes)}: ")
+    w.n_cubes = 6
+    w.wait()
+    assert w.info.value == "" and w.selected_node is None and w.thumbnails.selected == []
+
+
+def test_mapper_colour_and_logit_lens_controls(study):
+    """Every colour the figure offers is in the dropdown (no 'lens' that raised); a class logit is
+    a lens from the dropdown and from the trait (it raised a formatting error); its graph equals
+    a mapper_graph call on the same logits."""
+    from tda_widgets.figures.mapper import COLOR_BY
+    from tda_widgets.topology.mapper import mapper_graph
+
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, show_all_layers=False, threaded=False)
+    assert [v for _, v in w.color_dropdown.options] == list(COLOR_BY)
+    for colour in COLOR_BY:
+        w.color_by = colour
+        assert w.state == "done", w.status
+    labels = [label for label, _ in w.lens_dropdown.options]
+    assert "logit of class 3" in labels and len([v for _, v in w.lens_dropdown.options if isinstance(v, tuple)]) == 10
+    w.lens = ("logit", 3)
+    assert w.state == "done" and w.lens_dropdown.label == "logit of class 3"
+    cloud = study.cloud("fc1", w.spec)
+    logits = study.activations(["head"])["head"].reshape(study.n_images, -1)[cloud.image_index, 3]
+    direct = mapper_graph(cloud.points, lens=logits, n_cubes=5, overlap=w.overlap, min_samples=w.min_samples)
+    assert sorted(n.size for n in w.graphs_["fc1"].nodes) == sorted(n.size for n in direct.nodes)
+    w.lens_dropdown.value = "l2norm"
+    assert w.lens == "l2norm" and w.state == "done"
 
 
 def test_mapper_eps_box_reaches_dbscan(study):

@@ -34,6 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import TDAInputError
+from .cka import _center_gram
 
 __all__ = ["MinibatchCKA", "minibatch_cka_matrix", "u_centred_gram"]
 
@@ -49,14 +50,7 @@ def u_centred_gram(features: Any) -> np.ndarray:
     else:
         x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
         gram = x @ x.T
-    m = gram.shape[0]
-    np.fill_diagonal(gram, 0.0)
-    means = gram.sum(axis=0) / (m - 2)
-    means -= means.sum() / (2 * (m - 1))
-    gram -= means[:, None]
-    gram -= means[None, :]
-    np.fill_diagonal(gram, 0.0)
-    return gram
+    return _center_gram(gram, debiased=True)  # the U-centring the exact debiased CKA uses
 
 
 class MinibatchCKA:

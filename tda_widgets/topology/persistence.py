@@ -62,9 +62,9 @@ class PersistenceSpec(Spec):
     maxdim: int = option(1, "highest homology dimension computed (H0 to H_maxdim)", kind=Integral,
                          minimum=0, maximum=3, label="max dim")
     scale: str = option("median", "rescaling of each cloud before persistence, so that layers are "
-                        "compared by shape, not scale", choices=SCALES, label="scale")
+                        "compared by shape, not scale", choices=SCALES, label="rescale clouds")
     backend: str = option("auto", "Vietoris-Rips backend (identical diagrams; auto picks the faster)",
-                          choices=BACKENDS)
+                          choices=BACKENDS, label="PH backend")
 
 _SYMMETRY_RTOL = 1e-9
 

@@ -163,11 +163,15 @@ def thumbnail_panel(study: Study, **kwargs) -> ThumbnailPanel:
 
 
 def describe_classes(counts: dict, class_names: Optional[Sequence[str]], top: int = 3) -> str:
-    """'3: 40, 8: 2' style text of the most common classes."""
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
+    """The most common classes in words: "2: 25 (93%), 7: 2 (7%)", class names where known, and
+    "and N more classes" when there are more than ``top``."""
+    total = sum(counts.values()) or 1
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
     name = lambda c: class_names[int(c)] if class_names is not None and str(c).lstrip("-").isdigit() \
         and 0 <= int(c) < len(class_names) else str(c)
-    return ", ".join(f"'{name(c)}': {n}" for c, n in items)
+    text = ", ".join(f"{name(c)}: {n} ({n / total:.0%})" for c, n in items[:top])
+    rest = len(items) - top
+    return text + (f", and {rest} more class{'es' if rest > 1 else ''}" if rest > 0 else "")
 
 
 def first_point(points: Any) -> Optional[int]:
@@ -181,13 +185,18 @@ def first_point(points: Any) -> Optional[int]:
 # tooltip are read there, never repeated here.
 
 
+#: Labels at their natural width: ipywidgets' fixed 80 px cut "min samples" to "min samp...".
+_LABEL_STYLE = {"description_width": "initial"}
+
+
 def dropdown(spec: Any, name: str, *, labels: Optional[dict] = None, width: str = "220px") -> W.Dropdown:
     """A dropdown of the declared choices of option ``name`` of ``spec`` (a spec class);
     ``labels`` maps some choices to friendlier text."""
     opt: Option = spec.options()[name]
     labels = labels or {}
     options = [(labels.get(c, str(c)), c) for c in opt.choices]
-    return W.Dropdown(options=options, description=opt.text, tooltip=opt.help, layout=W.Layout(width=width))
+    return W.Dropdown(options=options, description=opt.text, tooltip=opt.help, layout=W.Layout(width=width),
+                      style=_LABEL_STYLE)
 
 
 def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
@@ -196,7 +205,7 @@ def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
     low, high, step = opt.ui
     cls = W.FloatSlider if isinstance(step, float) else W.IntSlider
     return cls(min=low, max=high, step=step, description=opt.text, tooltip=opt.help,
-               continuous_update=False, layout=W.Layout(width=width))
+               continuous_update=False, layout=W.Layout(width=width), style=_LABEL_STYLE)
 
 
 def number_or_auto(spec: Any, name: str, *, width: str = "200px") -> W.Text:
@@ -205,7 +214,7 @@ def number_or_auto(spec: Any, name: str, *, width: str = "200px") -> W.Text:
     opt: Option = spec.options()[name]
     return W.Text(value="" if opt.default is None else str(opt.default), placeholder="auto", description=opt.text,
                   tooltip=f"{opt.help} (leave empty for auto)", continuous_update=False,
-                  layout=W.Layout(width=width))
+                  layout=W.Layout(width=width), style=_LABEL_STYLE)
 
 
 def parse_number_or_auto(spec: Any, name: str, text: str, where: str) -> Optional[float]:

@@ -83,9 +83,7 @@ class LayerDistanceExplorer(ExplorerBase):
         empty = np.zeros((n, n))
         self.heatmap_fig = FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
                                                               title="computing…"))
-        self.matching_fig = FigureWidget(matching_figure(np.empty((0, 2)), np.empty((0, 2)),
-                                                         np.empty((0, 2), dtype=int),
-                                                         title="click a cell of the PH heat map"))
+        self.matching_fig = FigureWidget(self._empty_matching("click a cell of the PH heat map"))
         self._bind_callbacks()
         controls = W.VBox([
             W.HBox([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
@@ -121,6 +119,20 @@ class LayerDistanceExplorer(ExplorerBase):
                                     + (" (minibatch)" if result["cka_estimator"] == "minibatch" else ""))
         update_in_place(self.heatmap_fig, fig)
         self._bind_callbacks()
+        shown = self._matching_settings()
+        if self.selected_pair is not None and getattr(self, "_matching_shown", None) != shown:
+            # the matching drawn belongs to other settings (metric, homology, cloud): never leave it
+            # beside a heat map it contradicts
+            update_in_place(self.matching_fig, self._empty_matching("settings changed: click a cell of the PH heat map"))
+            self.selected_pair = None
+
+    def _matching_settings(self) -> tuple:
+        r = self.result_
+        return (r["metric"], tuple(r["dims"]), r["spec"], r["scale"], r["infinite"]) if r is not None else ()
+
+    @staticmethod
+    def _empty_matching(title: str):
+        return matching_figure(np.empty((0, 2)), np.empty((0, 2)), np.empty((0, 2), dtype=int), title=title)
 
     def _bind_callbacks(self) -> None:
         for trace in self.heatmap_fig.data:
@@ -152,4 +164,5 @@ class LayerDistanceExplorer(ExplorerBase):
         fig = matching_figure(a, b, pairs, names=(layers[i], layers[j]),
                               title=f"H{dim} of {layers[i]} vs {layers[j]} · {metric} matching · d = {distance:.3g}")
         update_in_place(self.matching_fig, fig)
+        self._matching_shown = self._matching_settings()
         self.selected_pair = (layers[i], layers[j])

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import traitlets as T
 
 from ..compute import CloudSpec, Study
-from ..figures.mapper import mapper_graph_figure
+from ..figures.mapper import COLOR_BY, mapper_graph_figure
 from ..markup import markup
 from ..topology.mapper import MapperGraph, MapperSpec
 from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, make_study, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
@@ -20,6 +20,9 @@ from .base import ExplorerBase
 __all__ = ["MapperExplorer"]
 
 LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
+#: The colour choices are the figure's (figures.mapper.COLOR_BY), with readable labels.
+COLOR_LABELS = {"majority": "majority class", "purity": "purity", "entropy": "class entropy",
+                "lens_mean": "lens (mean)"}
 _CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
 
 
@@ -80,6 +83,9 @@ class MapperExplorer(ExplorerBase):
         self.mode_dropdown = dropdown(CloudSpec, "mode")
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.lens_dropdown = dropdown(MapperSpec, "lens", labels=LENS_LABELS, width="260px")
+        # the model's class logits are lenses too (Study.mapper's ("logit", k)), one per class
+        self.lens_dropdown.options = list(self.lens_dropdown.options) + [
+            (f"logit of class {name}", ("logit", k)) for k, name in enumerate(self._class_labels())]
         self.cubes_slider = slider(MapperSpec, "n_cubes")
         self.overlap_slider = slider(MapperSpec, "overlap")
         self.min_samples_slider = slider(MapperSpec, "min_samples")
@@ -88,14 +94,15 @@ class MapperExplorer(ExplorerBase):
         self.eps_text.observe(self._on_eps_text, names="value")
         self.observe(lambda c: setattr(self.eps_text, "value", "" if c["new"] is None else f"{c['new']:g}"),
                      names="eps")
-        self.color_dropdown = W.Dropdown(options=["majority", "purity", "lens"], description="colour",
+        self.color_dropdown = W.Dropdown(options=[(COLOR_LABELS.get(c, c), c) for c in COLOR_BY], description="colour",
                                          layout=W.Layout(width="200px"))
         self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
                                ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
                                ("color_by", self.color_dropdown)))
-        if isinstance(lens, str) and lens in MapperSpec.options()["lens"].choices:
-            W.link((self, "lens"), (self.lens_dropdown, "value"))
+        lens_values = [value for _, value in self.lens_dropdown.options]
+        if isinstance(lens, (str, tuple)) and lens in lens_values:
+            W.link((self, "lens"), (self.lens_dropdown, "value"))  # an array lens has no entry
         self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")
         self.observe(lambda c: setattr(self.layer_slider, "value", names.index(c["new"])), names="layer")
 
@@ -121,6 +128,14 @@ class MapperExplorer(ExplorerBase):
         self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
         if autostart:
             self.recompute()
+
+    def _class_labels(self) -> list:
+        """One name per class whose logit can serve as a lens (class names, else the labels seen)."""
+        if self.study.class_names is not None:
+            return list(self.study.class_names)
+        if self.study.labels is not None:
+            return [str(k) for k in range(int(np.max(self.study.labels)) + 1)]
+        return []
 
     def _on_eps_text(self, change) -> None:
         try:
@@ -169,6 +184,7 @@ class MapperExplorer(ExplorerBase):
         self.selected_node = None
         self.highlighted_ = {}
         self.thumbnails.clear()
+        self.info.value = ""  # the node it described belongs to the graphs just replaced
         self._redraw()
         if errors:
             first = next(iter(errors.items()))
@@ -201,11 +217,13 @@ class MapperExplorer(ExplorerBase):
         for name, fig in figs:
             for trace in fig.data:
                 if trace.name == "nodes":
-                    handler = self._handler(name if fig is not self.main_fig else None)
-                    trace.on_hover(handler)
-                    trace.on_click(handler)
+                    layer = name if fig is not self.main_fig else None
+                    # a hover previews (thumbnails, rings); a click also brings that layer to the
+                    # main graph, so the graph, the node info and the thumbnails agree
+                    trace.on_hover(self._handler(layer, show_layer=False))
+                    trace.on_click(self._handler(layer, show_layer=True))
 
-    def _handler(self, layer: Optional[str]):
+    def _handler(self, layer: Optional[str], show_layer: bool):
         def handler(trace, points, state=None):
             inds = list(getattr(points, "point_inds", []) or [])
             if not inds or trace.customdata is None:
@@ -213,7 +231,7 @@ class MapperExplorer(ExplorerBase):
             try:
                 node_id = trace.customdata[inds[0]]
                 node_id = node_id[0] if isinstance(node_id, (list, tuple, np.ndarray)) else node_id
-                self.select_node(str(node_id), layer=layer)
+                self.select_node(str(node_id), layer=layer, show_layer=show_layer)
             except Exception as exc:
                 self._on_state("error", self.format_exception(exc))
         return handler
@@ -222,18 +240,25 @@ class MapperExplorer(ExplorerBase):
         """Image indices behind a node of ``layer``'s graph (default: the current layer)."""
         return self.graphs_[layer or self.layer].node(node_id).image_indices
 
-    def select_node(self, node_id: str, layer: Optional[str] = None) -> None:
-        """Show a node's thumbnails and ring the nodes with the same images in every layer."""
+    def select_node(self, node_id: str, layer: Optional[str] = None, show_layer: bool = True) -> None:
+        """Show a node's thumbnails and ring the nodes with the same images in every layer; with
+        ``show_layer``, a node of another layer also brings that layer to the main graph."""
         layer = layer or self.layer
         graph = self.graphs_[layer]
         node = graph.node(node_id)
+        if show_layer and layer != self.layer:
+            self.layer = layer
         images = [int(i) for i in node.image_indices]
         names = self.study.class_names
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
-        purity = "" if np.isnan(node.purity) else f", purity {node.purity:.0%}"
-        self.thumbnails.show(images, title=f"{layer} · {node_id}: {len(images)} images{purity}")
-        self.info.value = markup("<b>{} · {}</b>: {} points, {} images{}<br>classes: {}",
-                                 layer, node_id, node.size, len(images), purity, makeup)
+        purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
+        where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
+        self.thumbnails.show(images, title=f"{where}: {len(images)} images{purity}")
+        groups = ""
+        if node.group_counts:
+            groups = markup("<br>groups: {}", describe_classes(node.group_counts, None))
+        self.info.value = markup("<b>{}</b>: {} points from {} images{}<br>classes: {}", where, node.size,
+                                 len(images), purity, makeup) + groups
         self.highlighted_ = {name: g.nodes_with_images(images) for name, g in self.graphs_.items()}
         self.selected_node = f"{layer}:{node_id}"
         self._redraw_highlights()

@@ -271,11 +271,16 @@ def test_progress_bar_shows_during_a_recompute(nb, lab_server):
 
 def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
     panel = MAPPER + " .tdaw-thumbs"
+    # the panel names a node in words ("fc1, node 3 of 14"), never by kmapper's id; asked before
+    # locating the node, since running a cell scrolls the notebook
+    names = kernel_out(nb, lab_server, """g = me.graphs_[me.layer]
+print(json.dumps({n.id: f"{me.layer}, node {k + 1} of {len(g.nodes)}:" for k, n in enumerate(g.nodes)}))""")
     node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
+    where = names[node_id]
     try:
         latency = hover_and_time(nb, panel, node["x"], node["y"],
-                                 f"root.querySelector('.tdaw-thumbs-title').textContent.includes({json.dumps(node_id)})")
+                                 f"root.querySelector('.tdaw-thumbs-title').textContent.includes({json.dumps(where)})")
     except Exception as exc:  # say which side lost the hover: the kernel, or the browser's panel
         kernel = kernel_out(nb, lab_server, "print(json.dumps([me.selected_node, me.thumbnails.title, "
                             "len(me.thumbnails.selected), me.info.value[:80]]))")
@@ -290,7 +295,7 @@ print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({nod
     assert state["n_shown"] > 0
     assert state["n_shown"] == len(images), (state, len(images))
     assert sorted(state["indices"]) == images
-    assert f"{node_id}: {len(images)} images" in state["title"]
+    assert f"{where} {len(images)} images" in state["title"] and node_id not in state["title"]
     print(f"mapper node {node_id} ({node['gap']:.0f} px from the next node): {len(images)} thumbnails "
           f"in {latency:.0f} ms")
     assert_no_widget_errors(nb)
@@ -313,14 +318,19 @@ rings = {{name: sum(bool(chosen & set(int(i) for i in n.image_indices)) for n in
 print(json.dumps([me.selected_node, me.layer, rings]))""")
     selected, main_layer, rings = expected
     assert selected.endswith(f":{node_id}") and selected.startswith("head:"), selected
+    # the main graph follows the clicked node's layer, so graph, node info and thumbnails agree
+    assert main_layer == "head"
     small_layers = list(rings)  # layer_figs in study order, as drawn in the grid
     nb.wait_for_function(
-        """([sel, want]) => Array.from(document.querySelectorAll(sel)).slice(1).every((gd, k) => {
+        """([sel, want]) => Array.from(document.querySelectorAll(sel)).every((gd, k) => {
             const t = gd.data.find((t) => t.name === 'highlight');
             return t && (t.x ? t.x.length : 0) === want[k];
         })""",
-        arg=[MAPPER + " .js-plotly-plot", [rings[name] for name in small_layers]], timeout=15_000,
+        arg=[MAPPER + " .js-plotly-plot", [rings[main_layer]] + [rings[name] for name in small_layers]],
+        timeout=15_000,
     )
+    main_title = nb.evaluate("(sel) => document.querySelector(sel).layout.title.text", MAIN_GRAPH)
+    assert main_title.startswith("head ·"), main_title
     ringed = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel)).map((gd) => {
             const t = gd.data.find((t) => t.name === 'highlight');
             return t && t.x ? t.x.length : 0; })""", MAPPER + " .js-plotly-plot")
