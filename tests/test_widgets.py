@@ -84,8 +84,8 @@ def test_changing_a_trait_redraws_in_place(study):
     assert id(w.diagram_fig) == fig_id  # the same FigureWidget, updated in place
     assert "fc1" in w.diagram_fig.layout.title.text
     assert list(trace(w.diagram_fig, "H1").x) != h1_before
-    assert w.layer_slider.value == list(study.layers).index("fc1")
-    w.layer_slider.value = 0  # the slider drives the trait too
+    assert w.layer_slider.value == "fc1"
+    w.layer_slider.value = "block1"  # the slider drives the trait too
     w.wait()
     assert w.layer == "block1"
 

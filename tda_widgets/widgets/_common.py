@@ -208,6 +208,16 @@ def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
                continuous_update=False, layout=W.Layout(width=width), style=_LABEL_STYLE)
 
 
+def layer_slider(names: Sequence[str], *, width: str = "340px") -> W.SelectionSlider:
+    """The explorer's one layer control: a slider over the layer names, in model order.
+
+    One control, not a dropdown beside an index slider: it shows the layer's name, the arrow
+    keys step through the layers in order, and a click on the track jumps to any of them."""
+    return W.SelectionSlider(options=list(names), description="layer", continuous_update=False,
+                             tooltip="the layer shown (arrow keys step through the layers in model order)",
+                             layout=W.Layout(width=width), style=_LABEL_STYLE)
+
+
 def number_or_auto(spec: Any, name: str, *, width: str = "200px") -> W.Text:
     """A text box for a number option whose ``None`` means "chosen from the data" (shown as the
     placeholder "auto"); see :func:`parse_number_or_auto`."""

@@ -195,7 +195,7 @@ class ExplorerBase(W.VBox):
 
         for trait, control in pairs:
             value = getattr(self, trait)
-            if isinstance(control, W.Dropdown):
+            if isinstance(control, (W.Dropdown, W.SelectionSlider)):
                 choices = [option[1] if isinstance(option, tuple) else option for option in control.options]
                 if value not in choices:
                     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)

@@ -15,7 +15,7 @@ from ..figures.heatmaps import layer_distance_figure
 from ..topology.cka import CKASpec
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
-from ._common import FigureWidget, dropdown, first_point, make_study, slider, update_in_place
+from ._common import FigureWidget, dropdown, make_study, slider, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]

@@ -13,7 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, mapper_graph_figure
 from ..markup import markup
 from ..topology.mapper import MapperGraph, MapperSpec
-from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, make_study, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
+from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
 
@@ -77,9 +77,7 @@ class MapperExplorer(ExplorerBase):
             MapperSpec.check(type(self).__name__, eps=eps)
             self.eps = eps
             self.color_by = color_by
-        self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
-        self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
-                                        continuous_update=False, layout=W.Layout(width="260px"))
+        self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.lens_dropdown = dropdown(MapperSpec, "lens", labels=LENS_LABELS, width="260px")
@@ -96,15 +94,13 @@ class MapperExplorer(ExplorerBase):
                      names="eps")
         self.color_dropdown = W.Dropdown(options=[(COLOR_LABELS.get(c, c), c) for c in COLOR_BY], description="colour",
                                          layout=W.Layout(width="200px"))
-        self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+        self._link_controls((("layer", self.layer_slider), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
                                ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
                                ("color_by", self.color_dropdown)))
         lens_values = [value for _, value in self.lens_dropdown.options]
         if isinstance(lens, (str, tuple)) and lens in lens_values:
             W.link((self, "lens"), (self.lens_dropdown, "value"))  # an array lens has no entry
-        self.layer_slider.observe(lambda c: setattr(self, "layer", names[c["new"]]), names="value")
-        self.observe(lambda c: setattr(self.layer_slider, "value", names.index(c["new"])), names="layer")
 
         self.main_fig = FigureWidget(self._empty_figure("computing…", 560, 480))
         self.layer_figs = {name: FigureWidget(self._empty_figure(name, 300, 280)) for name in names} \
@@ -113,7 +109,7 @@ class MapperExplorer(ExplorerBase):
         self.thumbnails = thumbnail_panel(self.study)
         self.info = W.HTML("")
         controls = W.VBox([
-            W.HBox([self.layer_dropdown, self.layer_slider, self.mode_dropdown, self.points_slider]),
+            W.HBox([self.layer_slider, self.mode_dropdown, self.points_slider]),
             W.HBox([self.lens_dropdown, self.cubes_slider, self.overlap_slider]),
             W.HBox([self.min_samples_slider, self.eps_text, self.color_dropdown]),
         ])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import ipywidgets as W
 import numpy as np
@@ -11,7 +11,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._common import FigureWidget, dropdown, first_point, make_study, slider, thumbnail_panel, update_in_place
+from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, slider, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -63,9 +63,7 @@ class PersistenceExplorer(ExplorerBase):
             self.layer = layer if layer is not None else names[0]
             self.mode, self.max_points, self.maxdim = mode, int(max_points), int(maxdim)
             self.backend, self.scale = backend, scale
-        self.layer_dropdown = W.Dropdown(options=names, description="layer", layout=W.Layout(width="220px"))
-        self.layer_slider = W.IntSlider(min=0, max=max(len(names) - 1, 0), description="layer #",
-                                        readout=True, continuous_update=False, layout=W.Layout(width="260px"))
+        self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.maxdim_dropdown = W.Dropdown(options=[("H0", 0), ("H0, H1", 1), ("H0, H1, H2", 2)],
@@ -73,11 +71,9 @@ class PersistenceExplorer(ExplorerBase):
                                           layout=W.Layout(width="200px"))
         self.backend_dropdown = dropdown(PersistenceSpec, "backend", width="200px")
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
-        self._link_controls((("layer", self.layer_dropdown), ("mode", self.mode_dropdown),
+        self._link_controls((("layer", self.layer_slider), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
                                ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)))
-        self.layer_slider.observe(self._on_layer_slider, names="value")
-        self.observe(self._sync_layer_slider, names="layer")
 
         self.diagram_fig = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
         self.barcode_fig = FigureWidget(barcode_figure([np.empty((0, 2))], title=""))
@@ -85,7 +81,7 @@ class PersistenceExplorer(ExplorerBase):
         self.thumbnails = thumbnail_panel(self.study)
 
         controls = W.VBox([
-            W.HBox([self.layer_dropdown, self.layer_slider, self.mode_dropdown]),
+            W.HBox([self.layer_slider, self.mode_dropdown]),
             W.HBox([self.points_slider, self.maxdim_dropdown, self.backend_dropdown, self.scale_dropdown]),
         ])
         self.children = [controls, self.status_row, W.HBox([self.diagram_fig, self.barcode_fig]), self.thumbnails]
@@ -95,14 +91,6 @@ class PersistenceExplorer(ExplorerBase):
             self.recompute()
 
     # ----------------------------------------------------------- controls
-
-    def _on_layer_slider(self, change) -> None:
-        self.layer = self.layer_dropdown.options[change["new"]]
-
-    def _sync_layer_slider(self, change) -> None:
-        index = list(self.layer_dropdown.options).index(change["new"])
-        if self.layer_slider.value != index:
-            self.layer_slider.value = index
 
     def _on_setting(self, change) -> None:
         self.recompute()

@@ -224,7 +224,7 @@ def test_layer_slider_redraws_the_diagram(nb, lab_server):
     before = plot_data(nb, DIAGRAM)
     title = nb.evaluate("(s) => document.querySelector(s).layout.title.text", DIAGRAM)
     assert title.startswith("block1 ·"), title
-    slider = nb.locator(PERSISTENCE + " .widget-slider", has_text="layer #")
+    slider = nb.locator(PERSISTENCE + " .widget-slider", has_text="layer")
     slider.locator(".noUi-handle").focus()
     nb.keyboard.press("ArrowRight")
     nb.wait_for_function(
@@ -234,7 +234,7 @@ def test_layer_slider_redraws_the_diagram(nb, lab_server):
     after = plot_data(nb, DIAGRAM)
     assert [t["name"] for t in after][:2] == ["H0", "H1"]
     assert (before[0]["y"], before[1]["x"]) != (after[0]["y"], after[1]["x"])
-    kernel = kernel_out(nb, lab_server, "pe.wait(); print(json.dumps([pe.layer, pe.layer_dropdown.value, "
+    kernel = kernel_out(nb, lab_server, "pe.wait(); print(json.dumps([pe.layer, pe.layer_slider.value, "
                         "sorted(np.round(pe.result_.diagrams[0][:, 1][np.isfinite(pe.result_.diagrams[0][:, 1])], 6).tolist())]))")
     assert kernel[:2] == ["block2", "block2"]
     # the browser's finite H0 deaths are the kernel's new diagram

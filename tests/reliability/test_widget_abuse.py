@@ -120,7 +120,7 @@ def test_persistence_explorer_twenty_slider_moves(study, model, images, labels, 
     w.recompute()
     settings = [(k % len(LAYERS), 20 + 10 * (k % 3)) for k in range(1, 21)]
     for layer_index, points in settings:  # the controls a user drags
-        w.layer_slider.value = layer_index
+        w.layer_slider.value = LAYERS[layer_index]
         w.points_slider.value = points
     rec.check(w)
     layer, points = LAYERS[settings[-1][0]], settings[-1][1]
