@@ -397,3 +397,37 @@ def test_every_figure_sent_to_the_browser_is_valid_json(study):
     m = MapperExplorer(study=study, layer="fc1", threaded=False)
     for fig in (p.diagram_fig, p.barcode_fig, d.heatmap_fig, d.matching_fig, m.main_fig, *m.layer_figs.values()):
         check(fig)
+
+
+def test_rerunning_a_cell_cancels_and_closes_the_explorer_it_made(study):
+    """Re-running the cell that made an explorer stops the old one at once (issue 17, 5)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.user_ns.update(study=study, PersistenceExplorer=PersistenceExplorer)
+        shell.run_cell("pe = PersistenceExplorer(study=study, autostart=False)", cell_id="cell-a")
+        shell.run_cell("other = PersistenceExplorer(study=study, autostart=False)", cell_id="cell-b")
+        shell.run_cell("loose = PersistenceExplorer(study=study, autostart=False)")  # no cell id
+        old, other, loose = (shell.user_ns[k] for k in ("pe", "other", "loose"))
+        started = threading.Event()
+
+        def long_work(progress, cancel):
+            started.set()
+            cancel.wait(30)  # returns at once when cancelled; 30 s otherwise
+
+        old.jobs.submit(long_work, lambda r: None)
+        assert started.wait(10)
+        t0 = time.monotonic()
+        shell.run_cell("pe = PersistenceExplorer(study=study, autostart=False)", cell_id="cell-a")
+        old.jobs.wait(10)
+        assert time.monotonic() - t0 < 5
+        assert old.state == "cancelled"
+        assert old.comm is None  # closed: the re-run cell's output no longer shows it
+        new = shell.user_ns["pe"]
+        assert new is not old and new.comm is not None
+        assert other.comm is not None and loose.comm is not None  # other cells' explorers live on
+        shell.run_cell("1 + 1")  # a cell without an id closes nothing either
+        assert new.comm is not None
+    finally:
+        InteractiveShell.clear_instance()

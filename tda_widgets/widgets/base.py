@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+import weakref
 from typing import Any, Callable, Optional
 
 import ipywidgets as W
@@ -19,7 +20,62 @@ import traitlets as T
 from ..errors import Cancelled, TDAInputError
 from ..markup import markup
 
-__all__ = ["JobRunner", "ExplorerBase"]
+__all__ = ["JobRunner", "ExplorerBase", "CELLS"]
+
+
+class CellOwnership:
+    """Which notebook cell made which explorers, so that re-running a cell stops its old ones.
+
+    Re-running ``pe = PersistenceExplorer(...)`` while the first explorer still computes left
+    that job running (the new explorer queued behind it: 7.4 s instead of 2.9 s in the issue)
+    and its widgets alive in the kernel. IPython's ``pre_run_cell`` event carries the cell's id
+    (JupyterLab and Notebook 7 send it); when a cell runs again, the explorers it made before
+    are closed (their job cancelled at its next check, their widgets closed: the front end has
+    just cleared their output anyway). Explorers made outside a cell with an id (a script, a
+    terminal IPython, a button's callback) are never closed by this.
+    """
+
+    def __init__(self):
+        self.current: Optional[str] = None
+        self.by_cell: dict[str, list] = {}
+        self._shell = None
+
+    def _install(self) -> None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+            return
+        shell = get_ipython()
+        if shell is None or shell is self._shell:
+            return
+        shell.events.register("pre_run_cell", self._pre_run_cell)
+        shell.events.register("post_run_cell", self._post_run_cell)
+        self._shell = shell
+        # the cell running now began before these hooks existed: ask the shell which it is
+        result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+        self.current = getattr(getattr(result, "info", None), "cell_id", None)
+
+    def _pre_run_cell(self, info) -> None:
+        self.current = getattr(info, "cell_id", None)
+        if self.current is None:
+            return
+        for ref in self.by_cell.pop(self.current, []):
+            explorer = ref()
+            if explorer is not None:
+                explorer.close()
+
+    def _post_run_cell(self, result) -> None:
+        self.current = None  # explorers made later (callbacks, threads) belong to no cell
+
+    def adopt(self, explorer: "ExplorerBase") -> None:
+        """Record that the running cell (if any) made ``explorer``."""
+        self._install()
+        if self.current is not None:
+            self.by_cell.setdefault(self.current, []).append(weakref.ref(explorer))
+
+
+#: The one registry of the kernel (see :class:`CellOwnership`).
+CELLS = CellOwnership()
 
 
 class JobRunner:
@@ -139,6 +195,7 @@ class ExplorerBase(W.VBox):
         self.jobs = JobRunner(self._on_progress, self._on_state, threaded=threaded)
         super().__init__(**kwargs)
         self.add_class("tda-explorer")
+        CELLS.adopt(self)
 
     # --------------------------------------------------------------- status
 
