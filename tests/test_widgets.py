@@ -431,3 +431,25 @@ def test_rerunning_a_cell_cancels_and_closes_the_explorer_it_made(study):
         assert new.comm is not None
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_browser_echo_of_defaults_never_raises_on_numpy_properties():
+    """plotly's _remove_overlapping_props tested ``if not value`` on numpy arrays when the
+    browser echoed computed defaults (issue 17: tracebacks in JupyterLab's Log Console)."""
+    from plotly.basewidget import BaseFigureWidget
+
+    from tda_widgets.widgets._common import FigureWidget
+
+    def held(array):
+        return {"marker": {"size": array([1.0, 2.0]), "color": "red"}, "customdata": array([[0, 1], [1, 2]]),
+                "name": "H1", "uid": "u"}
+
+    delta = {"marker": {"size": [{"k": 1}], "color": "blue"}, "customdata": [{"k": 1}], "name": "H1", "uid": "x"}
+    with pytest.raises(ValueError, match="ambiguous"):  # plotly's own, on what the explorers hold
+        BaseFigureWidget._remove_overlapping_props(held(np.array), delta)
+    ours = held(np.array)
+    removed = FigureWidget._remove_overlapping_props(ours, delta)
+    reference = held(tuple)  # the same props as tuples: plotly's handles these
+    assert removed == BaseFigureWidget._remove_overlapping_props(reference, delta)
+    assert sorted(removed) == [("marker", "color"), ("name",)]
+    assert set(ours) == set(reference) and set(ours["marker"]) == set(reference["marker"])

@@ -237,10 +237,10 @@ def layer_distance_figure(
     )
     data = [
         heatmap("ph", ph_z, _hover_text(ph, names, metric), 1, "Viridis",
-                dict(x=0.42, len=0.85, title=dict(text=escape(metric)))),
+                dict(x=0.42, len=0.85, thickness=14, title=dict(side="right", text=escape(metric)))),
         heatmap("cka", cka_z, _hover_text(cka_values, names, cka_label), 2,
                 "Viridis" if cka_display == "distance" else "Viridis_r",
-                dict(x=1.0, len=0.85, title=dict(text=escape(cka_label))),
+                dict(x=1.0, len=0.85, thickness=14, title=dict(side="right", text=escape(cka_label))),
                 # an all-NaN heat map has no colour range; plotly.js would log an error
                 zmin=None if has_cka else 0.0, zmax=None if has_cka else 1.0, showscale=cka is not None),
     ]

@@ -67,6 +67,52 @@ class FigureWidget(go.FigureWidget):
         with FIGURE_LOCK:
             return super()._handle_msg(msg)
 
+    @staticmethod
+    def _remove_overlapping_props(input_data, delta_data, prop_path=()):
+        """plotly's own ``BaseFigureWidget._remove_overlapping_props``, safe for numpy arrays.
+
+        When the browser echoes the defaults it computed (``_js2py_traceDeltas`` /
+        ``_js2py_layoutDelta``), plotly removes the properties Python also holds, and then tests
+        ``if not input_val:`` on what it recursed into. For a property Python holds as a numpy
+        array that test raised "The truth value of an array with more than one element is
+        ambiguous" in the kernel (twice per persistence redraw, shown only in JupyterLab's Log
+        Console), and the rest of the echo was never applied. Same logic, with an emptiness
+        test that works for arrays too.
+        """
+        from plotly.basedatatypes import BaseFigure
+
+        removed = []
+        if isinstance(input_data, dict):
+            assert isinstance(delta_data, dict)
+            for p, delta_val in delta_data.items():
+                if isinstance(delta_val, dict) or BaseFigure._is_dict_list(delta_val):
+                    if p in input_data:
+                        input_val = input_data[p]
+                        path = prop_path + (p,)
+                        removed.extend(FigureWidget._remove_overlapping_props(input_val, delta_val, path))
+                        if _is_empty(input_val):
+                            input_data.pop(p)
+                            removed.append(path)
+                elif p in input_data and p != "uid":
+                    input_data.pop(p)
+                    removed.append(prop_path + (p,))
+        elif isinstance(input_data, list):
+            assert isinstance(delta_data, list)
+            for i, delta_val in enumerate(delta_data):
+                if i >= len(input_data):
+                    break
+                input_val = input_data[i]
+                if input_val is not None and isinstance(delta_val, dict) or BaseFigure._is_dict_list(delta_val):
+                    removed.extend(FigureWidget._remove_overlapping_props(input_val, delta_val, prop_path + (i,)))
+        return removed
+
+
+def _is_empty(value) -> bool:
+    """``not value`` for plotly's property values, numpy arrays included."""
+    if isinstance(value, np.ndarray):
+        return value.size == 0
+    return not value
+
 
 def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
     """Copy ``new``'s traces (matched by name) and layout into ``widget`` inside one
@@ -206,6 +252,16 @@ def slider(spec: Any, name: str, *, width: str = "260px") -> W.Widget:
     cls = W.FloatSlider if isinstance(step, float) else W.IntSlider
     return cls(min=low, max=high, step=step, description=opt.text, tooltip=opt.help,
                continuous_update=False, layout=W.Layout(width=width), style=_LABEL_STYLE)
+
+
+#: Sizes that fit an 800 px output (JupyterLab at 1280 px with the file browser open); rows of
+#: controls and figures wrap instead of overflowing, and use a wider output when there is one.
+FIT_WIDTH = 780
+
+
+def row(children, **layout) -> W.HBox:
+    """A row that wraps its children onto the next line when the output is too narrow."""
+    return W.HBox(list(children), layout=W.Layout(**{"flex_flow": "row wrap", "align_items": "center", **layout}))
 
 
 def layer_slider(names: Sequence[str], *, width: str = "340px") -> W.SelectionSlider:

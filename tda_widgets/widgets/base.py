@@ -215,7 +215,8 @@ class ExplorerBase(W.VBox):
         if running:
             self.progress_bar.value = 0.0
             self.progress_bar.bar_style = "info"
-        colour = {"error": "#b00020", "cancelled": "#8a6d00"}.get(state, "#555")
+        colour = {"error": "var(--jp-error-color1, #b00020)", "cancelled": "var(--jp-warn-color1, #8a6d00)"}.get(
+            state, "var(--jp-ui-font-color2, #555)")  # the theme's colours, readable in light and dark
         template = "<span style='color:{}'><b>Error</b> — {}</span>" if state == "error" \
             else "<span style='color:{}'>{}</span>"
         self.status_label.value = markup(template, colour, message) if message else ""

@@ -15,7 +15,7 @@ from ..figures.heatmaps import layer_distance_figure
 from ..topology.cka import CKASpec
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
-from ._common import FigureWidget, dropdown, make_study, slider, update_in_place
+from ._common import FIT_WIDTH, FigureWidget, dropdown, make_study, row, slider, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
@@ -82,12 +82,12 @@ class LayerDistanceExplorer(ExplorerBase):
         n = len(self.study.layers)
         empty = np.zeros((n, n))
         self.heatmap_fig = FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
-                                                              title="computing…"))
+                                                              title="computing…", width=FIT_WIDTH))
         self.matching_fig = FigureWidget(self._empty_matching("click a cell of the PH heat map"))
         self._bind_callbacks()
         controls = W.VBox([
-            W.HBox([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
-            W.HBox([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
+            row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
+            row([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
         ])
         self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig]
         self.observe(lambda change: self.recompute(),
@@ -116,7 +116,8 @@ class LayerDistanceExplorer(ExplorerBase):
         fig = layer_distance_figure(result["ph"], result["cka"], result["layers"], metric=result["metric"],
                                     rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"],
                                     dims=result["dims"], cka_name=f"{self.kernel} CKA"
-                                    + (" (minibatch)" if result["cka_estimator"] == "minibatch" else ""))
+                                    + (" (minibatch)" if result["cka_estimator"] == "minibatch" else ""),
+                                    width=FIT_WIDTH)
         update_in_place(self.heatmap_fig, fig)
         self._bind_callbacks()
         shown = self._matching_settings()

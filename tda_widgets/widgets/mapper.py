@@ -13,7 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, mapper_graph_figure
 from ..markup import markup
 from ..topology.mapper import MapperGraph, MapperSpec
-from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
+from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
 
@@ -24,6 +24,10 @@ LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (
 COLOR_LABELS = {"majority": "majority class", "purity": "purity", "entropy": "class entropy",
                 "lens_mean": "lens (mean)"}
 _CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
+#: Sizes chosen so that, at 1280 x 800 with JupyterLab's file browser open (an 800 px output),
+#: the main graph, the clicked node's thumbnails beside it and the strip of every layer's graph
+#: below it are on screen together.
+MAIN_SIZE, SMALL_SIZE = (470, 420), (150, 160)
 
 
 class MapperExplorer(ExplorerBase):
@@ -102,23 +106,28 @@ class MapperExplorer(ExplorerBase):
         if isinstance(lens, (str, tuple)) and lens in lens_values:
             W.link((self, "lens"), (self.lens_dropdown, "value"))  # an array lens has no entry
 
-        self.main_fig = FigureWidget(self._empty_figure("computing…", 560, 480))
-        self.layer_figs = {name: FigureWidget(self._empty_figure(name, 300, 280)) for name in names} \
+        self.main_fig = FigureWidget(self._empty_figure("computing…", *MAIN_SIZE))
+        self.layer_figs = {name: FigureWidget(self._empty_figure(name, *SMALL_SIZE)) for name in names} \
             if show_all_layers else {}
+        for fig in [self.main_fig, *self.layer_figs.values()]:
+            fig.add_class("tda-mapper-graph")  # the dark theme's rings (plotly_library.js)
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
         self.info = W.HTML("")
         controls = W.VBox([
-            W.HBox([self.layer_slider, self.mode_dropdown, self.points_slider]),
-            W.HBox([self.lens_dropdown, self.cubes_slider, self.overlap_slider]),
-            W.HBox([self.min_samples_slider, self.eps_text, self.color_dropdown]),
+            row([self.layer_slider, self.color_dropdown, self.lens_dropdown]),
+            row([self.cubes_slider, self.overlap_slider, self.min_samples_slider, self.eps_text]),
+            row([self.mode_dropdown, self.points_slider]),
         ])
-        strip = [W.HTML("<b>Every layer</b> (click a node: the same images are ringed in every layer)")] \
-            if self.layer_figs else []
-        grid = W.GridBox(list(self.layer_figs.values()),
-                         layout=W.Layout(grid_template_columns="repeat(3, 310px)")) if self.layer_figs else None
-        self.children = [controls, self.status_row,
-                         W.HBox([self.main_fig, W.VBox([self.info, self.thumbnails])])] + strip + ([grid] if grid else [])
+        side = W.VBox([self.info, self.thumbnails], layout=W.Layout(flex="1 1 280px", min_width="280px",
+                                                                    max_height=f"{MAIN_SIZE[1]}px", overflow_y="auto"))
+        parts = [controls, self.status_row, row([self.main_fig, side], align_items="flex-start")]
+        if self.layer_figs:
+            parts.append(W.HTML("<b>Every layer</b>: click a node and the nodes holding the same images are "
+                                "ringed in every layer; click a node here to bring its layer up"))
+            # one row, scrolled sideways when it is wider than the output
+            parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
+        self.children = parts
         self.observe(lambda c: self.recompute(),
                      names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
         self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
@@ -199,11 +208,11 @@ class MapperExplorer(ExplorerBase):
         layer = self.layer
         graph = self.graphs_.get(layer)
         title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges" if graph else f"{layer}: no graph"
-        update_in_place(self.main_fig, self._figure(layer, self.highlighted_.get(layer), 560, 480, title))
+        update_in_place(self.main_fig, self._figure(layer, self.highlighted_.get(layer), *MAIN_SIZE, title))
         for name, fig in self.layer_figs.items():
             g = self.graphs_.get(name)
             small_title = f"{name} · {len(g.nodes)} nodes" if g else f"{name}: no graph"
-            update_in_place(fig, self._figure(name, self.highlighted_.get(name), 300, 280, small_title))
+            update_in_place(fig, self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, small_title))
         self._bind_callbacks()
 
     # ----------------------------------------------------------- linking
@@ -266,8 +275,8 @@ class MapperExplorer(ExplorerBase):
             graph = self.graphs_.get(name)
             if graph is None:
                 continue
-            new = self._figure(name, self.highlighted_.get(name), fig.layout.width or 300,
-                               fig.layout.height or 280, fig.layout.title.text)
+            new = self._figure(name, self.highlighted_.get(name), fig.layout.width or SMALL_SIZE[0],
+                               fig.layout.height or SMALL_SIZE[1], fig.layout.title.text)
             new_trace = next((t for t in new.data if t.name == "highlight"), None)
             old_trace = next((t for t in fig.data if t.name == "highlight"), None)
             if new_trace is not None and old_trace is not None:

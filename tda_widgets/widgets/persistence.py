@@ -11,12 +11,13 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, slider, thumbnail_panel, update_in_place
+from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, row, slider, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
 
 _CLOUD, _PH = CloudSpec(), PersistenceSpec()  # the declared defaults
+_SIZE = dict(width=390, height=400)  # two side by side fit an 800 px output (_common.FIT_WIDTH)
 
 
 class PersistenceExplorer(ExplorerBase):
@@ -75,16 +76,16 @@ class PersistenceExplorer(ExplorerBase):
                                ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
                                ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)))
 
-        self.diagram_fig = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
-        self.barcode_fig = FigureWidget(barcode_figure([np.empty((0, 2))], title=""))
+        self.diagram_fig = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…", **_SIZE))
+        self.barcode_fig = FigureWidget(barcode_figure([np.empty((0, 2))], title="", **_SIZE))
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
 
         controls = W.VBox([
-            W.HBox([self.layer_slider, self.mode_dropdown]),
-            W.HBox([self.points_slider, self.maxdim_dropdown, self.backend_dropdown, self.scale_dropdown]),
+            row([self.layer_slider, self.mode_dropdown, self.points_slider]),
+            row([self.maxdim_dropdown, self.backend_dropdown, self.scale_dropdown]),
         ])
-        self.children = [controls, self.status_row, W.HBox([self.diagram_fig, self.barcode_fig]), self.thumbnails]
+        self.children = [controls, self.status_row, row([self.diagram_fig, self.barcode_fig]), self.thumbnails]
 
         self.observe(self._on_setting, names=["layer", "mode", "max_points", "maxdim", "backend", "scale"])
         if autostart:
@@ -118,8 +119,8 @@ class PersistenceExplorer(ExplorerBase):
         self.cloud_, self.result_ = cloud, result
         title = (f"{layer} · {cloud.mode} · {cloud.n_points} points in {cloud.n_dims} dims · "
                  f"{self.scale} scale · {result.backend}")
-        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title))
-        update_in_place(self.barcode_fig, barcode_figure(list(result.diagrams), title="barcode"))
+        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title, **_SIZE))
+        update_in_place(self.barcode_fig, barcode_figure(list(result.diagrams), title="barcode", **_SIZE))
         self._bind_callbacks()
         self.thumbnails.clear()
         self.selected_bar = None

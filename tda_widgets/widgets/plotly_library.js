@@ -79,12 +79,53 @@ const EDITS = ["_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces", "
   "_py2js_relayout", "_py2js_update", "_py2js_animate", "_py2js_removeLayoutProps",
   "_py2js_removeTraceProps"];
 
+// Page-wide behaviour of the explorers, installed once per page by the first figure.
+//
+// Keys: in Notebook 7 an arrow key on a focused slider moved the focus to a notebook cell and
+// the slider did not move (the notebook's command-mode shortcuts took it; JupyterLab 4.6 let it
+// through). Lumino matches no shortcut for a key whose target (or an ancestor) carries
+// data-lm-suppress-shortcuts, so every control inside an explorer gets it when it takes focus:
+// arrows, Home/End and typing go to the control, in both front ends.
+//
+// Theme: figures are drawn on white by the kernel (so exported HTML and screenshots are
+// readable anywhere); under a dark JupyterLab / Notebook 7 theme this style sheet draws their
+// background, text, grid, legend and the mapper's rings (its last trace) with the theme's own colours, live on a theme switch, with
+// no message to the kernel. Heat-map cells, markers and thumbnails keep their colours.
+const CONTROLS = ".noUi-handle, select, input, textarea, button, [tabindex]";
+const THEME_CSS = `
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .main-svg { background: transparent !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .bg { fill: var(--jp-layout-color0) !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gtitle, .xtick, .ytick, .g-xtitle, .g-ytitle, .legendtext, .annotation-text, .cbtitle, .cbaxis) text,
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gtitle, .legendtext, .annotation-text, .g-xtitle, .g-ytitle) { fill: var(--jp-ui-font-color1) !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gridlayer, .zerolinelayer) path { stroke: var(--jp-border-color2) !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .legend .bg { fill: transparent !important; }
+body[data-jp-theme-light="false"] .tda-mapper-graph .scatterlayer .trace:last-child path.point { stroke: var(--jp-ui-font-color0) !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .modebar-btn path { fill: var(--jp-ui-font-color2) !important; }
+`;
+
+function pageHooks() {
+  const flag = Symbol.for("tda-widgets/page-hooks");
+  if (globalThis[flag] || typeof document === "undefined") return;
+  globalThis[flag] = true;
+  document.addEventListener("focusin", (event) => {
+    const target = event.target;
+    if (target instanceof Element && target.closest(".tda-explorer") && target.matches(CONTROLS)) {
+      target.setAttribute("data-lm-suppress-shortcuts", "true");
+    }
+  }, true);
+  const style = document.createElement("style");
+  style.id = "tda-widgets-theme";
+  style.textContent = THEME_CSS;
+  document.head.appendChild(style);
+}
+
 export function figureWidget(key) {
   let real = null;
   let built = null;
   return {
     initialize({ model, experimental }) {
       busy();
+      pageHooks();
       const queue = [];
       // A new _widget_data (tda-widgets resends the whole figure after each redraw) already
       // holds every edit queued before it: replaying those too doubled traces (a hover then

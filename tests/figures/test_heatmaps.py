@@ -123,11 +123,11 @@ def _through_plotly_api(fig):
                         subplot_titles=(layout.annotations[0].text, layout.annotations[1].text))
     common = dict(hovertemplate="%{text}<extra></extra>", hoverongaps=False)
     ref.add_trace(go.Heatmap(name="ph", z=ph.z, x=ph.x, y=ph.y, text=ph.text, customdata=ph.customdata,
-                             colorscale="Viridis", colorbar=dict(x=0.42, len=0.85, title=dict(text=ph.colorbar.title.text)),
+                             colorscale="Viridis", colorbar=dict(x=0.42, len=0.85, thickness=14, title=dict(side="right", text=ph.colorbar.title.text)),
                              **common), row=1, col=1)
     ref.add_trace(go.Heatmap(name="cka", z=cka.z, x=cka.x, y=cka.y, text=cka.text, customdata=cka.customdata,
                              colorscale=cka.colorscale, zmin=cka.zmin, zmax=cka.zmax, showscale=cka.showscale,
-                             colorbar=dict(x=1.0, len=0.85, title=dict(text=cka.colorbar.title.text)), **common),
+                             colorbar=dict(x=1.0, len=0.85, thickness=14, title=dict(side="right", text=cka.colorbar.title.text)), **common),
                   row=1, col=2)
     ref.update_layout(title=layout.title, width=layout.width, height=layout.height, paper_bgcolor="white",
                       plot_bgcolor="white", margin=layout.margin, font=layout.font, meta=layout.meta)
