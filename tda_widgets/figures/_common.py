@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError, TDATypeError
-from ..markup import escape
+from ..markup import escape, markup
 
 __all__: list[str] = []
 
@@ -182,10 +182,14 @@ def value_range(arrays: Sequence[np.ndarray]) -> tuple[float, float, float]:
     return low, high, top
 
 
-def layout_defaults(*, title, width: int, height: int) -> dict:
-    """The explicit size, white background and title (plain text, escaped) every builder uses."""
+def layout_defaults(*, title, width: int, height: int, subtitle=None) -> dict:
+    """The explicit size, white background and title (plain text, escaped; ``subtitle``, also
+    plain text, on a second line in small type) every builder uses."""
+    text = escape(title) if title else ""
+    if title and subtitle:
+        text += markup("<br><span style='font-size:11px'>{}</span>", subtitle)
     return dict(
-        title=dict(text=escape(title)) if title else {},
+        title=dict(text=text) if title else {},
         width=int(width),
         height=int(height),
         paper_bgcolor="white",

@@ -77,6 +77,7 @@ def persistence_diagram_figure(
     inf_label: str = "∞",
     width: int = 460,
     height: int = 420,
+    subtitle=None,
 ) -> go.Figure:
     """Plot persistence diagrams: one scatter trace per homology dimension.
 
@@ -90,6 +91,8 @@ def persistence_diagram_figure(
         empty trace, so the trace structure depends only on ``dims``.
     title : str, optional
         Figure title (plain text: escaped where it enters plotly's markup).
+    subtitle : str, optional
+        A second, smaller title line (plain text, escaped), e.g. the settings.
     inf_label : str, default="∞"
         Label of the infinity line.
     width, height : int, default=460, 420
@@ -146,7 +149,7 @@ def persistence_diagram_figure(
                      line=dict(color=LINE_COLOR, width=1), hoverinfo="skip", showlegend=False))
     data.append(_infinity_line("infinity", [lo_axis, hi_axis], [top, top], inf_label))
     layout = dict(
-        layout_defaults(title=title, width=width, height=height),
+        layout_defaults(title=title, width=width, height=height, subtitle=subtitle),
         xaxis=axis_style(title=dict(text="Birth"), range=[lo_axis, hi_axis]),
         yaxis=axis_style(title=dict(text="Death"), range=[lo_axis, hi_axis]),
         legend=_LEGEND,
@@ -156,6 +159,8 @@ def persistence_diagram_figure(
 
 
 _LEGEND = dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
+# the barcode's long H0 bars and H1 bars reach the bottom right: its legend goes above the plot
+_LEGEND_ABOVE = dict(orientation="h", x=1.0, y=1.0, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0)")
 
 
 def _infinity_line(name: str, x, y, label: str) -> dict:
@@ -277,7 +282,7 @@ def barcode_figure(
         xaxis=axis_style(title=dict(text="Filtration value"), range=[low - pad, top + 2 * pad]),
         yaxis=axis_style(title=dict(text="Bars"), autorange="reversed", showgrid=False,
                          tickvals=tick_vals, ticktext=tick_text),
-        legend=_LEGEND,
+        legend=_LEGEND_ABOVE,
         meta=dict(top=top),
     )
     return go.Figure(dict(data=data, layout=layout))

@@ -206,8 +206,9 @@ def layer_distance_figure(
         suffix = "" if col == 1 else "2"
         x = axis_style(showgrid=False, tickangle=-45, anchor="y" + suffix, domain=domain, range=span,
                        constrain="domain")
+        # the CKA panel's rows are the PH panel's: its labels would sit on the PH colour bar
         y = axis_style(showgrid=False, anchor="x" + suffix, domain=[0.0, 1.0], range=span[::-1],
-                       scaleanchor="x" + suffix, scaleratio=1, constrain="domain")
+                       scaleanchor="x" + suffix, scaleratio=1, constrain="domain", showticklabels=col == 1)
         return {"xaxis" + suffix: x, "yaxis" + suffix: y}
 
     def panel_title(text, x):

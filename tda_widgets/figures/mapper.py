@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError
-from ..markup import escape, markup
+from ..markup import markup
 from ._common import (
     MISSING_COLOR,
     base_layout,
@@ -151,6 +151,7 @@ def mapper_graph_figure(
     size_range=(8.0, 30.0),
     width: int = 560,
     height: int = 480,
+    key: bool = True,
 ) -> go.Figure:
     """Plot a mapper graph: nodes sized by member count, coloured by class make-up.
 
@@ -177,6 +178,9 @@ def mapper_graph_figure(
         Marker diameters in px for the smallest and largest node (by ``sqrt(size)``).
     width, height : int, default=560, 480
         Figure size in pixels.
+    key : bool, default=True
+        Draw the class key (``majority``) or the colour bar (other colourings); a small graph
+        beside a large one with the key leaves it out.
 
     Returns
     -------
@@ -265,7 +269,7 @@ def mapper_graph_figure(
                    label_name(label, class_names))
             for k, label in enumerate(order)
         )
-        if legend:
+        if legend and key:
             annotations.append(
                 dict(text=legend, xref="paper", yref="paper", x=0.0, y=-0.02, xanchor="left",
                      yanchor="top", showarrow=False, align="left", font=dict(size=11))
@@ -275,7 +279,7 @@ def mapper_graph_figure(
         marker.update(
             color=values,
             colorscale="Viridis",
-            showscale=True,
+            showscale=key,
             colorbar=dict(title=dict(text=_COLORBAR_TITLES[color_by]), len=0.8),
         )
         if color_by == "purity":

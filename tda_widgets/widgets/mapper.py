@@ -123,8 +123,8 @@ class MapperExplorer(ExplorerBase):
                                                                     max_height=f"{MAIN_SIZE[1]}px", overflow_y="auto"))
         parts = [controls, self.status_row, row([self.main_fig, side], align_items="flex-start")]
         if self.layer_figs:
-            parts.append(W.HTML("<b>Every layer</b>: click a node and the nodes holding the same images are "
-                                "ringed in every layer; click a node here to bring its layer up"))
+            parts.append(W.HTML("<b>Every layer</b> · rings: nodes holding the clicked node's images · "
+                                "click a node here to bring its layer up"))
             # one row, scrolled sideways when it is wider than the output
             parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
         self.children = parts
@@ -199,8 +199,13 @@ class MapperExplorer(ExplorerBase):
         graph = self.graphs_.get(layer)
         if graph is None:
             return self._empty_figure(f"{layer}: no graph", width, height)
+        # markers scale with the figure: at the strip's size the main graph's 8-30 px discs hid
+        # each other, and a click picked a neighbour
+        scale = min(1.0, width / MAIN_SIZE[0])
         return mapper_graph_figure(graph, color_by=self.color_by, class_names=self.study.class_names,
-                                   highlight=highlight, title=title, width=width, height=height)
+                                   highlight=highlight, title=title, width=width, height=height,
+                                   size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
+                                   key=width >= MAIN_SIZE[0])  # the main graph carries the key
 
     def _redraw(self) -> None:
         if not self.graphs_:

@@ -117,9 +117,12 @@ class PersistenceExplorer(ExplorerBase):
 
     def _show(self, layer, cloud, result: PersistenceResult) -> None:
         self.cloud_, self.result_ = cloud, result
-        title = (f"{layer} · {cloud.mode} · {cloud.n_points} points in {cloud.n_dims} dims · "
-                 f"{self.scale} scale · {result.backend}")
-        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title, **_SIZE))
+        # two lines: the layer first, the settings small below (one line was cut at 390 px)
+        title = f"{layer} · persistence diagram"
+        subtitle = (f"{cloud.mode} · {cloud.n_points} points in {cloud.n_dims} dims · {self.scale} scale · "
+                    f"{result.backend}")
+        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title,
+                                                                    subtitle=subtitle, **_SIZE))
         update_in_place(self.barcode_fig, barcode_figure(list(result.diagrams), title="barcode", **_SIZE))
         self._bind_callbacks()
         self.thumbnails.clear()

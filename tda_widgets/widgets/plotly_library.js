@@ -95,7 +95,7 @@ const CONTROLS = ".noUi-handle, select, input, textarea, button, [tabindex]";
 const THEME_CSS = `
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .main-svg { background: transparent !important; }
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .bg { fill: var(--jp-layout-color0) !important; }
-body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gtitle, .xtick, .ytick, .g-xtitle, .g-ytitle, .legendtext, .annotation-text, .cbtitle, .cbaxis) text,
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gtitle, [class*="tick"], .g-xtitle, .g-ytitle, .legendtext, .annotation-text, .cbtitle, .cbaxis) text,
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gtitle, .legendtext, .annotation-text, .g-xtitle, .g-ytitle) { fill: var(--jp-ui-font-color1) !important; }
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gridlayer, .zerolinelayer) path { stroke: var(--jp-border-color2) !important; }
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .legend .bg { fill: transparent !important; }

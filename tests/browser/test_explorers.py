@@ -41,8 +41,15 @@ MAIN_GRAPH = MAPPER + " .js-plotly-plot"        # the first plot: the main mappe
 SCRATCH = 4                                     # index of the code cell the tests type into
 
 CELLS = [
-    """import json
+    """import json, logging
 import numpy as np
+# What JupyterLab's Log Console shows for a kernel: an exception in a widget's message handler
+# is logged by the comm manager (logger 'Comm'); collect them to assert there are none.
+class _Collect(logging.Handler):
+    def emit(self, record):
+        KERNEL_ERRORS.append(self.format(record)[:2000])
+KERNEL_ERRORS = []
+logging.getLogger().addHandler(_Collect(level=logging.ERROR))
 from tda_widgets import load_demo, PersistenceExplorer, MapperExplorer, LayerDistanceExplorer
 demo = load_demo(n_images=150)
 common = dict(labels=demo.labels, class_names=demo.class_names)""",
@@ -56,7 +63,9 @@ me""",
 de.add_class('t-distances')
 de""",
     "",  # SCRATCH: the tests type code here
+    "",  # RERUN: a cell the re-run test runs twice
 ]
+RERUN = 5
 
 LATENCIES: dict[str, float] = {}
 
@@ -365,3 +374,123 @@ def test_diagram_hover_shows_the_bar_images(nb, lab_server):
     print(f"hover-to-thumbnails latency: mapper {LATENCIES.get('mapper', float('nan')):.0f} ms, "
           f"diagram {latency:.0f} ms (goal < 100 ms)")
     assert_no_widget_errors(nb)
+
+
+# ----------------------------------------------------------------------------- issue 17
+
+
+_FIT_JS = """(sel) => {
+    const el = document.querySelector(sel);
+    const out = el.closest('.jp-OutputArea-output');
+    const box = out.getBoundingClientRect();
+    const plots = [...el.querySelectorAll('.js-plotly-plot')].map((gd) => gd.getBoundingClientRect());
+    const scroller = (p) => { for (let e = p.parentElement; e && e !== el; e = e.parentElement)
+        if (getComputedStyle(e).overflowX === 'auto') return true; return false; };
+    return {output: box.width, explorer: el.getBoundingClientRect().width, scrollWidth: el.scrollWidth,
+            clientWidth: el.clientWidth,
+            beyond: [...el.querySelectorAll('.js-plotly-plot')].filter((gd) => !scroller(gd))
+                .map((gd) => gd.getBoundingClientRect()).filter((r) => r.right > box.right + 1 || r.width > box.width).length,
+            widest: Math.max(...plots.map((r) => r.width))};
+}"""
+
+
+def test_every_explorer_fits_an_800px_output_at_1280x800(nb):
+    """JupyterLab at 1280 x 800 with the file browser open: no explorer is clipped, no figure
+    is wider than its output area; the mapper's main graph, thumbnails and strip show together."""
+    nb.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        sidebar_open = nb.evaluate("() => !!document.querySelector('.jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current')")
+        if not sidebar_open:
+            nb.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+        nb.wait_for_timeout(500)
+        for explorer in (PERSISTENCE, MAPPER, DISTANCES):
+            fit = nb.evaluate(_FIT_JS, explorer)
+            print(explorer, fit)
+            assert fit["output"] <= 860, f"the output area should be about 800 px wide here: {fit}"
+            assert fit["scrollWidth"] <= fit["clientWidth"] + 1, f"{explorer} is clipped: {fit}"
+            assert fit["beyond"] == 0 and fit["widest"] <= fit["output"], f"{explorer}: a figure is too wide: {fit}"
+        # the mapper: main graph at the top of the notebook's view; the thumbnails beside it and
+        # the strip of every layer's graph below it are all on screen
+        nb.locator(MAIN_GRAPH).first.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+        nb.wait_for_timeout(300)
+        boxes = nb.evaluate("""(sel) => {
+            const el = document.querySelector(sel);
+            const r = (e) => { const b = e.getBoundingClientRect(); return [b.top, b.bottom]; };
+            const plots = el.querySelectorAll('.js-plotly-plot');
+            return {main: r(plots[0]), thumbs: r(el.querySelector('.tdaw-thumbs')),
+                    strip: r(plots[plots.length - 1]), height: window.innerHeight};
+        }""", MAPPER)
+        for part in ("main", "thumbs", "strip"):
+            top, bottom = boxes[part]
+            assert top >= 0 and bottom <= boxes["height"], f"the mapper's {part} is off screen at 1280 x 800: {boxes}"
+        ARTIFACTS.mkdir(exist_ok=True)
+        nb.screenshot(path=str(ARTIFACTS / "mapper_1280x800_light.png"))
+    finally:
+        nb.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def test_rerunning_the_cell_cancels_the_old_explorer(nb, lab_server):
+    """Re-running a cell whose explorer still computes stops that job at once (issue 17, 5)."""
+    cell = ("slow = PersistenceExplorer(demo.model, demo.images, **common, autostart=False)\n"
+            "slow.jobs.submit(lambda progress, cancel: cancel.wait(120), lambda r: None, label='slow job')\n"
+            "first = globals().get('first', slow)\n"
+            "slow")
+    run_code_in_cell(nb, lab_server, RERUN, cell)
+    run_code_in_cell(nb, lab_server, RERUN, cell)   # the same cell again: the same cell id
+    state = kernel_out(nb, lab_server, "first.wait(10); print(json.dumps([first.state, first.comm is None, "
+                       "slow is first, slow.state, slow.comm is None]))")
+    assert state == ["cancelled", True, False, "running", False], state
+    kernel_out(nb, lab_server, "slow.close(); print(json.dumps(1))")
+
+
+def test_dark_theme_draws_every_figure_in_the_theme(nb):
+    """Figures follow JupyterLab's dark theme live (no white boxes); screenshots of both."""
+    nb.set_viewport_size({"width": 1280, "height": 800})
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        nb.locator(PERSISTENCE).scroll_into_view_if_needed()
+        nb.screenshot(path=str(ARTIFACTS / "persistence_1280x800_light.png"))
+        light = nb.evaluate("(s) => getComputedStyle(document.querySelector(s + ' .main-svg')).backgroundColor", DIAGRAM)
+        assert light in ("rgb(255, 255, 255)", "white"), light
+        set_theme(nb, "JupyterLab Dark")
+        nb.wait_for_timeout(500)
+        colours = nb.evaluate("""(s) => {
+            const gd = document.querySelector(s);
+            const page = getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim();
+            return {svg: getComputedStyle(gd.querySelector('.main-svg')).backgroundColor,
+                    bg: getComputedStyle(gd.querySelector('.bg')).fill,
+                    title: getComputedStyle(gd.querySelector('.gtitle')).fill,
+                    tick: getComputedStyle(gd.querySelector('.xtick text')).fill, page};
+        }""", DIAGRAM)
+        print("dark theme:", colours)
+        assert colours["svg"] in ("rgba(0, 0, 0, 0)", "transparent"), colours
+        assert _luminance(colours["title"]) > 0.5 and _luminance(colours["tick"]) > 0.5, colours
+        assert _luminance(colours["bg"]) < 0.3, colours
+        for name, sel in (("persistence", PERSISTENCE), ("mapper", MAPPER), ("distances", DISTANCES)):
+            nb.locator(sel).scroll_into_view_if_needed()
+            nb.wait_for_timeout(200)
+            nb.screenshot(path=str(ARTIFACTS / f"{name}_1280x800_dark.png"))
+    finally:
+        set_theme(nb, "JupyterLab Light")
+        nb.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def test_no_kernel_tracebacks_after_every_interaction(nb, lab_server):
+    """Nothing went to JupyterLab's Log Console: no exception in any widget message handler
+    (plotly's echo of the browser's defaults raised twice per redraw before)."""
+    errors = kernel_out(nb, lab_server, "print(json.dumps(KERNEL_ERRORS))")
+    assert errors == [], errors[:3]
+
+
+def set_theme(page, name: str) -> None:
+    """Settings > Theme > ``name`` through JupyterLab's menu, as a user would."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator("#jp-mainmenu-settings .lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
+    light = "false" if "Dark" in name else "true"
+    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light", arg=light, timeout=20_000)
+
+
+def _luminance(css: str) -> float:
+    values = [float(v) for v in re.findall(r"[\d.]+", css)[:3]]
+    return sum(w * v / 255 for w, v in zip((0.2126, 0.7152, 0.0722), values))

@@ -237,3 +237,20 @@ def test_tour_runs_and_every_explorer_renders_in_notebook7(notebook7_page, noteb
     assert notebook7_page.locator("#main-panel, .jp-NotebookPanel").count() > 0
     assert "/notebooks/" in notebook7_page.url   # Notebook 7's single-document page, not Lab
     _assert_tour_rendered(notebook7_page, explorers)
+
+    # Keyboard: an arrow key on the first explorer's focused layer slider moves it (Notebook 7's
+    # command-mode shortcuts took the key and moved the focus to a cell before)
+    page = notebook7_page
+    page.wait_for_function(_NO_JOB_RUNNING_JS, timeout=180_000)
+    first = page.locator(".tda-explorer").nth(0)
+    title_js = "(el) => el.querySelector('.js-plotly-plot').layout.title.text"
+    before = first.evaluate(title_js)
+    handle = first.locator(".widget-slider", has_text="layer").locator(".noUi-handle")
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("([el, before]) => el.querySelector('.js-plotly-plot').layout.title.text !== before",
+                           arg=[first.element_handle(), before], timeout=60_000)
+    after = first.evaluate(title_js)
+    assert before.startswith("block1 ·") and after.startswith("block2 ·"), (before, after)
+    focus_inside = page.evaluate("() => !!document.activeElement.closest('.tda-explorer')")
+    assert focus_inside, "the arrow key moved the focus out of the explorer"

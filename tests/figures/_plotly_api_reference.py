@@ -165,8 +165,8 @@ def barcode_figure(
         xaxis=axis_style(title=dict(text="Filtration value"), range=[low - pad, top + 2 * pad]),
         yaxis=axis_style(title=dict(text="Bars"), autorange="reversed", showgrid=False,
                          tickvals=tick_vals, ticktext=tick_text),
-        legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom",
-                    bgcolor="rgba(255,255,255,0.8)"),
+        legend=dict(orientation="h", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+                    bgcolor="rgba(255,255,255,0)"),
         meta=dict(top=top),
     )
     return fig

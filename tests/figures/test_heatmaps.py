@@ -138,7 +138,8 @@ def _through_plotly_api(fig):
     ref.update_xaxes(range=span)
     ref.update_yaxes(range=span[::-1], autorange=None)
     ref.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", row=1, col=1)
-    ref.update_yaxes(scaleanchor="x2", scaleratio=1, constrain="domain", row=1, col=2)
+    ref.update_yaxes(scaleanchor="x2", scaleratio=1, constrain="domain", showticklabels=False, row=1, col=2)
+    ref.update_yaxes(showticklabels=True, row=1, col=1)
     ref.update_xaxes(constrain="domain", row=1, col=1)
     ref.update_xaxes(constrain="domain", row=1, col=2)
     if len(layout.annotations) > 2:
