@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from torch import nn
 
@@ -443,8 +443,8 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
         knobs.append(f"lower the point budget (max_points={spec.max_points}: layer {largest.layer!r} has "
                      f"{largest.cloud_points} points, a {format_bytes(largest.distance_matrix_bytes)} distance matrix)")
     if any(r.mode not in STREAMED_MODES and len(r.output_shape) == 3 for r in est.layers):
-        knobs.append("use a pooled or one-position mode (CloudSpec(mode='image-avgpool') or 'image-top-l2' is "
-                     "streamed: only (N, C) is kept)")
+        knobs.append("use a pooled mode or a one-position mode (CloudSpec(mode='image-avgpool') or 'image-top-l2' "
+                     "is streamed: only (N, C) is kept)")
     elif not stream_pooled:
         knobs.append("stream the pooled mode (stream_pooled=True)")
     if len(est.layers) > 1:

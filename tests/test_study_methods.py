@@ -333,7 +333,8 @@ def test_an_unknown_activation_names_the_parameter_the_choices_and_the_fix(image
 
 
 def test_an_activation_that_is_not_element_wise_is_refused(images):
-    with pytest.raises(TDAInputError, match=r"must be element-wise .* layer '1' it turned \(5, 5, 8, 8\) into \(5, 8, 8\)"):
+    with pytest.raises(TDAInputError,
+                       match=r"must be element-wise .* layer '1' it turned \(5, 5, 8, 8\) into \(5, 8, 8\)"):
         capture_activations(toy_model(), images, ["1"], batch_size=5, activation=lambda t: t.sum(dim=1))
 
 
