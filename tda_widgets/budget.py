@@ -5,7 +5,8 @@ of images, :func:`estimate_study` computes, per layer:
 
 - the float32 bytes of the full activations for N images (what a naive "keep every activation"
   capture stores) and of the spatially pooled ones (what :class:`tda_widgets.Study` stores when
-  it streams a pooled mode, ``stream_pooled=True``);
+  it streams a pooled mode, ``stream_pooled=True``; a one-position mode, ``image-top-l2`` or
+  ``image-random-position``, stores ``(N, C + 4)``: the vector, its position, the layer's size);
 - the cloud's size after the point budget and projection (points x dimensions, float64 bytes);
 - the bytes of its dense distance matrix and the conservative persistence estimate of
   :func:`tda_widgets.topology.estimate_persistence_cost`.
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from torch import nn
 
-from .clouds import POOLED_MODES, CloudSpec, resolve_mode
+from .clouds import POOLED_MODES, POSITION_MODES, STREAMED_MODES, CloudSpec, resolve_mode
 from .errors import BudgetExceededError, TDAInputError, TDATypeError
 
 __all__ = ["LayerEstimate", "StudyEstimate", "estimate_study", "check_budget", "format_bytes"]
@@ -150,7 +151,7 @@ class LayerEstimate:
         layer whose output is not 4-D).
     captured_bytes : int
         What the study stores for this layer: ``pooled_bytes`` when the mode is pooled and
-        streamed, else ``full_bytes``.
+        streamed, ``4 N (C + 4)`` for a streamed one-position mode, else ``full_bytes``.
     cloud_points, cloud_dims : int
         The cloud's size after the point budget and projection.
     cloud_bytes : int
@@ -264,10 +265,13 @@ def _layer_estimate(layer: str, shape: tuple, n: int, spec, maxdim: int, stream_
     mode = resolve_mode(spec.mode, shape, layer)
     full = 4 * n * math.prod(shape)
     pooled = 4 * n * shape[0] if len(shape) == 3 else full
-    captured = pooled if (stream_pooled and mode in POOLED_MODES) else full
+    if stream_pooled and mode in POSITION_MODES:  # the vector, its row and column, the layer's size
+        captured = 4 * n * (shape[0] + 4)
+    else:
+        captured = pooled if (stream_pooled and mode in POOLED_MODES) else full
     if mode in ("image-flatten", "linear"):
         points, dims = n, math.prod(shape)
-    elif mode in POOLED_MODES:
+    elif mode in STREAMED_MODES:
         points, dims = n, shape[0]
     elif mode == "spatial":
         points, dims = n * shape[1] * shape[2], shape[0]
@@ -438,8 +442,9 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
         largest = max(est.layers, key=lambda r: r.persistence_bytes)
         knobs.append(f"lower the point budget (max_points={spec.max_points}: layer {largest.layer!r} has "
                      f"{largest.cloud_points} points, a {format_bytes(largest.distance_matrix_bytes)} distance matrix)")
-    if any(r.mode not in POOLED_MODES and len(r.output_shape) == 3 for r in est.layers):
-        knobs.append("use a pooled mode (CloudSpec(mode='image-avgpool') is streamed: only (N, C) is kept)")
+    if any(r.mode not in STREAMED_MODES and len(r.output_shape) == 3 for r in est.layers):
+        knobs.append("use a pooled mode or a one-position mode (CloudSpec(mode='image-avgpool') or 'image-top-l2' "
+                     "is streamed: only (N, C) is kept)")
     elif not stream_pooled:
         knobs.append("stream the pooled mode (stream_pooled=True)")
     if len(est.layers) > 1:

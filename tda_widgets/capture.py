@@ -19,6 +19,7 @@ Promises (each checked by a test in ``tests/test_capture.py``):
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import threading
 import weakref
@@ -44,14 +45,59 @@ __all__ = [
     "estimate_capture_bytes",
     "DEFAULT_MAX_BYTES",
     "model_lock",
+    "ELEMENTWISE",
+    "elementwise_function",
 ]
 
 #: Default memory budget of one capture (all chosen layers, all images), in bytes.
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
 #: A per-layer reduction applied to each batch on the model's device before it is stored,
-#: e.g. ``lambda t: t.mean(dim=(2, 3))`` to stream pooled activations.
+#: e.g. ``lambda t: t.mean(dim=(2, 3))`` to stream pooled activations. A reducer with a true
+#: ``needs_image_index`` attribute is called as ``reducer(output, image_index=...)`` with the
+#: images' indices (ndarray of int64, one per row of the batch), e.g. to draw a seeded random
+#: position per image whatever the batch size and image order.
 Reducer = Callable[[torch.Tensor], torch.Tensor]
+
+#: The element-wise functions named by ``CloudSpec.activation`` (tda_widgets.clouds.ACTIVATIONS)
+#: and ``capture_activations(activation=...)``: the names are declared there, the functions here.
+ELEMENTWISE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "gelu": torch.nn.functional.gelu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "abs": torch.abs,
+}
+
+
+def elementwise_function(activation: Any, where: str = "capture_activations") -> Optional[Callable]:
+    """The function ``activation`` names (see :data:`ELEMENTWISE`), a callable as it is, or None.
+
+    Raises
+    ------
+    TDAInputError
+        An unknown name, with the choices and the closest one (checked against the declaration
+        of ``CloudSpec.activation``).
+    """
+    from .clouds import CloudSpec
+
+    CloudSpec.check(where, activation=activation)
+    if activation is None or callable(activation):
+        return activation
+    return ELEMENTWISE[activation]
+
+
+def _apply_elementwise(function: Callable, out: torch.Tensor, name: str) -> torch.Tensor:
+    result = function(out)
+    if not isinstance(result, torch.Tensor) or result.shape != out.shape:
+        got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
+        raise TDAInputError(
+            f"The 'activation' function {getattr(function, '__name__', function)!r} must be element-wise "
+            f"(return a tensor of the shape it gets); on layer {name!r} it turned {tuple(out.shape)} into {got}. "
+            "Pass an element-wise function such as torch.relu, or one of the names in "
+            "tda_widgets.capture.ELEMENTWISE."
+        )
+    return result
 
 
 _MODEL_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
@@ -301,12 +347,13 @@ def _iter_batches(inputs: Any, batch_size: int, order: Optional[np.ndarray] = No
 
 
 def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thread: Optional[int] = None,
-               observer: Any = None):
+               observer: Any = None, activation: Optional[Callable] = None):
     """A forward hook that stores a detached (optionally reduced) copy of a layer's output.
 
     Built apart from registration so that it can be unit-tested on a fake tensor. With
     ``thread`` (a ``threading.get_ident()``), forward passes run by any other thread are
-    ignored: they belong to someone else, never to this capture.
+    ignored: they belong to someone else, never to this capture. ``activation`` (an
+    element-wise function) is applied first: the observer and the reducer see its result.
     """
 
     def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -327,6 +374,8 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thre
                 "ambiguous. Capture a layer that runs once (e.g. its parent block)."
             )
         out = output.detach()
+        if activation is not None:
+            out = _apply_elementwise(activation, out, name)
         if observer is not None:  # sees the full output at once (before an in-place op changes it)
             observer.observe(name, out)
         if reducer is not None:
@@ -341,7 +390,8 @@ def _make_hook(name: str, sink: dict, reducer: Optional[Reducer] = None, *, thre
 
 
 @contextmanager
-def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optional[dict] = None, observer: Any = None):
+def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optional[dict] = None, observer: Any = None,
+           activation: Optional[Callable] = None):
     modules = dict(model.named_modules())
     handles = []
     thread = threading.get_ident()
@@ -349,7 +399,8 @@ def _hooks(model: nn.Module, names: Sequence[str], sink: dict, reducers: Optiona
     try:
         for name in names:
             reducer = (reducers or {}).get(name)
-            hook = _make_hook(name, sink, reducer, thread=thread, observer=observer if name in watched else None)
+            hook = _make_hook(name, sink, reducer, thread=thread, observer=observer if name in watched else None,
+                              activation=activation)
             handles.append(modules[name].register_forward_hook(hook))
         yield
     finally:
@@ -427,6 +478,7 @@ def capture_activations(
     cancel: Optional[CancelEvent] = None,
     observer: Any = None,
     order: Optional[np.ndarray] = None,
+    activation: Any = None,
 ) -> Activations:
     """Record the outputs of ``layers`` for every input image.
 
@@ -444,6 +496,8 @@ def capture_activations(
         Keep the model's outputs (for predictions).
     reducers : mapping of str to callable, optional
         Per-layer reduction applied on the model's device before storing (streaming pooling).
+        A reducer with a true ``needs_image_index`` attribute also gets
+        ``image_index=`` (the indices of the batch's images, ndarray of int64).
     max_bytes : int, default 2 GiB
         Budget for the stored activations; checked after a one-image probe and before anything
         is allocated for the whole set.
@@ -459,6 +513,11 @@ def capture_activations(
     order : ndarray of int, optional
         A permutation of the images: they are fed to the model in this order (batches then mix
         what the order mixes) and stored back in their own order. Not for DataLoaders.
+    activation : str or callable, optional
+        An element-wise function applied to every layer's output before anything else sees it
+        (reducers, the observer, the store): ``"relu"``, ``"gelu"``, ``"sigmoid"``, ``"tanh"``,
+        ``"abs"`` (:data:`ELEMENTWISE`) or a callable, e.g. ``"relu"`` to record a BatchNorm's
+        output after ReLU. The model itself is not changed.
 
     Returns
     -------
@@ -468,7 +527,8 @@ def capture_activations(
     Raises
     ------
     TDAInputError
-        Unknown layer, empty input, shapes the model rejects, non-finite activations.
+        Unknown layer, empty input, shapes the model rejects, non-finite activations, an unknown
+        ``activation`` name or one that is not element-wise.
     TDATypeError
         Unsupported input type, or a layer output that is not a tensor.
     BudgetExceededError
@@ -477,6 +537,7 @@ def capture_activations(
         ``cancel`` was set.
     """
     names = resolve_layers(model, layers)
+    activation_fn = elementwise_function(activation)
     if int(batch_size) < 1:
         raise TDAInputError(f"batch_size must be a positive integer; got {batch_size}.")
     if order is not None and isinstance(inputs, torch.utils.data.DataLoader):
@@ -511,8 +572,14 @@ def capture_activations(
             batch = batch.to(device)
             if batch.is_floating_point() and param_dtype is not None:
                 batch = batch.to(param_dtype)
+            image_index = np.arange(done, done + m) if order is None else np.asarray(order[done : done + m])
+            batch_reducers = {
+                name: (functools.partial(reducer, image_index=image_index)
+                       if getattr(reducer, "needs_image_index", False) else reducer)
+                for name, reducer in (reducers or {}).items()
+            }
             sink: dict[str, torch.Tensor] = {}
-            with _hooks(model, names, sink, dict(reducers or {}), observer):
+            with _hooks(model, names, sink, batch_reducers, observer, activation_fn):
                 out = _forward(model, batch)
             missing = [name for name in names if name not in sink]
             if missing:
@@ -544,7 +611,7 @@ def capture_activations(
                                 if n_total is not None else [])
             if observer is not None:
                 observer.end_batch()
-            rows = slice(done, done + m) if order is None else np.asarray(order[done : done + m])
+            rows = slice(done, done + m) if order is None else image_index
             for name in names:
                 arr = sink[name].to("cpu", torch.float32).numpy()
                 nonfinite[name] += int(arr.size - np.count_nonzero(np.isfinite(arr)))

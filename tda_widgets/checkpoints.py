@@ -272,7 +272,7 @@ def checkpoint_grid(
     n_ck, n_layers = len(items), len(names)
     n_pairs = n_ck * (n_ck - 1) // 2 if full_matrix else max(n_ck - 1, 0)
     total = n_ck + n_layers * n_ck + n_layers * n_pairs
-    reduce = spec.pooling
+    reduce = spec.reduction
 
     counts: dict = {}
     pairs = ([(a, b) for a in range(n_ck) for b in range(a + 1, n_ck)] if full_matrix
@@ -282,7 +282,8 @@ def checkpoint_grid(
             check_cancel(cancel, f"{where} (checkpoint {label!r})")
             loaded = _load(base, item, label)
             study = Study(loaded, images, None, names, batch_size=batch_size)
-            study.activations(names, reduce=reduce, cancel=cancel)  # one forward pass for every layer
+            study.activations(names, reduce=reduce, activation=spec.activation, seed=spec.seed,
+                              cancel=cancel)  # one forward pass for every layer
             clouds = {name: study.cloud(name, spec, cancel=cancel) for name in names}
             del study, loaded
             batch.done += 1

@@ -2,18 +2,33 @@
 
 For a layer output of shape ``(N, C, H, W)``:
 
-=================  =============================================  ===============
-mode               one point per                                  dimensions
-=================  =============================================  ===============
-``image-flatten``  image, the whole activation flattened           ``C*H*W``
-``image-avgpool``  image, mean over spatial positions              ``C``
-``image-maxpool``  image, max over spatial positions               ``C``
-``spatial``        image and spatial position ``(h, w)``           ``C``
-``channel``        channel, over every image and position          ``N*H*W``
-``linear``         image, for a linear layer's ``(N, F)`` output    ``F``
-=================  =============================================  ===============
+=========================  =============================================  ===============
+mode                       one point per                                  dimensions
+=========================  =============================================  ===============
+``image-flatten``          image, the whole activation flattened           ``C*H*W``
+``image-avgpool``          image, mean over spatial positions              ``C``
+``image-maxpool``          image, max over spatial positions               ``C``
+``image-top-l2``           image, its channel vector of largest l2 norm    ``C``
+``image-random-position``  image, its channel vector at a seeded position  ``C``
+``spatial``                image and spatial position ``(h, w)``           ``C``
+``channel``                channel, over every image and position          ``N*H*W``
+``linear``                 image, for a linear layer's ``(N, F)`` output    ``F``
+=========================  =============================================  ===============
 
 ``mode="auto"`` picks ``image-avgpool`` for 4-D outputs and ``linear`` for 2-D ones.
+
+The two one-position modes come from the study this package serves (Purvine et al., AAAI 2023):
+``image-top-l2`` is its persistent-homology cloud (for each image, the spatial position whose
+channel vector has the largest l2 norm; ties go to the first position in row-major order, as
+``torch.argmax`` does), ``image-random-position`` its mapper cloud (one random position per
+image, drawn by :func:`random_positions` from the seed and the image's index, so the same image
+gets the same position whatever the batch size, the image order or the number of images). Their
+points keep the image *and* the position (``PointCloud.position``), and a capture can select
+them batch by batch, keeping only ``(N, C)`` (see :data:`STREAMED_MODES`).
+
+``activation`` (a :class:`CloudSpec` option: ``"relu"``, ``"gelu"``, ... or a callable) applies
+an element-wise function to the layer's output before any of this, during the capture (e.g.
+BatchNorm outputs after ReLU, with no change to the model).
 
 Afterwards, in this order and each optional: per-feature standardisation, projection to
 ``n_components`` dimensions (PCA or a seeded Gaussian random projection), and subsampling to a
@@ -39,20 +54,32 @@ __all__ = [
     "resolve_mode",
     "PointCloud",
     "make_cloud",
+    "top_l2_positions",
+    "random_positions",
+    "split_selection",
     "farthest_point_sample",
     "estimate_cloud_bytes",
     "DEFAULT_CLOUD_MAX_BYTES",
 ]
 
-MODES = ("image-flatten", "image-avgpool", "image-maxpool", "spatial", "channel", "linear")
+MODES = ("image-flatten", "image-avgpool", "image-maxpool", "image-top-l2", "image-random-position", "spatial",
+         "channel", "linear")
 _IMAGE_MODES = ("image-flatten", "image-avgpool", "image-maxpool", "linear")
 PROJECTIONS = (None, "pca", "random")
 SUBSAMPLES = ("random", "farthest")
+#: Element-wise functions ``CloudSpec.activation`` names (the capture applies them with torch:
+#: ``tda_widgets.capture.ELEMENTWISE``); a callable is accepted too.
+ACTIVATIONS = (None, "relu", "gelu", "sigmoid", "tanh", "abs")
 
 #: Pooled modes: a capture can pool each batch as it comes (streaming) and keep only (N, C).
 POOLED_MODES = {"image-avgpool": "avg", "image-maxpool": "max"}
+#: One point per image, its channel vector at one spatial position (the study's two modes).
+POSITION_MODES = {"image-top-l2": "top-l2", "image-random-position": "random-position"}
+#: Every mode a capture can reduce batch by batch, and the name of that reduction
+#: (``Study.activations(reduce=...)``): only (N, C) per layer is kept, never the full activation.
+STREAMED_MODES = {**POOLED_MODES, **POSITION_MODES}
 #: Modes that need a convolutional output (N, C, H, W).
-_CONV_MODES = ("image-avgpool", "image-maxpool", "spatial", "channel")
+_CONV_MODES = ("image-avgpool", "image-maxpool", "image-top-l2", "image-random-position", "spatial", "channel")
 
 #: Default budget for one cloud's float64 coordinates, in bytes.
 DEFAULT_CLOUD_MAX_BYTES = 1024**3
@@ -79,7 +106,11 @@ class CloudSpec(Spec):
                                        "Gaussian random projection)", choices=PROJECTIONS)
     n_components: Optional[int] = option(None, "target dimension of the projection", kind=Integral,
                                          minimum=1, allow_none=True)
-    seed: int = option(0, "seed of the subsample and of the random projection", kind=Integral, minimum=0)
+    seed: int = option(0, "seed of the subsample, of the random projection and of image-random-position's "
+                       "positions", kind=Integral, minimum=0)
+    activation: Any = option(None, "element-wise function applied to the layer's output before the cloud is "
+                             "made (e.g. relu after a BatchNorm; the model is not changed); a callable works too",
+                             choices=ACTIVATIONS, allow_callable=True)
 
     def _check(self) -> None:
         if self.projection is not None and self.n_components is None:
@@ -92,6 +123,14 @@ class CloudSpec(Spec):
         convolutional layer (``auto`` pools them too), so a capture may pool each batch as it
         comes; None when it needs the full activations."""
         return POOLED_MODES.get("image-avgpool" if self.mode == "auto" else self.mode)
+
+    @property
+    def reduction(self) -> Optional[str]:
+        """The reduction a capture may apply to each batch for this cloud ("avg", "max",
+        "top-l2" or "random-position"; ``auto`` pools), keeping only (N, C); None when the
+        cloud needs the full activations. Convolutional layers only: other layers are stored as
+        they are."""
+        return STREAMED_MODES.get("image-avgpool" if self.mode == "auto" else self.mode)
 
 
 def resolve_mode(mode: str, per_image_shape: tuple, layer: str = "", n_images: Optional[int] = None) -> str:
@@ -179,6 +218,94 @@ class PointCloud:
         return np.unique(images[images >= 0])
 
 
+def top_l2_positions(activations: np.ndarray) -> np.ndarray:
+    """For each image, the flat spatial position (``row * W + col``) whose channel vector has
+    the largest l2 norm: the study's "top l2-norm" sampling.
+
+    Squared norms are summed in float64 (the squares of float32 values are exact there), so
+    the choice is the exact argmax up to float64 rounding; ties go to the first position in
+    row-major order, as ``np.argmax`` and ``torch.argmax`` do. (The study's script takes
+    ``torch.linalg.norm(...).argmax`` in float32: the two can differ only where two positions'
+    norms agree to about 1e-7.)
+
+    Parameters
+    ----------
+    activations : ndarray of shape (N, C, H, W)
+
+    Returns
+    -------
+    ndarray of shape (N,), int64
+    """
+    arr = np.asarray(activations)
+    n, c = arr.shape[:2]
+    flat = arr.reshape(n, c, -1).astype(np.float64)
+    return np.argmax(np.einsum("ncp,ncp->np", flat, flat), axis=1).astype(np.int64)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(state: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function (Steele, Lea & Flood 2014) on uint64 arrays (wrapping)."""
+    z = state.copy()
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def random_positions(image_index: Any, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """One random flat spatial position (``row * width + col``) per image, for
+    ``image-random-position``.
+
+    Image ``i``'s position is the ``(i + 1)``-th output of a SplitMix64 generator seeded with
+    ``seed``, modulo ``height * width``: it depends only on the seed, the image's index and the
+    layer's spatial size, never on the batch size, the order the images are fed in or how many
+    there are, so a streamed capture and :func:`make_cloud` on the full activations pick the
+    same positions. (Layers of the same spatial size get the same position for an image.)
+
+    Parameters
+    ----------
+    image_index : array-like of int, shape (n,)
+    height, width : int
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
+
+    Examples
+    --------
+    >>> random_positions([0, 1, 2], 4, 4, seed=0).tolist() == random_positions([2, 1, 0], 4, 4)[::-1].tolist()
+    True
+    """
+    index = np.asarray(image_index, dtype=np.uint64).reshape(-1)
+    state = np.uint64(int(seed) % 2**64) + (index + np.uint64(1)) * _GOLDEN
+    return (_splitmix64(state) % np.uint64(int(height) * int(width))).astype(np.int64)
+
+
+def split_selection(selected: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Split what a streamed one-position capture stores per image into the selected vectors,
+    their ``(row, col)`` and the layer's ``(height, width)``.
+
+    The capture (``tda_widgets.engine.steps``) keeps, per image, one float32 row: the ``C``
+    values of the selected vector, then the position's row and column and the layer's height
+    and width (small integers, exact in float32).
+
+    Returns
+    -------
+    vectors : ndarray of shape (N, C)
+    position : ndarray of shape (N, 2), int64
+    spatial_shape : tuple of int
+    """
+    arr = np.asarray(selected)
+    tail = arr[:, -4:].astype(np.int64)
+    shape = (int(tail[0, 2]), int(tail[0, 3])) if len(arr) else (0, 0)
+    return arr[:, :-4], tail[:, :2], shape
+
+
 def estimate_cloud_bytes(n_points: int, n_dims: int) -> int:
     """Bytes of the float64 coordinates of a cloud."""
     return int(n_points) * int(n_dims) * 8
@@ -230,6 +357,7 @@ def make_cloud(
     subsample: str = "random",
     seed: int = 0,
     max_bytes: int = DEFAULT_CLOUD_MAX_BYTES,
+    position: Any = None,
 ) -> PointCloud:
     """Turn one layer's activations into a point cloud.
 
@@ -255,8 +383,14 @@ def make_cloud(
         Seeded uniform sample without replacement, or greedy farthest-point sampling (spreads
         the sample over the cloud, keeps outliers). Applied last, on the final coordinates.
     seed : int, default 0
+        Seeds the subsample, the random projection and ``image-random-position``'s positions
+        (:func:`random_positions`).
     max_bytes : int, default 1 GiB
         Budget for the cloud's float64 coordinates, checked before the cloud is allocated.
+    position : array-like of shape (N, 2), optional
+        Only for ``image-top-l2`` / ``image-random-position``: ``activations`` then holds the
+        vectors already selected, shape (N, C) (what a streamed capture keeps; see
+        :func:`split_selection`), and ``position`` their ``(row, col)``.
 
     Returns
     -------
@@ -274,6 +408,15 @@ def make_cloud(
     if hasattr(arr, "detach"):  # a torch tensor, without importing torch here
         arr = arr.detach().cpu().numpy()
     arr = np.asarray(arr)
+    selected = position is not None
+    if selected:
+        position = np.asarray(position, dtype=np.int64)
+        if mode not in POSITION_MODES or arr.ndim != 2 or position.shape != (arr.shape[0], 2):
+            raise TDAInputError(
+                f"make_cloud(position=...) takes the vectors already selected for one of {list(POSITION_MODES)}: "
+                f"activations of shape (N, C) and position of shape (N, 2); got mode={mode!r}, activations "
+                f"{arr.shape}, position {position.shape}. Pass the full (N, C, H, W) activations without position."
+            )
     if arr.ndim < 2:
         raise TDAInputError(
             f"activations must have a batch axis and at least one feature axis, e.g. (N, F) or "
@@ -281,7 +424,8 @@ def make_cloud(
         )
     if arr.shape[0] == 0:
         raise TDAInputError(f"activations of layer {layer!r} hold no image (shape {arr.shape}); capture at least 2 images.")
-    mode = resolve_mode(mode, arr.shape[1:], layer, n_images=arr.shape[0])
+    if not selected:
+        mode = resolve_mode(mode, arr.shape[1:], layer, n_images=arr.shape[0])
     if projection not in PROJECTIONS:
         raise TDAInputError(
             f"The 'projection' parameter of make_cloud must be one of {PROJECTIONS}. Got {projection!r} instead."
@@ -298,8 +442,8 @@ def make_cloud(
         raise TDAInputError(f"max_points must be >= 1 or None (keep every point); got {max_points!r}.")
 
     n = arr.shape[0]
-    position = channel_index = None
-    if mode in _IMAGE_MODES:
+    channel_index = None
+    if mode in _IMAGE_MODES or mode in POSITION_MODES:
         n_points = n
         n_dims = int(np.prod(arr.shape[1:])) if mode in ("image-flatten", "linear") else arr.shape[1]
     elif mode == "spatial":
@@ -331,6 +475,16 @@ def make_cloud(
     elif mode == "image-maxpool":
         points = arr.max(axis=(2, 3))
         image_index = np.arange(n)
+    elif mode in POSITION_MODES:
+        image_index = np.arange(n)
+        if selected:
+            points = arr
+        else:
+            _, c, h, w = arr.shape
+            flat = top_l2_positions(arr) if mode == "image-top-l2" else random_positions(image_index, h, w, seed)
+            rows, cols = np.divmod(flat, w)
+            points = arr[image_index, :, rows, cols]
+            position = np.stack([rows, cols], axis=1).astype(np.int64)
     elif mode == "spatial":
         _, c, h, w = arr.shape
         flat = np.arange(n_points) if not sample_first else np.sort(rng.choice(n_points, int(max_points), replace=False))
@@ -381,6 +535,8 @@ def make_cloud(
 
     params = {
         "source_shape": tuple(int(s) for s in arr.shape),
+        # What position (row, col) counts in: the layer's spatial size (for marking it on an image).
+        "spatial_shape": tuple(int(s) for s in arr.shape[2:]) if arr.ndim == 4 else None,
         "n_points_before_budget": int(n_points),
         "standardize": bool(standardize),
         "projection": projection,

@@ -6,7 +6,8 @@ made of what it depends on:
 ==============  ==========================================================================
 step            key
 ==============  ==========================================================================
-activations     model fingerprint (hash of every parameter and buffer), inputs, layer
+activations     model fingerprint (hash of every parameter and buffer), inputs, layer, reduction,
+                activation function (``CloudSpec.activation``), seed of random positions
 cloud           activations key + mode and its parameters (standardise, projection, budget, seed)
 diagrams        cloud key + scale, maxdim, backend, representatives
 distances       the diagrams keys of every layer + metric, dims, infinite-bar policy
@@ -124,7 +125,8 @@ class Study:
     n_images, seed : int, optional
         Use a seeded sample of this many images (class-balanced when labels are known).
     stream_pooled : bool, default True
-        Pool each batch during capture for pooled modes instead of storing full activations.
+        Reduce each batch during capture for the modes that allow it (pooled and one-position
+        modes, :data:`tda_widgets.clouds.STREAMED_MODES`) instead of storing full activations.
     cache_bytes : int, default 2 GiB
         Bound of the result cache (:attr:`cache`: least recently used evicted; ``cache.stats``).
     store : str or Path, optional
@@ -169,11 +171,18 @@ class Study:
     def clear_cache(self) -> None:
         self.cache.clear()
 
-    def activations(self, layers=None, *, reduce: Optional[str] = None, progress: Optional[ProgressCallback] = None,
+    def activations(self, layers=None, *, reduce: Optional[str] = None, activation: Any = None, seed: int = 0,
+                    progress: Optional[ProgressCallback] = None,
                     cancel: Optional[CancelEvent] = None) -> dict[str, np.ndarray]:
-        """Activations of ``layers`` (only missing layers are captured); ``reduce="avg"``/``"max"``
-        pools 4-D outputs over positions batch by batch, so only ``(N, C, 1, 1)`` is stored."""
-        return steps.activations(self, layers, reduce, progress, cancel)
+        """Activations of ``layers`` (only missing layers are captured).
+
+        ``reduce="avg"``/``"max"`` pools 4-D outputs over positions batch by batch, so only
+        ``(N, C, 1, 1)`` is stored; ``"top-l2"``/``"random-position"`` keeps one position per
+        image (the ``image-top-l2``/``image-random-position`` modes; random positions from
+        ``seed``), stored as ``(N, C + 4)``: the vector, then its row and column and the layer's
+        height and width (:func:`tda_widgets.clouds.split_selection`). ``activation`` (``"relu"``,
+        ... or a callable; see ``CloudSpec.activation``) is applied to each output first."""
+        return steps.activations(self, layers, reduce, progress, cancel, activation=activation, seed=seed)
 
     def predictions(self) -> Optional[np.ndarray]:
         """The model's predicted class per image (from the captured outputs), or None."""

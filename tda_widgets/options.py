@@ -46,6 +46,9 @@ class Option:
         Inclusive bounds of a number.
     allow_none : bool
         Whether ``None`` is allowed (besides ``choices``).
+    allow_callable : bool
+        Whether a callable is allowed besides ``choices`` (e.g. a user's own activation
+        function beside the named ones).
     label : str, optional
         The widget's short label; default: the name.
     ui : tuple, optional
@@ -60,6 +63,7 @@ class Option:
     minimum: Optional[float] = None
     maximum: Optional[float] = None
     allow_none: bool = False
+    allow_callable: bool = False
     label: Optional[str] = None
     ui: Optional[tuple] = None
 
@@ -71,7 +75,7 @@ class Option:
     def rule(self) -> str:
         """The rule in words, for messages and ``--help``."""
         if self.choices is not None:
-            return f"one of {list(self.choices)}"
+            return f"one of {list(self.choices)}" + (" or a callable" if self.allow_callable else "")
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
         words = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds if k is not None) or "value"
         bounds = []
@@ -88,12 +92,16 @@ class Option:
         if value is None and (self.allow_none or (self.choices is not None and None in self.choices)):
             return value
         head = f"The '{self.name}' parameter of {where} must be {self.rule()}."
+        if self.allow_callable and callable(value):
+            return value
         if self.choices is not None:
             if value in self.choices and not (isinstance(value, bool) and not any(
                     isinstance(c, bool) for c in self.choices)):
                 return value
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
+            if self.allow_callable:
+                hint += " Or pass your own function (a callable)."
             raise TDAInputError(f"{head} Got {value!r} instead.{hint}")
         if self.kind is not None:
             kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)

@@ -116,7 +116,8 @@ def test_budget_larger_than_the_cloud_keeps_every_point():
 
 
 def test_every_mode_is_covered():
-    assert set(MODES) == {"image-flatten", "image-avgpool", "image-maxpool", "spatial", "channel", "linear"}
+    assert set(MODES) == {"image-flatten", "image-avgpool", "image-maxpool", "image-top-l2", "image-random-position",
+                          "spatial", "channel", "linear"}
 
 
 # ---------------------------------------------------------------- bad input

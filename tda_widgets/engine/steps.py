@@ -3,7 +3,8 @@
 ==============  ============================================  =================================
 step            pure function                                 cache key after (step, model, images)
 ==============  ============================================  =================================
-activations     :func:`~tda_widgets.capture.capture_activations`  layer, pooling
+activations     :func:`~tda_widgets.capture.capture_activations`  layer, reduction, activation,
+                                                              seed (random positions only)
 cloud           :func:`~tda_widgets.clouds.make_cloud`         layer, CloudSpec
 diagrams        :func:`~tda_widgets.topology.persistence.persistence`  layer, CloudSpec, scale, maxdim,
                                                               backend, representatives
@@ -37,7 +38,8 @@ import torch
 
 from .._progress import check_cancel, report
 from ..capture import capture_activations, resolve_layers
-from ..clouds import CloudSpec, PointCloud, make_cloud
+from ..clouds import POSITION_MODES, CloudSpec, PointCloud, make_cloud, random_positions, resolve_mode, \
+    split_selection
 from ..errors import TDAInputError
 from ..layers import expand_layers
 from ..topology.cka import CKASpec, cka_matrix
@@ -48,7 +50,9 @@ from ..topology.persistence import PersistenceResult, PersistenceSpec, check_per
 from ..topology.scaling import rescale_points
 from .scheduler import Batch, resolve_executor
 
-REDUCTIONS = (None, "avg", "max")
+REDUCTIONS = (None, "avg", "max", "top-l2", "random-position")
+#: The one-position reductions and their modes ("top-l2" -> "image-top-l2", ...).
+_SELECTION_MODES = {reduce: mode for mode, reduce in POSITION_MODES.items()}
 #: Every capture of a study feeds the images in one seeded order (and stores them back in their
 #: own): minibatches then mix the classes, as a streamed (minibatch) CKA needs, even for a
 #: dataset sorted by class (an ImageFolder); and since every capture batches the images the
@@ -69,6 +73,54 @@ def _max_pool(t: torch.Tensor) -> torch.Tensor:
 
 
 POOLERS = {"avg": _avg_pool, "max": _max_pool}
+
+
+class PositionSelector:
+    """A capture reducer for the one-position modes: per image, the channel vector at one
+    spatial position (the largest l2 norm, or a seeded random position), computed on the
+    model's device batch by batch, so only ``(N, C + 4)`` float32 is kept: the vector, then the
+    position's row and column and the layer's height and width (read back by
+    :func:`tda_widgets.clouds.split_selection`).
+
+    The same rule as :func:`tda_widgets.clouds.make_cloud` on the full activations: squared
+    norms summed in float64 (first position in row-major order on ties;
+    :func:`~tda_widgets.clouds.top_l2_positions`), random positions from
+    :func:`~tda_widgets.clouds.random_positions` of each image's index.
+    """
+
+    needs_image_index = True  # the capture passes each batch's image indices
+
+    def __init__(self, reduce: str, layer: str = "", seed: int = 0):
+        self.reduce, self.layer, self.seed = reduce, layer, int(seed)
+
+    def __call__(self, t: torch.Tensor, image_index) -> torch.Tensor:
+        resolve_mode(_SELECTION_MODES[self.reduce], tuple(t.shape[1:]), self.layer)  # (N, C, H, W) only
+        m, c, h, w = t.shape
+        flat_t = t.reshape(m, c, h * w)
+        if self.reduce == "top-l2":
+            x = flat_t if t.device.type != "mps" else flat_t.cpu()  # no float64 on MPS
+            x = x.to(torch.float64)
+            flat = (x * x).sum(dim=1).argmax(dim=1).to(t.device)
+        else:
+            flat = torch.as_tensor(random_positions(image_index, h, w, self.seed), device=t.device)
+        vectors = flat_t[torch.arange(m, device=t.device), :, flat]
+        tail = torch.stack([flat // w, flat % w, torch.full_like(flat, h), torch.full_like(flat, w)], dim=1)
+        return torch.cat([vectors.to(torch.float32), tail.to(torch.float32)], dim=1)
+
+
+def reducer(reduce: Optional[str], layer: str = "", seed: int = 0):
+    """The capture reducer of a reduction name (None: keep the full activations)."""
+    if reduce is None:
+        return None
+    if reduce in POOLERS:
+        return POOLERS[reduce]
+    return PositionSelector(reduce, layer, seed)
+
+
+def activations_key(study, layer: str, reduce: Optional[str], activation: Any = None, seed: int = 0) -> tuple:
+    """The cache key of one layer's captured activations: the reduction, the element-wise
+    activation function (a name, or a callable by identity) and, for random positions, the seed."""
+    return study._key("activations", layer, reduce, activation, int(seed) if reduce == "random-position" else None)
 
 
 def read_only(value: Any) -> Any:
@@ -114,20 +166,22 @@ def layers_of(study, layers) -> list[str]:
 # ----------------------------------------------------------------------- capture and clouds
 
 
-def activations(study, layers, reduce: Optional[str], progress=None, cancel=None) -> dict[str, np.ndarray]:
+def activations(study, layers, reduce: Optional[str], progress=None, cancel=None, *, activation: Any = None,
+                seed: int = 0) -> dict[str, np.ndarray]:
     if reduce not in REDUCTIONS:
         raise TDAInputError(f"The 'reduce' parameter must be one of {REDUCTIONS}. Got {reduce!r} instead.")
+    CloudSpec.check("Study.activations", activation=activation, seed=seed)
     layers = layers_of(study, layers)
-    keys = {layer: study._key("activations", layer, reduce) for layer in layers}
+    keys = {layer: activations_key(study, layer, reduce, activation, seed) for layer in layers}
     found = {layer: study.cache.get(keys[layer]) for layer in layers}
     missing = [layer for layer in layers if found[layer] is None]
     if not missing:
         report(progress, study.n_images, study.n_images, "activations cached")
         return found
-    reducers = {layer: POOLERS[reduce] for layer in missing} if reduce else None
+    reducers = {layer: reducer(reduce, layer, seed) for layer in missing} if reduce else None
     acts = capture_activations(study.model, study.images, missing, batch_size=study.batch_size,
                                max_bytes=study.max_bytes, reducers=reducers, progress=progress, cancel=cancel,
-                               order=capture_order(study))
+                               order=capture_order(study), activation=activation)
     study.stats["captures"] += 1
     for layer in missing:
         found[layer] = study.cache.put(keys[layer], read_only(acts[layer]))
@@ -150,9 +204,10 @@ def outputs(study) -> Optional[np.ndarray]:
 
 
 def reduce_for(study, layer: str, spec: CloudSpec) -> Optional[str]:
-    """The capture a cloud needs: pooled in a stream, or the full activations when cached."""
-    reduce = spec.pooling if study.stream_pooled else None
-    if reduce is not None and study.cache.peek(study._key("activations", layer, None)):
+    """The capture a cloud needs: reduced in a stream (pooled, or one position per image), or
+    the full activations when they are cached."""
+    reduce = spec.reduction if study.stream_pooled else None
+    if reduce is not None and study.cache.peek(activations_key(study, layer, None, spec.activation)):
         reduce = None
     return reduce
 
@@ -160,15 +215,25 @@ def reduce_for(study, layer: str, spec: CloudSpec) -> Optional[str]:
 def cloud(study, layer: str, spec: CloudSpec, progress=None, cancel=None) -> PointCloud:
     def compute():
         reduce = reduce_for(study, layer, spec)
-        act = activations(study, [layer], reduce, progress, cancel)[layer]
-        streamed = spec.pooling if study.stream_pooled else None
+        act = activations(study, [layer], reduce, progress, cancel, activation=spec.activation,
+                          seed=spec.seed)[layer]
+        streamed = spec.reduction if study.stream_pooled else None
         if reduce is None and streamed is not None and act.ndim == 4:
-            # Pool the cached full activations exactly as the stream does (torch, float32), so
+            # Reduce the cached full activations exactly as the stream does (torch, float32), so
             # a cloud's numbers never depend on which capture happened to run first.
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-                act = POOLERS[streamed](torch.from_numpy(act)).numpy()
-        return make_cloud(act, layer=layer, **spec.kwargs())
+                full = torch.from_numpy(act)
+                act = (POOLERS[streamed](full) if streamed in POOLERS else
+                       reducer(streamed, layer, spec.seed)(full, image_index=np.arange(len(act)))).numpy()
+        kwargs = spec.kwargs()
+        del kwargs["activation"]  # applied during the capture
+        if streamed in _SELECTION_MODES and act.ndim == 2:  # selected in the stream: vectors and positions
+            vectors, position, spatial_shape = split_selection(act)
+            result = make_cloud(vectors, layer=layer, position=position, **kwargs)
+            result.params["spatial_shape"] = spatial_shape
+            return result
+        return make_cloud(act, layer=layer, **kwargs)
 
     return cached(study, study._key("cloud", layer, spec), compute)
 
@@ -196,9 +261,12 @@ def diagrams(study, layers, spec: CloudSpec, maxdim: int, scale: str, backend: s
     layers = layers_of(study, layers)
     keys = {layer: study._key("diagrams", layer, spec, scale, maxdim, backend, representatives) for layer in layers}
     results = {layer: study.cache.get(keys[layer]) for layer in layers}
-    if study.store is not None:  # finished diagrams from an earlier session: no capture at all
+    # A callable activation is keyed by identity, which means nothing in another session: such
+    # diagrams stay in memory only, never on disk.
+    disk = study.store if not callable(spec.activation) else None
+    if disk is not None:  # finished diagrams from an earlier session: no capture at all
         for layer in layers:
-            if results[layer] is None and (stored := study.store.get(keys[layer])) is not None:
+            if results[layer] is None and (stored := disk.get(keys[layer])) is not None:
                 results[layer] = study.cache.put(keys[layer], read_only(stored))
     todo = [layer for layer in layers if results[layer] is None]
     # One forward pass for every layer still missing a cloud, not one pass per layer.
@@ -207,7 +275,7 @@ def diagrams(study, layers, spec: CloudSpec, maxdim: int, scale: str, backend: s
         if not study.cache.peek(study._key("cloud", layer, spec)):
             to_capture.setdefault(reduce_for(study, layer, spec), []).append(layer)
     for reduce, group in to_capture.items():
-        activations(study, group, reduce, cancel=cancel)
+        activations(study, group, reduce, cancel=cancel, activation=spec.activation, seed=spec.seed)
     clouds = {}
     for layer in todo:
         check_cancel(cancel, "point clouds")
@@ -223,8 +291,8 @@ def diagrams(study, layers, spec: CloudSpec, maxdim: int, scale: str, backend: s
     def store(layer, result_and_factor):
         results[layer] = study.cache.put(keys[layer], read_only(result_and_factor[0]))
         study.stats["persistence"] += 1
-        if study.store is not None:
-            study.store.put(keys[layer], results[layer])
+        if disk is not None:
+            disk.put(keys[layer], results[layer])
 
     with Batch(executor, "persistence", progress=progress, cancel=cancel, total=total, done=done,
                on_result=store) as batch:
@@ -310,7 +378,7 @@ def cka_estimator(study, layers, kernel: str, estimator: str, backend: str = "nu
         return estimator
     if kernel != "linear" or backend != "numpy":
         return "exact"
-    if all(study.cache.peek(study._key("activations", layer, None)) for layer in layers):
+    if all(study.cache.peek(activations_key(study, layer, None)) for layer in layers):
         return "exact"
     from ..budget import cka_fits_exactly
 
@@ -403,19 +471,24 @@ def mapper(study, layer: str, spec: CloudSpec, lens, n_cubes, overlap, clusterer
 
 def capture_for_compare(study, layers, spec: CloudSpec, kernel: str, estimator: str, progress=None,
                         cancel=None) -> None:
-    """One forward pass for a whole :meth:`Study.compare`: the pooled activations of the layers
-    whose clouds are missing, the streamed CKA and the model's outputs, when CKA is streamed
-    (minibatch) and the clouds are pooled; otherwise nothing (the steps capture what they need)."""
-    pooling = spec.pooling if study.stream_pooled else None
-    if pooling is None or cka_estimator(study, layers, kernel, estimator) != "minibatch":
+    """One forward pass for a whole :meth:`Study.compare`: the reduced (pooled or one-position)
+    activations of the layers whose clouds are missing, the streamed CKA and the model's outputs,
+    when CKA is streamed (minibatch) and the clouds are reduced in a stream; otherwise nothing
+    (the steps capture what they need). Not with an ``activation`` function: CKA compares the
+    layers' own outputs, so the clouds' activated outputs take a pass of their own."""
+    reduction = spec.reduction if study.stream_pooled else None
+    if reduction is None or spec.activation is not None or \
+            cka_estimator(study, layers, kernel, estimator) != "minibatch":
         return
     cka_key = study._key("cka", tuple(layers), kernel, "minibatch", study.batch_size, CAPTURE_ORDER_SEED)
     if study.cache.peek(cka_key):
         return
+    keys = {layer: activations_key(study, layer, reduction, None, spec.seed) for layer in layers}
     missing = [layer for layer in layers if not study.cache.peek(study._key("cloud", layer, spec))
-               and not study.cache.peek(study._key("activations", layer, pooling))]
-    matrix, acts = streamed_cka(study, layers, progress, cancel, reducers={layer: POOLERS[pooling] for layer in missing})
+               and not study.cache.peek(keys[layer])]
+    matrix, acts = streamed_cka(study, layers, progress, cancel,
+                                reducers={layer: reducer(reduction, layer, spec.seed) for layer in missing})
     for layer in missing:
-        study.cache.put(study._key("activations", layer, pooling), read_only(acts[layer]))
+        study.cache.put(keys[layer], read_only(acts[layer]))
     study.stats["cka"] += 1
     study.cache.put(cka_key, read_only(matrix))

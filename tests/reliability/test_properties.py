@@ -99,6 +99,18 @@ def test_cloud_provenance_points_at_the_right_values(case, budget, subsample, se
             np.testing.assert_array_equal(cloud.points[k], acts[idx[k], :, pos[k, 0], pos[k, 1]])
         return
 
+    if mode in ("image-top-l2", "image-random-position"):  # one position per image
+        pos = cloud.position
+        assert pos.shape == (cloud.n_points, 2) and cloud.channel_index is None
+        assert len(np.unique(idx)) == len(idx)  # no image drawn twice
+        for k, i in enumerate(idx):
+            np.testing.assert_array_equal(cloud.points[k], acts[i, :, pos[k, 0], pos[k, 1]])
+            if mode == "image-top-l2":  # the first position (row-major) of largest squared norm
+                norms = np.einsum("chw,chw->hw", acts[i].astype(np.float64), acts[i].astype(np.float64))
+                first = np.flatnonzero(norms.ravel() == norms.max())[0]
+                assert (pos[k, 0], pos[k, 1]) == divmod(int(first), acts.shape[3])
+        return
+
     assert cloud.position is None and cloud.channel_index is None
     assert len(np.unique(idx)) == len(idx)  # no image drawn twice
     for k, i in enumerate(idx):
@@ -119,7 +131,7 @@ def test_cloud_provenance_points_at_the_right_values(case, budget, subsample, se
 def test_cloud_provenance_survives_standardising_and_projecting(case, budget, projection, k, standardize, seed):
     """The same points (by provenance) are kept whatever is done to their coordinates."""
     acts, mode = case
-    plain = make_cloud(acts, mode, max_points=None)
+    plain = make_cloud(acts, mode, max_points=None, seed=seed)  # the same random positions
     cloud = make_cloud(acts, mode, max_points=budget, projection=projection, n_components=k,
                        standardize=standardize, seed=seed, subsample="random")
     assert np.isfinite(cloud.points).all()
