@@ -103,7 +103,6 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Optional
 
 from _common import REPO_ROOT  # noqa: F401  (puts the repository on sys.path)
@@ -125,6 +124,9 @@ try:  # the tour test knows how many explorers the tour shows; fall back to its 
     from tests.browser.test_tour import EXPECTED_EXPLORERS as TOUR_EXPLORERS  # noqa: E402
 except Exception:  # pragma: no cover - pytest missing, or the test moved
     TOUR_EXPLORERS = 5
+#: the tour's explorers in notebook order (the dashboard's mapper tab is never opened)
+TOUR_NAMES = ["PersistenceExplorer", "LayerDistanceExplorer", "MapperExplorer", "Dashboard: persistence tab",
+              "Dashboard: layer distances tab"]
 
 VIEWPORT = {"width": 1280, "height": 800}
 WAIT_MS = 90_000          # longest wait for one change to show (a loaded 2-core machine)
@@ -182,6 +184,7 @@ class Results:
     errors: dict = field(default_factory=dict)
     traffic: dict = field(default_factory=lambda: defaultdict(list))
     breakdown: dict = field(default_factory=lambda: defaultdict(list))
+    tour: list = field(default_factory=list)   # per repetition: [(shown, drawn) ms per explorer]
 
 
 # ============================================================================ the page side
@@ -198,15 +201,20 @@ PAGE_JS = r"""(() => {
   const pageSessions = new Set();
   const OUTPUT = new Set(['status', 'execute_input', 'stream', 'execute_result', 'error', 'execute_reply']);
   const decoder = new TextDecoder();
-  const parse = (data) => {
-    if (typeof data === 'string') { const m = JSON.parse(data); return [data.length, m.header, m.parent_header, () => m.content]; }
-    const buffer = data instanceof ArrayBuffer ? data : (ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : null);
+  const parse = (data) => {   // [bytes, header, parent_header, () => content]
+    if (typeof data === 'string') {
+      const m = JSON.parse(data);
+      return [data.length, m.header, m.parent_header, () => m.content];
+    }
+    const buffer = data instanceof ArrayBuffer ? data : (ArrayBuffer.isView(data)
+      ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : null);
     if (buffer === null) return [data && data.size ? data.size : 0, null, null, () => null];
     const view = new DataView(buffer);
     const n = Number(view.getBigUint64(0, true));
     const offsets = [];
     for (let i = 0; i < n; i++) offsets.push(Number(view.getBigUint64(8 * (i + 1), true)));
-    const part = (i) => JSON.parse(decoder.decode(new Uint8Array(buffer, offsets[i], (i + 1 < n ? offsets[i + 1] : buffer.byteLength) - offsets[i])));
+    const end = (i) => (i + 1 < n ? offsets[i + 1] : buffer.byteLength);
+    const part = (i) => JSON.parse(decoder.decode(new Uint8Array(buffer, offsets[i], end(i) - offsets[i])));
     return [buffer.byteLength, part(1), part(2), () => part(4)];
   };
   const note = (dir, data) => {
@@ -222,10 +230,17 @@ PAGE_JS = r"""(() => {
           const d = (content() || {}).data || {};
           const keys = d.state ? Object.keys(d.state).sort().join(',') : '';
           const method = d.method || (kind === 'comm_open' ? 'open' : '?');
-          const extra = method === 'custom' ? String((d.content || {}).event || (d.content || {}).method || '').slice(0, 40) : keys;
-          kind = `${kind} ${method} ${extra}`.trim();
+          const custom = d.content || {};
+          const extra = method === 'custom' ? String(custom.event || custom.method || '').slice(0, 40)
+            : (kind === 'comm_open' ? String((d.state || {})._model_name || '') : keys);
+          // plotly follows every edit with the same key set to null: marked, never taken for a result
+          const reset = d.state && Object.keys(d.state).length > 0
+            && Object.values(d.state).every((v) => v === null);
+          kind = `${kind} ${method} ${extra}${reset ? ' =null' : ''}`.trim();
         }
-        foreign = dir === 'in' && OUTPUT.has(header.msg_type) && parent && parent.session && !pageSessions.has(parent.session);
+        // output of the benchmark's own kernel_eval (another session), not the page's traffic
+        foreign = dir === 'in' && OUTPUT.has(header.msg_type) && parent && parent.session
+          && !pageSessions.has(parent.session);
       }
     } catch (e) { kind = 'undecoded'; }
     wsLog.push({t, dir, size, kind, foreign});
@@ -297,9 +312,11 @@ PAGE_JS = r"""(() => {
       const els = this.elements(selectors);
       if (els.length === 0) throw new Error('nothing to watch at ' + selectors.join(', '));
       const st = {armedAt: performance.now(), t0: null, log: [], els, observers: [], listeners: []};
-      const record = () => {
-        const sigs = els.map(sig);
+      // a new log entry when a signature changed: only element `only`'s recomputed when given
+      const record = (only) => {
         const last = st.log[st.log.length - 1];
+        const sigs = only === undefined || !last ? els.map(sig)
+          : last.sigs.map((s, i) => (i === only ? sig(els[i]) : s));
         if (last && sigs.every((s, i) => s === last.sigs[i])) return;
         const entry = {t: performance.now(), tp: null, sigs};
         st.log.push(entry);
@@ -316,24 +333,22 @@ PAGE_JS = r"""(() => {
         window.addEventListener(ev, listener, {capture: true});
         st.listeners.push([ev, listener]);
       }
-      for (const el of els) {
-        const observer = new MutationObserver(record);
+      els.forEach((el, i) => {
+        const observer = new MutationObserver(() => record(i));
         observer.observe(el, {subtree: true, childList: true, attributes: true, characterData: true});
         st.observers.push(observer);
-      }
+      });
       st.record = record;
       armed = st;
       return els.length;
     },
-    // did any of the elements at `indices` change since arming?
+    // did any of the elements at `indices` change since arming? (read from the log: cheap to poll)
     changed(indices) {
-      armed.record();
-      const first = armed.log[0].sigs, now = armed.els.map(sig);
+      const first = armed.log[0].sigs, now = armed.log[armed.log.length - 1].sigs;
       return indices.some((i) => now[i] !== first[i]);
     },
     // has nothing changed for quietMs?
     quiet(quietMs) {
-      armed.record();
       return performance.now() - armed.log[armed.log.length - 1].t >= quietMs;
     },
     // do the elements hold the kernel's state, unchanged for quietMs?
@@ -394,7 +409,7 @@ TOUR_WATCH_JS = r"""() => {
                                 && !title(gd).includes('computing'))
       && points(plots[0]) > 0;
   };
-  const st = window.__tour = {t0: null, drawnAt: {}, first: null, timer: null};
+  const st = window.__tour = {t0: null, drawnAt: {}, appearedAt: {}, timer: null};
   const onPress = (e) => {
     if (st.t0 !== null) return;
     const item = e.target.closest && e.target.closest('.lm-Menu-item');
@@ -406,6 +421,7 @@ TOUR_WATCH_JS = r"""() => {
     if (st.t0 === null) return;
     const now = performance.now();
     document.querySelectorAll('.tda-explorer').forEach((el, k) => {
+      if (st.appearedAt[k] === undefined) st.appearedAt[k] = now - st.t0;
       if (st.drawnAt[k] === undefined && drawn(el)) st.drawnAt[k] = now - st.t0;
     });
   }, 50);
@@ -505,18 +521,19 @@ def traffic(frames: list[dict]) -> dict:
 #: A widget message from the kernel that carries a result: a figure edit or whole figure, or the
 #: thumbnail panel's selection / title (not echoes, status, or control values).
 RESULT_KIND = re.compile(r"^comm_msg update .*(_py2js_(update|restyle|relayout|addTraces|deleteTraces)|_widget_data"
-                         r"|selected|title)")
+                         r"|selected|title)(?! =null)$")
 
 
-def breakdown(record: dict, latency: float) -> dict:
+def breakdown(record: dict, entry: dict) -> dict:
     """Where one latency went, on the page's own clock (ms): ``send`` (the action -> the browser
     sends its first widget message), ``kernel`` (-> the first result message back: a figure edit
-    or the panel's selection), ``more`` (-> the last result message before the state showed:
-    the kernel's other figures), ``render`` (-> the state painted), and ``kb_in``, the kilobytes
-    received from the action until the state showed."""
-    t0 = record["t0"]
-    shown = t0 + latency
-    frames = [f for f in record["frames"] if not f["foreign"] and t0 - 5 <= f["t"] <= shown]
+    or the panel's selection), ``more`` (-> the last result message before the DOM showed the
+    state: the kernel's other figures), ``render`` (-> the state painted), and ``kb_in``, the
+    kilobytes received until the DOM showed it. ``entry`` is the log entry of the final state.
+    A frame's time is when the page's main thread handled it (after any rendering before it)."""
+    t0, dom = record["t0"], entry["t"]
+    painted = entry["tp"] if entry["tp"] is not None else dom
+    frames = [f for f in record["frames"] if not f["foreign"] and t0 - 5 <= f["t"] <= dom]
     sent = next((f["t"] for f in frames if f["dir"] == "out" and f["kind"].startswith("comm_msg")), None)
     back = [f["t"] for f in frames if f["dir"] == "in" and RESULT_KIND.match(f["kind"])
             and (sent is None or f["t"] >= sent)]
@@ -527,7 +544,7 @@ def breakdown(record: dict, latency: float) -> dict:
         if back:
             out["kernel"] = back[0] - sent
             out["more"] = back[-1] - back[0]
-            out["render"] = shown - back[-1]
+            out["render"] = painted - back[-1]
     return out
 
 
@@ -628,18 +645,25 @@ class Bench:
         """One measurement.
 
         Arms the page on the elements ``watch`` (CSS selectors, in the order the kernel's
-        ``confirm`` code prints them with ``bench_state``), runs ``act``, waits until an element
-        of ``change`` changed and the page was quiet for 1 s, asks the kernel for the final state
+        ``confirm`` code prints them with ``bench_state``; the first word of the last one names
+        the explorer), runs ``act``, waits until an element of ``change`` changed, the explorer's
+        progress bar is hidden and the page was quiet for 1 s, asks the kernel for the final state
         (``confirm``), waits until the page holds it, unchanged for ``QUIET_MS``. Returns the
         latency in ms of each group of element indices (``groups``: name -> indices); with
         ``rows`` (group name -> row key) also records them, their breakdown and the traffic."""
         page = self.page
+        busy = " ".join(watch[-1].split()[:1]) + " .tda-progress"   # the watched explorer's progress bar
         page.evaluate("([w, e]) => window.__bench.arm(w, e)", [watch, events])
         try:
             act()
-            page.wait_for_function("(i) => window.__bench.changed(i)", arg=change, timeout=WAIT_MS, polling=20)
-            # let the rest of the update arrive before talking to the kernel (which would share its CPU)
-            page.wait_for_function("() => window.__bench.quiet(1000)", timeout=WAIT_MS, polling=100)
+            page.wait_for_function("(i) => window.__bench.changed(i)", arg=change, timeout=WAIT_MS, polling=50)
+            # Let the rest of the update arrive before talking to the kernel (kernel_eval shares the
+            # CPU): the explorer's progress bar hidden again (its job ended after its last figure
+            # edit) and nothing changed for a second.
+            page.wait_for_function(
+                """(busy) => Array.from(document.querySelectorAll(busy)).every(
+                       (el) => getComputedStyle(el).visibility === 'hidden') && window.__bench.quiet(1000)""",
+                arg=busy, timeout=WAIT_MS, polling=100)
             expected = kernel_json(self.server, confirm)
             try:
                 page.wait_for_function("([w, q]) => window.__bench.settled(w, q)",
@@ -658,13 +682,15 @@ class Bench:
             problem = check(expected)
             if problem:
                 raise RuntimeError(problem)
-        latencies = {name: self._latency(record, indices) for name, indices in groups.items()}
+        finals = {name: self._final_entry(record, indices) for name, indices in groups.items()}
+        latencies = {name: max(0.0, (e["tp"] if e["tp"] is not None else e["t"]) - record["t0"])
+                     for name, e in finals.items()}
         if self.verbose:
             print("    " + self.timeline(record, latencies))
         if rows:
             for name, key in rows.items():
                 self.results.times[key].append(latencies[name])
-                self.results.breakdown[key].append(breakdown(record, latencies[name]))
+                self.results.breakdown[key].append(breakdown(record, finals[name]))
             self.results.traffic[next(iter(rows.values()))].append(traffic(record["frames"]))
         return latencies
 
@@ -689,15 +715,15 @@ class Bench:
         return f"[{shown}] " + " | ".join(text for _, text in events)
 
     @staticmethod
-    def _latency(record: dict, indices: list[int]) -> float:
-        """ms from the action to the first frame showing the final state of elements ``indices``."""
+    def _final_entry(record: dict, indices: list[int]) -> dict:
+        """The first log entry in which elements ``indices`` show their final state: its ``tp``
+        (painted) minus ``t0`` is the latency."""
         log, final = record["log"], record["final"]
         if all(log[0]["sigs"][i] == final[i] for i in indices):
             raise RuntimeError("the action changed nothing in the watched elements")
         for entry in log[1:]:
             if all(entry["sigs"][i] == final[i] for i in indices):
-                shown = entry["tp"] if entry["tp"] is not None else entry["t"]
-                return max(0.0, shown - record["t0"])
+                return entry
         raise RuntimeError("the final state is missing from the log")
 
     def run_group(self, key: str, body: Callable[[], None]) -> None:
@@ -753,6 +779,8 @@ def stats_delta(before: dict, counter: str, want: Optional[int]) -> Callable[[di
 
 
 def persistence_groups(bench: Bench, wanted: set[str]) -> None:
+    """persist_new, persist_warm: the layer slider of ``pe`` between block3 and fc1; done when
+    the diagram AND the barcode show the kernel's figures."""
     layers = ["block3", "fc1"]      # the slider's positions 2 and 3
     watch = [f"{PE} .js-plotly-plot"]
     confirm = "pe.wait(); bench_state(pe.diagram_fig, pe.barcode_fig, stats=pe.study.stats, layer=pe.layer)"
@@ -797,7 +825,9 @@ def persistence_groups(bench: Bench, wanted: set[str]) -> None:
         bench.run_group("persist_warm", body)
 
 
-def hover_group(bench: Bench) -> None:
+def hover_group(bench: Bench, wanted: set[str]) -> None:
+    """hover: the real mouse onto one of two isolated finite H1 points of ``pe``'s diagram, in
+    turn; done when the thumbnail panel shows the kernel's selection (the bar under the mouse)."""
     plot = f"{PE} .js-plotly-plot"
     panel = f"{PE} .tdaw-thumbs"
 
@@ -822,6 +852,9 @@ def hover_group(bench: Bench) -> None:
 
 
 def mapper_groups(bench: Bench, wanted: set[str]) -> None:
+    """mapper_new, mapper_seen (the intervals slider of ``me``, 10 <-> 11) and mapper_click (two
+    isolated nodes of the main graph in turn); done when the graphs (and the panel) show the
+    kernel's state."""
     plots = f"{ME} .js-plotly-plot"
     panel = f"{ME} .tdaw-thumbs"
     figures = "me.main_fig, *me.layer_figs.values()"
@@ -892,6 +925,8 @@ def mapper_groups(bench: Bench, wanted: set[str]) -> None:
 
 
 def distance_groups(bench: Bench, wanted: set[str]) -> None:
+    """metric_new, metric_seen: ``de``'s metric dropdown, bottleneck <-> wasserstein-1; done when
+    the heat map shows the kernel's figure."""
     watch = [f"{DE} .js-plotly-plot"]
     confirm = "de.wait(); bench_state(de.heatmap_fig, de.matching_fig, stats=de.study.stats, metric=de.metric)"
     metrics = ["bottleneck", "wasserstein-1"]
@@ -948,14 +983,17 @@ def interactive_rows(bench: Bench, groups: list[str]) -> None:
     print(f"explorers {needed} ready in {time.monotonic() - started:.1f} s (fresh kernel)", flush=True)
 
     wanted = set(groups)
-    if wanted & {"persist_new", "persist_warm"}:
-        persistence_groups(bench, wanted)
-    if "hover" in wanted:
-        hover_group(bench)
-    if wanted & {"mapper_new", "mapper_seen", "mapper_click"}:
-        mapper_groups(bench, wanted)
-    if wanted & {"metric_new", "metric_seen"}:
-        distance_groups(bench, wanted)
+    families = [(persistence_groups, {"persist_new", "persist_warm"}), (hover_group, {"hover"}),
+                (mapper_groups, {"mapper_new", "mapper_seen", "mapper_click"}),
+                (distance_groups, {"metric_new", "metric_seen"})]
+    for run, family in families:
+        if wanted & family:
+            try:
+                run(bench, wanted)
+            except Exception as exc:   # before its groups started: record it for each of them
+                for group in wanted & family:
+                    bench.results.errors.setdefault(group, f"{type(exc).__name__}: {str(exc)[:300]}")
+                traceback.print_exc(limit=3, file=sys.stdout)
 
 
 def tour_rows(bench: Bench) -> None:
@@ -973,18 +1011,20 @@ def tour_rows(bench: Bench) -> None:
             bench.page.wait_for_function(
                 f"() => window.__tour.t0 !== null && Object.keys(window.__tour.drawnAt).length >= {TOUR_EXPLORERS}",
                 timeout=180_000, polling=200)
-            drawn, frames = bench.page.evaluate("""() => {
+            drawn, appeared, frames = bench.page.evaluate("""() => {
                 const st = window.__tour;
                 clearInterval(st.timer);
                 const end = st.t0 + Math.max(...Object.values(st.drawnAt));
-                return [st.drawnAt, window.__wsLog.filter((f) => f.t >= st.t0 && f.t <= end)];
+                return [st.drawnAt, st.appearedAt, window.__wsLog.filter((f) => f.t >= st.t0 && f.t <= end)];
             }""")
             bench.results.traffic["tour_all"].append(traffic(frames))
             times = [drawn[str(i)] for i in range(len(drawn))]
+            bench.results.tour.append([(appeared[str(i)], t) for i, t in enumerate(times)])
             bench.results.times["tour_first"].append(min(times))
             bench.results.times["tour_all"].append(max(times))
-            print(f"  tour rep {k + 1}: explorers drawn at " + ", ".join(f"{t / 1000:.1f}" for t in times)
-                  + f" s after Run All (cells done after {ran:.1f} s)", flush=True)
+            print(f"  tour rep {k + 1}: explorers shown (cell output) -> drawn at "
+                  + ", ".join(f"{appeared[str(i)] / 1000:.1f}->{t / 1000:.1f}" for i, t in enumerate(times))
+                  + f" s after Run All (every cell done after {ran:.1f} s)", flush=True)
     bench.run_group("tour", body)
 
 
@@ -1036,6 +1076,19 @@ def report(results: Results, groups: list[str], load_start: float) -> str:
             med = lambda name: statistics.median(r[name] for r in reps)  # noqa: E731
             print(f"| {key} | {med('in_n'):.0f} | {med('in_bytes') / 1024:.0f} | {med('out_n'):.0f} | "
                   f"{med('out_bytes') / 1024:.0f} | {max(r['largest'] for r in reps) / 1024:.0f} | {top} |")
+    if results.tour:
+        print()
+        print("Run All on the tour, per explorer in notebook order (medians, s after Run All): its cell's output "
+              "shown, then drawn with data:")
+        print()
+        print("| explorer | output shown | drawn | drawn - shown |")
+        print("|---|---:|---:|---:|")
+        for k in range(min(len(r) for r in results.tour)):
+            shown = statistics.median(r[k][0] for r in results.tour) / 1000
+            drawn = statistics.median(r[k][1] for r in results.tour) / 1000
+            gap = statistics.median(r[k][1] - r[k][0] for r in results.tour) / 1000
+            name = TOUR_NAMES[k] if len(TOUR_NAMES) == TOUR_EXPLORERS else str(k + 1)
+            print(f"| {name} | {shown:.1f} | {drawn:.1f} | {gap:.1f} |")
     if results.breakdown:
         print()
         print("Where the time went (medians, ms on the page's clock): send = action -> the browser's first "
