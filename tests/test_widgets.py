@@ -263,6 +263,27 @@ def test_mapper_panels_agree_with_the_last_setting(study):
     w.n_cubes = 6
     w.wait()
     assert w.info.value == "" and w.selected_node is None and w.thumbnails.selected == []
+    # class groups: a colour option and the purity-per-layer figure (issue 17, 4)
+    values = [v for _, v in w.color_dropdown.options]
+    assert "group" in values and "group_purity" in values
+    w.color_by = "group"
+    colours = list(trace(w.main_fig, "nodes").marker.color)
+    head = w.graphs_[w.layer]
+    majority = [max(n.group_counts, key=n.group_counts.get) for n in head.nodes]
+    assert len(set(colours)) == len(set(majority))  # one colour per group present
+    assert all((a == b) == (ca == cb) for a, ca in zip(majority, colours) for b, cb in zip(majority, colours))
+    labels = study.labels
+    for name, series in (("class purity", None), ("group purity", groups)):
+        shown = list(trace(w.purity_fig, name).y)
+        expected = []
+        for layer in study.layers:  # one point per image here: a node's labels are its images'
+            nodes = w.graphs_[layer].nodes
+            named = [[c if series is None else series[int(c)] for c in labels[n.image_indices]] for n in nodes]
+            tops = [np.unique(names, return_counts=True)[1].max() for names in named]
+            expected.append(sum(tops) / sum(len(names) for names in named))
+        np.testing.assert_allclose(shown, expected, rtol=1e-12)
+    plain = MapperExplorer(study=study, layer="fc1", n_cubes=5, autostart=False)
+    assert "group" not in [v for _, v in plain.color_dropdown.options]  # no groups given
 
 
 def test_mapper_colour_and_logit_lens_controls(study):

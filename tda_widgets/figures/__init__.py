@@ -13,7 +13,7 @@ from .diagrams import (
     persistence_diagram_figure,
 )
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
-from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes
+from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
 from .thumbnails import (
     EMPTY_SELECTION_TEXT,
     sprite_sheet,

@@ -7,6 +7,8 @@ with ``nodes`` (each with ``id``, ``size``, ``class_counts``, ``majority``, ``pu
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
@@ -15,6 +17,7 @@ from ..errors import TDAInputError
 from ..markup import markup
 from ._common import (
     MISSING_COLOR,
+    axis_style,
     base_layout,
     check_choice,
     class_palette,
@@ -22,12 +25,15 @@ from ._common import (
     label_name,
 )
 
-__all__ = ["COLOR_BY", "mapper_graph_figure", "mapper_layout", "node_marker_sizes"]
+__all__ = ["COLOR_BY", "mapper_graph_figure", "mapper_layout", "node_marker_sizes", "purity_by_layer_figure"]
 
 #: Accepted values of ``color_by`` in :func:`mapper_graph_figure`.
-COLOR_BY = ("majority", "purity", "entropy", "lens_mean")
+COLOR_BY = ("majority", "purity", "entropy", "lens_mean", "group", "group_purity")
+#: Colourings that need the graph built with ``class_groups``.
+GROUP_COLORINGS = ("group", "group_purity")
 
-_COLORBAR_TITLES = {"purity": "purity", "entropy": "entropy (bits)", "lens_mean": "lens mean"}
+_COLORBAR_TITLES = {"purity": "purity", "entropy": "entropy (bits)", "lens_mean": "lens mean",
+                    "group_purity": "group purity"}
 
 
 def mapper_layout(graph, *, seed: int = 0) -> dict:
@@ -128,16 +134,23 @@ def _color_key(label, order: list):
     return None
 
 
-def _node_hover(node, class_names, top: int = 3) -> str:
+def _node_hover(node, class_names, number: int, total: int, top: int = 3) -> str:
+    """A node's hover text in words: its place in the graph, size, classes and groups (no
+    kmapper id: "cube3_cluster0" means nothing to a reader)."""
     counts = sorted((node.class_counts or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))
     top_text = ", ".join(f"{label_name(k, class_names)}: {v}" for k, v in counts[:top])
     if len(counts) > top:
         top_text += ", …"
-    return markup(
-        "node {}<br>size {}<br>majority {}<br>purity {}<br>lens mean {}<br>classes {}",
-        node.id, int(node.size), label_name(node.majority, class_names), fmt(node.purity),
-        fmt(node.lens_mean), top_text or "none",
+    text = markup(
+        "node {} of {}: {} points<br>majority {} (purity {})<br>classes {}<br>lens mean {}",
+        number, total, int(node.size), label_name(node.majority, class_names), fmt(node.purity),
+        top_text or "none", fmt(node.lens_mean),
     )
+    groups = getattr(node, "group_counts", None)
+    if groups:
+        ordered = sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        text += markup("<br>groups {}", ", ".join(f"{g}: {n}" for g, n in ordered))
+    return text
 
 
 def mapper_graph_figure(
@@ -256,7 +269,24 @@ def mapper_graph_figure(
 
     marker = dict(size=diameters, line=dict(width=0.8, color="#333333"), opacity=0.95)
     annotations = []
-    if color_by == "majority":
+    if color_by in GROUP_COLORINGS and nodes and all(getattr(node, "group_counts", None) is None for node in nodes):
+        raise TDAInputError(
+            f"The 'color_by' parameter of {func} is {color_by!r}, which colours nodes by class group, but "
+            "this graph has no groups. Build it with class_groups={class: group} (e.g. "
+            "MapperExplorer(..., class_groups=...)) or pick another colouring."
+        )
+    if color_by == "group":
+        groups = sorted({g for node in nodes for g in (node.group_counts or {})}, key=str)
+        palette = class_palette(len(groups))
+        marker["color"] = [MISSING_COLOR if node.group_majority is None
+                           else palette[groups.index(node.group_majority) % len(palette)] for node in nodes]
+        if groups and key:
+            annotations.append(
+                dict(text=" ".join(markup("<span style='color:{}'>●</span> {}", palette[k % len(palette)], group)
+                                   for k, group in enumerate(groups)),
+                     xref="paper", yref="paper", x=0.0, y=-0.02, xanchor="left", yanchor="top", showarrow=False,
+                     align="left", font=dict(size=11)))
+    elif color_by == "majority":
         order = _class_order(nodes, class_names)
         palette = class_palette(len(order))
         colors = []
@@ -282,7 +312,7 @@ def mapper_graph_figure(
             showscale=key,
             colorbar=dict(title=dict(text=_COLORBAR_TITLES[color_by]), len=0.8),
         )
-        if color_by == "purity":
+        if color_by in ("purity", "group_purity"):
             marker.update(cmin=0.0, cmax=1.0)
     fig.add_trace(
         go.Scatter(
@@ -292,7 +322,7 @@ def mapper_graph_figure(
             mode="markers",
             marker=marker,
             customdata=ids,
-            text=[_node_hover(node, class_names) for node in nodes],
+            text=[_node_hover(node, class_names, k + 1, len(nodes)) for k, node in enumerate(nodes)],
             hovertemplate="%{text}<extra></extra>",
             showlegend=False,
         )
@@ -325,5 +355,42 @@ def mapper_graph_figure(
         margin=dict(l=10, r=10, t=50 if title else 20, b=40 if annotations else 10),
         annotations=annotations,
         meta=dict(color_by=color_by),
+    )
+    return fig
+
+
+def purity_by_layer_figure(graphs: dict, *, title: str = "purity of the nodes, per layer", width: int = 380,
+                           height: int = 260) -> go.Figure:
+    """Class purity and (when the graphs have class groups) group purity per layer, side by
+    side: how early a model separates groups of classes (e.g. animals vs vehicles) compared
+    with the classes themselves.
+
+    Each value is :meth:`MapperGraph.mean_purity` (node purity weighted by node size).
+
+    Parameters
+    ----------
+    graphs : dict
+        ``{layer: MapperGraph}`` in layer order.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces ``"class purity"`` and, with groups, ``"group purity"``; x = layer names.
+    """
+    layers = list(graphs)
+    has_groups = any(node.group_counts for g in graphs.values() for node in g.nodes)
+    fig = go.Figure()
+    series = [("class purity", "class", "#1f77b4")] + ([("group purity", "group", "#d62728")] if has_groups else [])
+    for name, by, colour in series:
+        values = [graphs[layer].mean_purity(by) for layer in layers]
+        fig.add_trace(go.Scatter(
+            name=name, x=layers, y=[None if math.isnan(v) else v for v in values], mode="lines+markers",
+            line=dict(color=colour), hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>"))
+    base_layout(fig, title=title, width=width, height=height)
+    fig.update_layout(
+        yaxis=axis_style(title=dict(text="size-weighted purity"), range=[0, 1.05]),
+        xaxis=axis_style(type="category"),
+        legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left", yanchor="top"),
+        margin=dict(l=60, r=20, t=40, b=70),
     )
     return fig

@@ -117,6 +117,21 @@ class MapperNode:
     group_counts: dict | None
     size: int
 
+    @property
+    def group_majority(self):
+        """The most common class group (ties go to the first in sorted order); None without
+        ``class_groups``."""
+        if not self.group_counts:
+            return None
+        return min(self.group_counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[0]
+
+    @property
+    def group_purity(self) -> float:
+        """Count of the most common group / members with a label; NaN without ``class_groups``."""
+        if not self.group_counts:
+            return math.nan
+        return max(self.group_counts.values()) / sum(self.group_counts.values())
+
 
 @dataclass
 class MapperGraph:
@@ -173,6 +188,21 @@ class MapperGraph:
         if wanted.size == 0:
             return []
         return [node.id for node in self.nodes if np.isin(node.image_indices, wanted).any()]
+
+    def mean_purity(self, by: str = "class") -> float:
+        """Purity of the graph's nodes, weighted by node size: sum(size x purity) / sum(size).
+
+        ``by="class"`` uses :attr:`MapperNode.purity`, ``by="group"`` :attr:`MapperNode.group_purity`
+        (the graph must have been built with ``class_groups``). A point in several nodes counts
+        once per node, as the graph shows it. NaN for a graph without labels or nodes.
+        """
+        if by not in ("class", "group"):
+            raise TDAInputError(f"The 'by' parameter of MapperGraph.mean_purity must be 'class' or 'group'. "
+                                f"Got {by!r} instead.")
+        values = [(node.size, node.purity if by == "class" else node.group_purity) for node in self.nodes]
+        values = [(size, value) for size, value in values if not math.isnan(value)]
+        total = sum(size for size, _ in values)
+        return sum(size * value for size, value in values) / total if total else math.nan
 
     def to_networkx(self):
         """The graph as a :class:`networkx.Graph`.

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import traitlets as T
 
 from ..compute import CloudSpec, Study
-from ..figures.mapper import COLOR_BY, mapper_graph_figure
+from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import markup
 from ..topology.mapper import MapperGraph, MapperSpec
 from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
@@ -22,7 +22,7 @@ __all__ = ["MapperExplorer"]
 LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
 #: The colour choices are the figure's (figures.mapper.COLOR_BY), with readable labels.
 COLOR_LABELS = {"majority": "majority class", "purity": "purity", "entropy": "class entropy",
-                "lens_mean": "lens (mean)"}
+                "lens_mean": "lens (mean)", "group": "majority group", "group_purity": "group purity"}
 _CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
 #: Sizes chosen so that, at 1280 x 800 with JupyterLab's file browser open (an 800 px output),
 #: the main graph, the clicked node's thumbnails beside it and the strip of every layer's graph
@@ -96,8 +96,10 @@ class MapperExplorer(ExplorerBase):
         self.eps_text.observe(self._on_eps_text, names="value")
         self.observe(lambda c: setattr(self.eps_text, "value", "" if c["new"] is None else f"{c['new']:g}"),
                      names="eps")
-        self.color_dropdown = W.Dropdown(options=[(COLOR_LABELS.get(c, c), c) for c in COLOR_BY], description="colour",
-                                         layout=W.Layout(width="200px"))
+        # group colourings only when there are groups (class_groups=...)
+        colorings = [c for c in COLOR_BY if class_groups is not None or c not in GROUP_COLORINGS]
+        self.color_dropdown = W.Dropdown(options=[(COLOR_LABELS.get(c, c), c) for c in colorings], description="colour",
+                                         tooltip="what a node's colour shows", layout=W.Layout(width="220px"))
         self._link_controls((("layer", self.layer_slider), ("mode", self.mode_dropdown),
                                ("max_points", self.points_slider), ("n_cubes", self.cubes_slider),
                                ("overlap", self.overlap_slider), ("min_samples", self.min_samples_slider),
@@ -127,6 +129,11 @@ class MapperExplorer(ExplorerBase):
                                 "click a node here to bring its layer up"))
             # one row, scrolled sideways when it is wider than the output
             parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
+            # class (and group) purity per layer: where classes, and groups of classes, separate
+            self.purity_fig = FigureWidget(purity_by_layer_figure({}, title="purity per layer: computing…"))
+            parts.append(self.purity_fig)
+        else:
+            self.purity_fig = None
         self.children = parts
         self.observe(lambda c: self.recompute(),
                      names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
@@ -191,6 +198,10 @@ class MapperExplorer(ExplorerBase):
         self.thumbnails.clear()
         self.info.value = ""  # the node it described belongs to the graphs just replaced
         self._redraw()
+        if self.purity_fig is not None:
+            complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
+            what = "class and group purity" if self.class_groups is not None else "class purity"
+            update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer"))
         if errors:
             first = next(iter(errors.items()))
             self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")

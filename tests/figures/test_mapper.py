@@ -102,8 +102,9 @@ def test_nodes_customdata_sizes_and_colours(graph):
     legend = fig.layout.annotations[0].text
     assert all(name in legend for name in ("zero", "one", "two"))
     hover = nodes.text[1]
-    assert "cube1_cluster0" in hover and "size 16" in hover and "majority zero" in hover
+    assert "node 2 of 5: 16 points" in hover and "majority zero" in hover
     assert "purity 0.625" in hover and "zero: 10, one: 6" in hover
+    assert "cube" not in hover  # in words: no kmapper id
 
 
 def test_majority_without_class_names_and_missing_majority(graph):
@@ -167,3 +168,48 @@ def test_works_on_a_kmapper_graph():
     fig = mapper_graph_figure(g, highlight=[g.nodes[0].id])
     assert len(trace(fig, "nodes").x) == len(g.nodes) > 0
     assert len(trace(fig, "edges").x) == 3 * len(g.edges)
+
+
+def _grouped(graph, groups):
+    """The same graph with group_counts made from each node's class counts and ``groups``."""
+    import dataclasses
+
+    nodes = []
+    for node in graph.nodes:
+        counts = {}
+        for label, n in node.class_counts.items():
+            counts[groups[label]] = counts.get(groups[label], 0) + n
+        nodes.append(dataclasses.replace(node, group_counts=counts))
+    return MapperGraph(nodes=nodes, edges=graph.edges, lens=graph.lens, params={})
+
+
+def test_group_colourings_and_hover(graph):
+    grouped = _grouped(graph, {0: "round", 1: "straight", 2: "round"})
+    fig = mapper_graph_figure(grouped, color_by="group")
+    nodes = trace(fig, "nodes")
+    # groups in sorted order take the palette's colours: round 0, straight 1
+    expected = [CLASS_PALETTE_10[0], CLASS_PALETTE_10[0], CLASS_PALETTE_10[1], CLASS_PALETTE_10[0],
+                CLASS_PALETTE_10[0]]
+    assert list(nodes.marker.color) == expected
+    assert "round" in fig.layout.annotations[0].text and "straight" in fig.layout.annotations[0].text
+    assert "groups round: 10, straight: 6" in nodes.text[1]
+    purity = trace(mapper_graph_figure(grouped, color_by="group_purity"), "nodes").marker
+    np.testing.assert_allclose(np.asarray(purity.color, float), [1.0, 10 / 16, 1.0, 1.0, 1.0])
+    assert (purity.cmin, purity.cmax) == (0.0, 1.0)
+    with pytest.raises(TDAInputError, match="class_groups"):
+        mapper_graph_figure(graph, color_by="group")
+
+
+def test_purity_by_layer_figure_is_the_size_weighted_mean(graph):
+    from tda_widgets.figures import purity_by_layer_figure
+
+    grouped = _grouped(graph, {0: "small", 1: "small", 2: "large"})
+    fig = purity_by_layer_figure({"conv": graph, "fc": grouped})
+    assert [t.name for t in fig.data] == ["class purity", "group purity"]
+    # by hand: node sizes 4, 16, 25, 1, 9 with majority counts 4, 10, 25, 1, 9 (55 points)
+    assert list(fig.data[0].x) == ["conv", "fc"]
+    np.testing.assert_allclose(fig.data[0].y, [49 / 55, 49 / 55])
+    # the one mixed node (classes 0 and 1) is pure in its group; conv has no groups: no value
+    assert fig.data[1].y[0] is None and fig.data[1].y[1] == pytest.approx(1.0)
+    only_classes = purity_by_layer_figure({"conv": graph})
+    assert [t.name for t in only_classes.data] == ["class purity"]

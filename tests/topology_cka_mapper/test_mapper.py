@@ -141,8 +141,33 @@ def test_class_makeup_hand_computed():
     expected_entropy = -(0.5 * math.log2(0.5) + (1 / 3) * math.log2(1 / 3) + (1 / 6) * math.log2(1 / 6))
     assert node.entropy == pytest.approx(expected_entropy, abs=1e-12)
     assert node.group_counts == {"even": 4, "odd": 2}
+    assert node.group_majority == "even" and node.group_purity == pytest.approx(4 / 6)
     assert node.lens_mean == pytest.approx(2.5)
     assert graph.edges == []
+
+
+def test_mean_purity_weights_nodes_by_size():
+    """Class and group purity of a graph, against a count made from the members' labels."""
+    rng = np.random.default_rng(3)
+    points = np.concatenate([rng.normal(c, 0.3, size=(30, 2)) for c in range(4)])
+    labels = np.repeat([0, 1, 2, 3], 30)
+    labels[::7] = (labels[::7] + 1) % 4  # some mixing
+    groups = {0: "a", 1: "a", 2: "b", 3: "b"}
+    graph = mapper_graph(points, labels=labels, lens=("coordinate", 0), n_cubes=4, overlap=0.3,
+                         min_samples=2, class_groups=groups)
+    sizes, class_top, group_top = [], [], []
+    for node in graph.nodes:
+        member_labels = labels[node.members]
+        sizes.append(len(member_labels))
+        class_top.append(np.bincount(member_labels).max())
+        group_top.append(max(sum(groups[c] == g for c in member_labels) for g in ("a", "b")))
+    assert graph.mean_purity("class") == pytest.approx(sum(class_top) / sum(sizes), abs=1e-12)
+    assert graph.mean_purity("group") == pytest.approx(sum(group_top) / sum(sizes), abs=1e-12)
+    assert graph.mean_purity("group") >= graph.mean_purity("class")  # a group holds its classes
+    with pytest.raises(TDAInputError, match="'by' parameter"):
+        graph.mean_purity("classes")
+    plain = mapper_graph(points, labels=labels, lens=("coordinate", 0), n_cubes=4, overlap=0.3, min_samples=2)
+    assert math.isnan(plain.mean_purity("group")) and plain.nodes[0].group_majority is None
 
 
 def test_majority_tie_goes_to_smallest_label_and_strings():
