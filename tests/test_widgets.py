@@ -4,6 +4,7 @@ References are independent of the widget code: diagrams from a direct ripser cal
 membership from the topology layer, distance matrices from the Study engine.
 """
 
+import json
 import threading
 import time
 
@@ -474,3 +475,34 @@ def test_browser_echo_of_defaults_never_raises_on_numpy_properties():
     assert removed == BaseFigureWidget._remove_overlapping_props(reference, delta)
     assert sorted(removed) == [("marker", "color"), ("name",)]
     assert set(ours) == set(reference) and set(ours["marker"]) == set(reference["marker"])
+
+
+
+def _figure_state(fig):
+    state = json.loads(fig.to_json())
+    for trace in state["data"]:
+        trace.pop("uid", None)
+    return state
+
+
+def test_redraws_send_only_what_changed_and_end_in_the_new_figure(study):
+    """A warm layer switch restyles only the properties that changed (issue 17, 1), and every
+    sequence of redraws leaves the widget equal to a figure built from scratch."""
+    from tda_widgets.figures.diagrams import barcode_figure, persistence_diagram_figure
+    from tda_widgets.widgets._common import FigureWidget, json_safe, update_in_place
+
+    diagrams = {layer: study.diagrams([layer], CloudSpec(max_points=60))[layer].diagrams
+                for layer in ("block1", "fc1")}
+    for build in (persistence_diagram_figure, barcode_figure):
+        widget = FigureWidget(build([np.empty((0, 2))], title="computing…"))
+        sent = []
+        widget._send_update_msg = lambda restyle_data, relayout_data, trace_indexes=None, source_view_id=None: \
+            sent.append(restyle_data)
+        for layer in ("block1", "fc1", "block1", "fc1"):
+            new = build(list(diagrams[layer]), title=f"{layer} diagram")
+            update_in_place(widget, new)
+            fresh = json_safe(build(list(diagrams[layer]), title=f"{layer} diagram"))  # NaN as null, as sent
+            assert _figure_state(widget) == _figure_state(fresh)
+        last = {key for message in sent[-4:] for key in message}
+        assert last and last <= {"x", "y", "customdata", "text", "base", "marker.color", "marker.size"}, last
+        assert not {"hovertemplate", "name", "mode", "showlegend"} & last  # unchanged: never re-sent
