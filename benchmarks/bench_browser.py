@@ -83,6 +83,7 @@ Run (repository root)::
     .venv/bin/python benchmarks/bench_browser.py                      # every row, 5 repetitions
     .venv/bin/python benchmarks/bench_browser.py --reps 2 --only persist_warm,hover
     .venv/bin/python benchmarks/bench_browser.py --app notebook       # Jupyter Notebook 7
+    .venv/bin/python benchmarks/bench_browser.py --only hover --verbose  # each measurement's timeline
 
 It needs Debian's Chromium at /usr/bin/chromium (``scripts/install_chromium.sh``), never
 Playwright's own browser. Tests never assert these times; this script only prints them.
@@ -1011,11 +1012,13 @@ def tour_rows(bench: Bench) -> None:
             bench.page.wait_for_function(
                 f"() => window.__tour.t0 !== null && Object.keys(window.__tour.drawnAt).length >= {TOUR_EXPLORERS}",
                 timeout=180_000, polling=200)
-            drawn, appeared, frames = bench.page.evaluate("""() => {
+            drawn, appeared, frames, replies = bench.page.evaluate("""() => {
                 const st = window.__tour;
                 clearInterval(st.timer);
                 const end = st.t0 + Math.max(...Object.values(st.drawnAt));
-                return [st.drawnAt, st.appearedAt, window.__wsLog.filter((f) => f.t >= st.t0 && f.t <= end)];
+                const frames = window.__wsLog.filter((f) => f.t >= st.t0);
+                const replies = frames.filter((f) => f.kind === 'execute_reply' && !f.foreign).map((f) => f.t - st.t0);
+                return [st.drawnAt, st.appearedAt, frames.filter((f) => f.t <= end), replies];
             }""")
             bench.results.traffic["tour_all"].append(traffic(frames))
             times = [drawn[str(i)] for i in range(len(drawn))]
@@ -1024,7 +1027,8 @@ def tour_rows(bench: Bench) -> None:
             bench.results.times["tour_all"].append(max(times))
             print(f"  tour rep {k + 1}: explorers shown (cell output) -> drawn at "
                   + ", ".join(f"{appeared[str(i)] / 1000:.1f}->{t / 1000:.1f}" for i, t in enumerate(times))
-                  + f" s after Run All (every cell done after {ran:.1f} s)", flush=True)
+                  + f" s after Run All; code cells done at " + ", ".join(f"{t / 1000:.1f}" for t in replies)
+                  + f" s (all done and idle after {ran:.1f} s)", flush=True)
     bench.run_group("tour", body)
 
 
