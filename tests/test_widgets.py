@@ -506,3 +506,25 @@ def test_redraws_send_only_what_changed_and_end_in_the_new_figure(study):
         last = {key for message in sent[-4:] for key in message}
         assert last and last <= {"x", "y", "customdata", "text", "base", "marker.color", "marker.size"}, last
         assert not {"hovertemplate", "name", "mode", "showlegend"} & last  # unchanged: never re-sent
+
+
+def test_a_long_single_step_shows_progress_that_moves(study):
+    """One layer's persistence is one step ('0/1'): the status names what is computed and its
+    elapsed time moves while it runs (issue 17)."""
+    w = PersistenceExplorer(study=study, autostart=False)
+    seen = []
+    w.status_label.observe(lambda change: seen.append(change["new"]), names="value")
+
+    def slow_step(progress, cancel):
+        progress(0, 1, "H0-H1 persistence of block1 (300 points in 32 dims)")
+        time.sleep(1.6)
+
+    w.jobs.submit(slow_step, lambda r: None, label="slow")
+    w.jobs.wait(10)
+    running = [v for v in seen if "persistence of block1" in v]
+    elapsed = {float(v.split("· ")[-1].split(" s")[0]) for v in running}
+    assert len(elapsed) >= 2 and max(elapsed) >= 0.9, seen  # it moved while the step ran
+    # the study's own message says what it computes
+    messages = []
+    study.diagrams(["fc1"], CloudSpec(max_points=40), progress=lambda d, t, m="": messages.append(m))
+    assert any("persistence of fc1 (40 points in" in m for m in messages), messages

@@ -281,7 +281,10 @@ def diagrams(study, layers, spec: CloudSpec, maxdim: int, scale: str, backend: s
         check_cancel(cancel, "point clouds")
         clouds[layer] = cloud(study, layer, spec, cancel=cancel)
     total, done = len(layers), len(layers) - len(todo)
-    report(progress, done, total, "persistence")
+    # what is being computed, in words (a long single-layer run otherwise read only "0/1")
+    sizes = ", ".join(f"{layer} ({clouds[layer].n_points} points in {clouds[layer].n_dims} dims)" for layer in todo[:3])
+    more = f" and {len(todo) - 3} more layers" if len(todo) > 3 else ""
+    report(progress, done, total, f"H0-H{maxdim} persistence of {sizes}{more}" if todo else "persistence")
     executor = resolve_executor(study.executor, "Study")  # validated even when one layer runs here
     executor = executor if len(todo) > 1 else None
     # A process or dask worker gets the torch-free topology function (a spawned worker that

@@ -10,6 +10,7 @@ quick slider moves end with the figure of the last setting, never a stale one).
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 import weakref
 from typing import Any, Callable, Optional
@@ -204,7 +205,26 @@ class ExplorerBase(W.VBox):
         self.progress_bar.value = float(min(done, total))
         self.progress_bar.description = f"{done}/{total}"
         if message:
-            self.status_label.value = markup("<span>{}</span>", message)
+            self._message = message
+            self._show_running()
+
+    #: Seconds between two updates of a running job's elapsed time.
+    TICK_S = 0.5
+
+    def _show_running(self) -> None:
+        elapsed = time.monotonic() - getattr(self, "_started_at", time.monotonic())
+        message = getattr(self, "_message", "")
+        self.status_label.value = markup("<span>{} · {:.1f} s</span>", message, elapsed) if message \
+            else markup("<span>{:.1f} s</span>", elapsed)
+
+    def _tick(self, run: int) -> None:
+        """While job run ``run`` is the running one, show its elapsed time: a long single step
+        (one layer's persistence) shows progress that moves, not a frozen "0/1"."""
+        while True:
+            time.sleep(self.TICK_S)
+            if self.state != "running" or self._run != run:
+                return
+            self._show_running()
 
     def _on_state(self, state: str, message: str) -> None:
         self.state = state
@@ -215,6 +235,11 @@ class ExplorerBase(W.VBox):
         if running:
             self.progress_bar.value = 0.0
             self.progress_bar.bar_style = "info"
+            self._started_at, self._message = time.monotonic(), message
+            self._run = getattr(self, "_run", 0) + 1
+            if self.jobs.threaded:
+                threading.Thread(target=self._tick, args=(self._run,), daemon=True,
+                                 name=f"tda-widgets-ticker-{self._run}").start()
         colour = {"error": "var(--jp-error-color1, #b00020)", "cancelled": "var(--jp-warn-color1, #8a6d00)"}.get(
             state, "var(--jp-ui-font-color2, #555)")  # the theme's colours, readable in light and dark
         template = "<span style='color:{}'><b>Error</b> — {}</span>" if state == "error" \
