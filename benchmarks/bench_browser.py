@@ -19,7 +19,9 @@ Before the action the page is *armed* (``window.__bench.arm``, see ``PAGE_JS``):
 * each log entry also gets ``tp``: the time of a message posted from the next
   ``requestAnimationFrame``, i.e. after that frame's style, layout and paint.
 
-After the action the script waits until (a) the watched state changed, (b) the **kernel** says
+After the action the script waits until (a) the watched state changed, the explorer's progress
+bar is hidden again and the page was quiet for 1 s (so that talking to the kernel does not take
+CPU from the update still arriving), (b) the **kernel** says
 the explorer is done and reports the state its Python figures / panel hold (``kernel_eval``,
 beside the page), (c) the page holds exactly that state and nothing changed for 300 ms. That
 final state is then looked up in the log: **latency = tp of the first entry whose signatures

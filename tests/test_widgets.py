@@ -228,7 +228,22 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
         want = sorted(n.id for n in g.nodes if set(n.image_indices.tolist()) & set(expected))
         assert sorted(w.highlighted_[name]) == want
         if name in w.layer_figs:
-            assert len(trace(w.layer_figs[name], "highlight").x) == len(want)
+            fig = w.layer_figs[name]
+            ring = trace(fig, "highlight")
+            assert len(ring.x) == len(want)
+            # the rings equal what the figure builder draws for these highlights at this size
+            from tda_widgets.figures import mapper_graph_figure
+            from tda_widgets.widgets.mapper import MAIN_SIZE
+
+            scale = min(1.0, fig.layout.width / MAIN_SIZE[0])
+            ref = trace(mapper_graph_figure(g, highlight=w.highlighted_[name], width=fig.layout.width,
+                                            height=fig.layout.height,
+                                            size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale))),
+                        "highlight")
+            np.testing.assert_allclose(ring.x, ref.x)
+            np.testing.assert_allclose(ring.y, ref.y)
+            np.testing.assert_allclose(ring.marker.size, ref.marker.size)
+            assert list(ring.customdata) == list(ref.customdata)
     assert_model_unchanged(demo.model, before)
 
 

@@ -165,11 +165,65 @@ def _update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:
                 target = existing[trace.name]
                 # Reset fields absent in the new trace (e.g. customdata of an emptied trace).
                 target.update(plotly_json, overwrite=True)
-        widget.layout.annotations = new.layout.annotations
-        widget.layout.shapes = new.layout.shapes
-        widget.update_layout(new.layout.to_plotly_json(), overwrite=False)
+        if not _same(widget.layout.annotations, new.layout.annotations):
+            widget.layout.annotations = new.layout.annotations
+        if not _same(widget.layout.shapes, new.layout.shapes):
+            widget.layout.shapes = new.layout.shapes
+        # Only the layout properties that changed go through plotly's validation: the whole new
+        # layout (its template above all) took 94 % of a redraw, 0.7-1.4 s per figure on a loaded
+        # machine (benchmarks/bench_browser.py), for a layer switch that changes a title and ranges.
+        layout = new.layout.to_plotly_json()
+        for key in ("annotations", "shapes"):
+            layout.pop(key, None)
+        changed = _changes(widget.layout.to_plotly_json(), layout)
+        if changed:
+            widget.update_layout(changed, overwrite=False)
     # After batch_update has sent the edits: a model that applied them ends in the same state.
     resync_front_end(widget)
+
+
+def _same(a, b) -> bool:
+    """Equal plotly property values: numbers, strings, dicts, lists, tuples, numpy arrays (NaN
+    equal to NaN) and plotly objects, compared by value."""
+    if hasattr(a, "to_plotly_json"):
+        a = a.to_plotly_json()
+    if hasattr(b, "to_plotly_json"):
+        b = b.to_plotly_json()
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same(a[k], b[k]) for k in a)
+    sequence = (list, tuple, np.ndarray)
+    if isinstance(a, sequence) or isinstance(b, sequence):
+        if not (isinstance(a, sequence) and isinstance(b, sequence)) or len(a) != len(b):
+            return False
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype.kind in "biuf" \
+                and b.dtype.kind in "biuf":
+            return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+        return all(_same(u, v) for u, v in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # incomparable values: treat as changed
+        return False
+
+
+def _changes(old: dict, new: dict) -> dict:
+    """The properties of ``new`` that differ from ``old``, nested dicts compared key by key
+    (a property ``new`` lacks is kept, as ``update_layout(overwrite=False)`` keeps it)."""
+    out = {}
+    for key, value in new.items():
+        if key not in old:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(old[key], dict):
+            sub = _changes(old[key], value)
+            if sub:
+                out[key] = sub
+        elif not _same(old[key], value):
+            out[key] = value
+    return out
 
 
 def resync_front_end(widget: go.FigureWidget) -> None:
