@@ -543,3 +543,30 @@ def test_a_long_single_step_shows_progress_that_moves(study):
     messages = []
     study.diagrams(["fc1"], CloudSpec(max_points=40), progress=lambda d, t, m="": messages.append(m))
     assert any("persistence of fc1 (40 points in" in m for m in messages), messages
+
+
+def test_whole_figure_copy_waits_once_a_view_applies_edits(study, monkeypatch):
+    """Before any view answered, every redraw copies the whole figure to the model at once (a
+    view rendered later must draw it: the Run All race); once a view echoes edits, the copy
+    waits until the figure is still, so quick moves send each figure once (issue 17, 1)."""
+    from tda_widgets.figures.diagrams import persistence_diagram_figure
+    from tda_widgets.widgets import _common
+
+    monkeypatch.setattr(_common, "RESYNC_DELAY_S", 0.3)
+    diagrams = {layer: study.diagrams([layer], CloudSpec(max_points=40))[layer].diagrams
+                for layer in ("block1", "fc1")}
+    widget = _common.FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
+    copies = []
+    widget.observe(lambda change: copies.append(change["new"]), names="_widget_data")
+    _common.update_in_place(widget, persistence_diagram_figure(list(diagrams["block1"]), title="block1"))
+    assert len(copies) == 1  # no view yet: at once
+    # a view applies an edit and echoes it (plotly.js sends _js2py_* state)
+    widget._handle_msg({"content": {"data": {"method": "update", "state": {"_js2py_layoutDelta": None},
+                                             "buffer_paths": []}}, "buffers": []})
+    for layer in ("fc1", "block1", "fc1"):
+        _common.update_in_place(widget, persistence_diagram_figure(list(diagrams[layer]), title=layer))
+    assert len(copies) == 1  # quick moves: nothing copied yet
+    time.sleep(0.8)
+    assert len(copies) == 2  # one copy once still, holding the last figure
+    assert [t["name"] for t in copies[-1]] == [t.name for t in widget.data]
+    assert widget._widget_layout["title"]["text"] == "fc1"
