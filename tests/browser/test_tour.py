@@ -59,12 +59,30 @@ def _copy_tour(server) -> str:
     return TOUR.name
 
 
+# What JupyterLab's Log Console shows for a kernel: an exception in a widget's message handler,
+# logged by the comm manager (logger "Comm"). Collected from before Run All to the end of a test.
+_COLLECT_KERNEL_ERRORS = """
+import logging as _logging
+class _Collect(_logging.Handler):
+    def emit(self, record):
+        _TDAW_KERNEL_ERRORS.append(self.format(record)[:2000])
+_TDAW_KERNEL_ERRORS = []
+_logging.getLogger().addHandler(_Collect(level=_logging.ERROR))
+"""
+
+
+def _assert_no_kernel_errors(server) -> None:
+    errors = kernel_eval(server, "import json as _j; print(_j.dumps(_TDAW_KERNEL_ERRORS))")
+    assert errors == "[]", f"exceptions in the kernel's widget handlers (the Log Console): {errors[:3000]}"
+
+
 def _run_tour(page, server, path: str) -> list[dict]:
     """Open ``path`` (an app URL path), Run All, wait for idle; the explorers' state."""
     started = time.monotonic()
     page.goto(server.url(path), wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=SLOW_MS)
     wait_kernel_idle(page, server)
+    kernel_eval(server, _COLLECT_KERNEL_ERRORS)
     opened = time.monotonic()
     run_all_cells(page, server, timeout=420)
     ran = time.monotonic()
@@ -95,7 +113,8 @@ def _assert_tour_rendered(page, explorers: list[dict]) -> None:
         assert first["traces"] >= 2 and first["points"] > 0, explorer
         assert "computing" not in first["title"] and first["title"], explorer
     mapper = explorers[2]["plots"]
-    assert len(mapper) == 1 + 5 and all(p["points"] > 0 for p in mapper), mapper
+    # the main graph, one small graph per layer, the purity-per-layer figure
+    assert len(mapper) == 1 + 5 + 1 and all(p["points"] > 0 for p in mapper), mapper
     texts = page.locator(".jp-OutputArea-output").all_inner_texts()
     assert not [t for t in texts if "Traceback" in t], [t[:300] for t in texts if "Traceback" in t]
     assert_no_widget_errors(page)
@@ -188,6 +207,7 @@ def test_tour_runs_and_every_explorer_renders_in_jupyterlab(page, lab_server):
         sizes[kind] = _save_screenshot(page, element, SCREENSHOTS / f"{kind}.png")
     print("screenshots:", {k: f"{v / 1000:.0f} KB" for k, v in sizes.items()})
     assert all(0 < size <= MAX_SCREENSHOT_BYTES for size in sizes.values()), sizes
+    _assert_no_kernel_errors(lab_server)  # the whole tour, hover included
 
 
 # ----------------------------------------------------------------------------- Notebook 7
@@ -256,3 +276,4 @@ def test_tour_runs_and_every_explorer_renders_in_notebook7(notebook7_page, noteb
     assert shown in layers[:-1] and after.startswith(layers[layers.index(shown) + 1] + " ·"), (before, after)
     focus_inside = page.evaluate("() => !!document.activeElement.closest('.tda-explorer')")
     assert focus_inside, "the arrow key moved the focus out of the explorer"
+    _assert_no_kernel_errors(notebook7_server)
