@@ -311,10 +311,10 @@ print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({nod
 
 
 def test_mapper_click_rings_the_same_images_in_other_layers(nb, lab_server):
-    graphs = nb.locator(MAPPER + " .tda-mapper-graph .js-plotly-plot")
-    n_small = graphs.count() - 1  # the last mapper graph (the purity figure is not one)
+    graphs = nb.locator(MAPPER + " .js-plotly-plot")
+    n_small = graphs.count() - 2  # the last mapper graph: the purity-per-layer figure comes after it
     # click the isolated node of the LAST small graph (the logits), not the main graph's layer
-    node = isolated_point(nb, MAPPER + " .tda-mapper-graph .js-plotly-plot", ["nodes"], ["nodes"], nth=n_small)
+    node = isolated_point(nb, MAPPER + " .js-plotly-plot", ["nodes"], ["nodes"], nth=n_small)
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
     nb.mouse.move(5, 5)
     nb.mouse.move(node["x"] + 2, node["y"] + 2)
@@ -416,7 +416,8 @@ def test_every_explorer_fits_an_800px_output_at_1280x800(nb):
         boxes = nb.evaluate("""(sel) => {
             const el = document.querySelector(sel);
             const r = (e) => { const b = e.getBoundingClientRect(); return [b.top, b.bottom]; };
-            const plots = el.querySelectorAll('.tda-mapper-graph .js-plotly-plot');
+            const plots = [...el.querySelectorAll('.js-plotly-plot')]
+                .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes'));  // the mapper graphs
             return {main: r(plots[0]), thumbs: r(el.querySelector('.tdaw-thumbs')),
                     strip: r(plots[plots.length - 1]), height: window.innerHeight};
         }""", MAPPER)
