@@ -142,7 +142,8 @@ class Study:
         when ``layers`` / ``n_images`` are not given (at most that many images: all of them when
         there are fewer), and the cloud, persistence, distance and mapper settings of every
         method whose arguments are left at their defaults (an argument given with another value
-        wins). A method's own ``preset=`` overrides the study's.
+        wins; an argument given *equal* to its declared default cannot be told from one left out,
+        so it takes the preset's value). A method's own ``preset=`` overrides the study's.
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,

@@ -153,6 +153,9 @@ STUDY_PRESETS: dict[str, Preset] = {
             "n_images": f"{_PH_SCRIPT}: argparse -b 1000 (batch size), -n 1 (one batch)",
             "mode": f"{_PH_SCRIPT}: top_activations (the position of largest l2 norm per image)",
             "max_points": f"{_PH_SCRIPT}: every image's point is kept (no subsample)",
+            "subsample": "unused: every point is kept (max_points=None)",
+            "n_components": "unused: no projection",
+            "seed": "unused by image-top-l2 (its positions are not random); seeds only the image sample",
             "standardize": f"{_PH_SCRIPT}: ripser on the raw cloud",
             "projection": f"{_PH_SCRIPT}: ripser on the raw cloud",
             "activation": f"{_PH_SCRIPT}: the Conv2d output itself",
@@ -178,6 +181,11 @@ STUDY_PRESETS: dict[str, Preset] = {
             "n_images": "every image given (the study used CIFAR-10 images; no number is fixed)",
             "mode": "issue 19: one random spatial position per image (the study's random-position cloud)",
             "max_points": "every image's point is kept",
+            "subsample": "unused: every point is kept (max_points=None)",
+            "standardize": f"{_MAPPER_SCRIPT}: 'No normalization' of the activations",
+            "projection": f"{_MAPPER_SCRIPT}: the full activation vectors are clustered",
+            "n_components": "unused: no projection",
+            "seed": "the seed of the random positions (the study's is not published; 0 here)",
             "activation": f"{_MAPPER_SCRIPT}: F.relu applied to the hooked activations",
             "lens": f"{_MAPPER_SCRIPT}: filter_str = 'l2norm'",
             "n_cubes": f"{_MAPPER_SCRIPT}: Cover(n_cubes=interval), argparse --interval default 10",
@@ -211,7 +219,7 @@ def get(name: str) -> Preset:
     if isinstance(name, Preset):
         return name
     if not isinstance(name, str) or name not in STUDY_PRESETS:
-        close = difflib.get_close_matches(str(name), names(), n=1)
+        close = difflib.get_close_matches(str(name).lower(), names(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listing = "; ".join(f"{key!r}: {preset.description}" for key, preset in STUDY_PRESETS.items())
         raise TDAInputError(f"The 'preset' parameter must be one of {names()}. Got {name!r} instead.{hint} "
