@@ -41,6 +41,7 @@ from .engine import steps
 from .engine.steps import diagram_maxdim
 from .inputs import ModelKey, count_images, inputs_fingerprint, model_fingerprint, prepare_images, thumbnail_array
 from .layers import expand_layers
+from . import presets as _presets
 from .topology.cka import CKASpec, rank_correlation
 from .topology.distances import DistanceSpec
 from .topology.mapper import MapperGraph, MapperSpec
@@ -52,6 +53,10 @@ __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_proce
 
 # The declared defaults (tda_widgets.options): the signatures below read them, never repeat them.
 _P, _D, _C, _M = PersistenceSpec(), DistanceSpec(), CKASpec(), MapperSpec()
+#: The arguments a preset may set, with their declared defaults (an argument still at its
+#: default takes the preset's value).
+_PRESETTABLE = {"spec": CloudSpec(), "metric": _D.metric, "dims": _D.dims, "infinite": _D.infinite,
+                "scale": _P.scale, **{name: getattr(_M, name) for name in MapperSpec.options()}}
 
 
 @dataclass(frozen=True)
@@ -132,13 +137,25 @@ class Study:
     store : str or Path, optional
         A directory keeping finished diagrams across sessions (:class:`~tda_widgets.engine.DiskStore`;
         a corrupt or foreign file is ignored and recomputed).
+    preset : {"ph", "mapper"} or Preset, optional
+        The study's own settings (:mod:`tda_widgets.presets`): its layers and number of images
+        when ``layers`` / ``n_images`` are not given (at most that many images: all of them when
+        there are fewer), and the cloud, persistence, distance and mapper settings of every
+        method whose arguments are left at their defaults (an argument given with another value
+        wins; an argument given *equal* to its declared default cannot be told from one left out,
+        so it takes the preset's value). A method's own ``preset=`` overrides the study's.
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
                  *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: Optional[int] = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
                  stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0,
-                 cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None):
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None, preset: Any = None):
+        self.preset = _presets.get(preset) if preset is not None else None
+        if self.preset is not None:
+            layers = self.preset.layers if layers is None else layers
+            if n_images is None and self.preset.n_images is not None and count_images(images) > self.preset.n_images:
+                n_images = self.preset.n_images
         self.model, self.model_key = model, ModelKey(model)
         self.layers = resolve_layers(model, expand_layers(model, layers, images))
         self.images, self.labels = prepare_images(images, labels, n_images, seed)
@@ -160,6 +177,17 @@ class Study:
         """The one way a cache key is made: the step, the model and input fingerprints, then the
         step's own arguments (layers, frozen specs, options), in that order."""
         return (step, self.model_key(), self._inputs_key) + parts
+
+    def _with_preset(self, preset, layers, given: dict) -> tuple:
+        """``(layers, arguments)`` with a preset's settings filled in (:func:`tda_widgets.presets.resolve`):
+        the method's ``preset``, else the study's; an explicit ``preset`` also picks its layers
+        when ``layers`` is None."""
+        chosen = preset if preset is not None else self.preset
+        if chosen is None:
+            return layers, given
+        if preset is not None and layers is None:
+            layers = _presets.get(preset).layers
+        return layers, _presets.resolve(chosen, given, _PRESETTABLE)
 
     def _get(self, key):
         return self.cache.get(key)
@@ -189,26 +217,33 @@ class Study:
         outputs = steps.outputs(self)
         return outputs.argmax(axis=1) if outputs is not None and outputs.ndim == 2 else None
 
-    def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, progress=None, cancel=None) -> PointCloud:
+    def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, preset=None, progress=None,
+              cancel=None) -> PointCloud:
         """The point cloud of one layer (pooled modes from a pooled stream, same numbers)."""
-        return steps.cloud(self, layer, spec, progress, cancel)
+        _, args = self._with_preset(preset, layer, {"spec": spec})
+        return steps.cloud(self, layer, args["spec"], progress, cancel)
 
     def point_labels(self, cloud: PointCloud) -> Optional[np.ndarray]:
         """Each point's label, through the cloud's provenance (None without labels or for channels)."""
         return steps.point_labels(self, cloud)
 
     def diagrams(self, layers=None, spec: CloudSpec = CloudSpec(), *, maxdim: int = _P.maxdim, scale: str = _P.scale,
-                 backend: str = _P.backend, representatives: bool = False, progress=None,
+                 backend: str = _P.backend, representatives: bool = False, preset=None, progress=None,
                  cancel=None) -> dict[str, PersistenceResult]:
         """Persistence diagrams of every layer's rescaled cloud (in parallel with an executor)."""
-        return steps.diagrams(self, layers, spec, maxdim, scale, backend, representatives, progress, cancel)
+        layers, args = self._with_preset(preset, layers, {"spec": spec, "scale": scale})
+        return steps.diagrams(self, layers, args["spec"], maxdim, args["scale"], backend, representatives, progress,
+                              cancel)
 
     def distance_matrix(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric: str = _D.metric,
                         dims: Sequence[int] = _D.dims, maxdim: Optional[int] = None, scale: str = _P.scale,
-                        backend: str = _P.backend, infinite: str = _D.infinite, progress=None, cancel=None) -> np.ndarray:
+                        backend: str = _P.backend, infinite: str = _D.infinite, preset=None, progress=None,
+                        cancel=None) -> np.ndarray:
         """The L x L diagram distances between layers (:func:`~tda_widgets.topology.layer_distance_matrix`)."""
-        return steps.distance_matrix(self, layers, spec, metric, dims, maxdim, scale, backend, infinite, progress,
-                                     cancel)
+        layers, a = self._with_preset(preset, layers, dict(spec=spec, metric=metric, dims=dims, scale=scale,
+                                                           infinite=infinite))
+        return steps.distance_matrix(self, layers, a["spec"], a["metric"], a["dims"], maxdim, a["scale"], backend,
+                                     a["infinite"], progress, cancel)
 
     def cka(self, layers=None, *, kernel: str = _C.kernel, debiased: bool = _C.debiased, backend: str = "numpy",
             device: Any = None, estimator: str = _C.estimator, progress=None, cancel=None) -> np.ndarray:
@@ -232,10 +267,16 @@ class Study:
         return estimate_study(*args, **kwargs)
 
     def compare(self, layers=None, spec: CloudSpec = CloudSpec(), *, metric=_D.metric, dims=_D.dims,
-                scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, estimator=_C.estimator, progress=None,
-                cancel=None) -> Comparison:
+                scale=_P.scale, kernel=_C.kernel, infinite=_D.infinite, estimator=_C.estimator, preset=None,
+                progress=None, cancel=None) -> Comparison:
         """PH distances beside CKA and the Spearman rank correlation of PH and 1 - CKA (one forward
-        pass when CKA is streamed: clouds, CKA statistics and predictions together)."""
+        pass when CKA is streamed: clouds, CKA statistics and predictions together).
+
+        ``preset="ph"`` runs the study's own pipeline (:mod:`tda_widgets.presets`): its layers
+        (when ``layers`` is None), cloud, metric, dimensions and rescaling."""
+        layers, a = self._with_preset(preset, layers, dict(spec=spec, metric=metric, dims=dims, scale=scale,
+                                                           infinite=infinite))
+        spec, metric, dims, scale, infinite = a["spec"], a["metric"], a["dims"], a["scale"], a["infinite"]
         layers = steps.layers_of(self, layers)
         steps.capture_for_compare(self, layers, spec, kernel, estimator, cancel=cancel)
         ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, infinite=infinite,
@@ -247,11 +288,16 @@ class Study:
                           cka_estimator=steps.cka_estimator(self, layers, kernel, estimator))
 
     def mapper(self, layer: str, spec: CloudSpec = CloudSpec(), *, lens: Any = _M.lens, n_cubes: int = _M.n_cubes,
-               overlap: float = _M.overlap, clusterer: Any = _M.clusterer, eps: Optional[float] = _M.eps,
-               min_samples: int = _M.min_samples, class_groups: Optional[dict] = None, cancel=None) -> MapperGraph:
-        """The mapper graph of one layer's cloud, with per-node image indices and class make-up."""
-        return steps.mapper(self, layer, spec, lens, n_cubes, overlap, clusterer, eps, min_samples, class_groups,
-                            cancel)
+               overlap: float = _M.overlap, clusterer: Any = _M.clusterer, eps: Any = _M.eps,
+               min_samples: int = _M.min_samples, class_groups: Optional[dict] = None, preset=None,
+               cancel=None) -> MapperGraph:
+        """The mapper graph of one layer's cloud, with per-node image indices and class make-up.
+
+        ``preset="mapper"`` uses the study's own mapper settings (:mod:`tda_widgets.presets`)."""
+        _, a = self._with_preset(preset, layer, dict(spec=spec, lens=lens, n_cubes=n_cubes, overlap=overlap,
+                                                     clusterer=clusterer, eps=eps, min_samples=min_samples))
+        return steps.mapper(self, layer, a["spec"], a["lens"], a["n_cubes"], a["overlap"], a["clusterer"], a["eps"],
+                            a["min_samples"], class_groups, cancel)
 
     def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
         """The images as a float array (N, C, H, W), at most ``max_side`` pixels a side (cached)."""

@@ -13,6 +13,8 @@ preset        layers
               of the model
 ``conv``      every ``nn.Conv2d``
 ``linear``    every ``nn.Linear``
+``batchnorm`` every ``nn.BatchNorm1d`` / ``2d`` / ``3d`` (the study's mapper hooks these, with ReLU
+              applied: ``CloudSpec(activation="relu")``)
 ``children``  the model's direct children except ``Flatten`` / ``Dropout`` / ``Identity`` (the
               default layers of :class:`tda_widgets.Study`)
 ============  ==================================================================================
@@ -42,6 +44,7 @@ PRESETS = {
     "stages": "layer1..layerN for ResNets, else the last module at each spatial resolution",
     "conv": "every nn.Conv2d",
     "linear": "every nn.Linear",
+    "batchnorm": "every nn.BatchNorm1d/2d/3d (the study's mapper layers, with CloudSpec(activation='relu'))",
     "children": "direct children except Flatten, Dropout and Identity",
 }
 
@@ -118,7 +121,7 @@ def select_layers(model: nn.Module, preset: str, example: Any = None) -> list[st
     Parameters
     ----------
     model : torch.nn.Module
-    preset : {"blocks", "stages", "conv", "linear", "children"}
+    preset : {"blocks", "stages", "conv", "batchnorm", "linear", "children"}
         Which layers (see the module docstring and :data:`PRESETS`).
     example : tensor, ndarray, Dataset or DataLoader, optional
         One image batch-first (only the first is used). When given, modules that do not run
@@ -172,6 +175,8 @@ def select_layers(model: nn.Module, preset: str, example: Any = None) -> list[st
         names = _stages(model, example, shapes)
     elif preset == "conv":
         names = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+    elif preset == "batchnorm":
+        names = [name for name, module in model.named_modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)]
     elif preset == "linear":
         names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
     else:

@@ -41,7 +41,9 @@ class Option:
     choices : tuple, optional
         The allowed values, when there is a fixed set.
     kind : type or tuple of types, optional
-        The allowed type(s) when there is no fixed set (``bool`` is never taken for an int).
+        The allowed type(s) when there is no fixed set (``bool`` is never taken for an int);
+        with ``choices`` too, a value is either one of the named choices or of this kind
+        (e.g. ``eps``: ``"knee"`` or a number).
     minimum, maximum : float, optional
         Inclusive bounds of a number.
     allow_none : bool
@@ -75,7 +77,13 @@ class Option:
     def rule(self) -> str:
         """The rule in words, for messages and ``--help``."""
         if self.choices is not None:
-            return f"one of {list(self.choices)}" + (" or a callable" if self.allow_callable else "")
+            words = f"one of {list(self.choices)}" + (" or a callable" if self.allow_callable else "")
+            if self.kind is None:
+                return words
+            return words + " or " + self._kind_rule()
+        return self._kind_rule()
+
+    def _kind_rule(self) -> str:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
         words = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds if k is not None) or "value"
         bounds = []
@@ -98,11 +106,16 @@ class Option:
             if value in self.choices and not (isinstance(value, bool) and not any(
                     isinstance(c, bool) for c in self.choices)):
                 return value
+            if self.kind is not None and not isinstance(value, str):
+                return self._check_kind(value, head)  # a named choice or a value of the kind
             close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             if self.allow_callable:
                 hint += " Or pass your own function (a callable)."
             raise TDAInputError(f"{head} Got {value!r} instead.{hint}")
+        return self._check_kind(value, head)
+
+    def _check_kind(self, value: Any, head: str) -> Any:
         if self.kind is not None:
             kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
             if isinstance(value, bool) and bool not in kinds:
@@ -200,7 +213,13 @@ def add_arguments(parser: Any, spec_cls: Any, *, only: Optional[list] = None,
                                 help=f"{opt.help} (default {default})", dest=name)
             continue
         kwargs: dict = {"default": default, "help": f"{opt.help} (default {default})", "dest": name}
-        if opt.choices is not None:
+        if opt.choices is not None and opt.kind is not None:  # a named choice or a number
+            words = tuple(c for c in opt.choices if c is not None)
+            kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)
+            number = {Integral: int, Real: float}.get(next(k for k in kinds if k is not bool), float)
+            kwargs["type"] = lambda text, words=words, number=number: text if text in words else number(text)
+            kwargs["metavar"] = "{" + ",".join(map(str, words)) + ",NUMBER}"
+        elif opt.choices is not None:
             kwargs["choices"] = [c for c in opt.choices if c is not None]
         elif opt.kind is not None:
             kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)

@@ -148,6 +148,7 @@ def build_report(
     title: Optional[str] = None,
     model_name: Optional[str] = None,
     data_name: Optional[str] = None,
+    preset: Any = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelEvent] = None,
 ) -> str:
@@ -172,6 +173,10 @@ def build_report(
         The page title; default ``"Topology of <model> activations"``.
     model_name, data_name : str, optional
         How the header names the model (default: its class name) and the images.
+    preset : {"ph", "mapper"} or Preset, optional
+        The study's own settings (:mod:`tda_widgets.presets`; default: the study's preset):
+        ``spec``, ``metric``, ``dims``, ``scale`` and the mapper options left at their defaults
+        take the preset's values, and the report lists each value with its source.
     progress : callable, optional
         ``progress(done, total, message)`` after each step.
     cancel : threading.Event, optional
@@ -196,10 +201,20 @@ def build_report(
     from . import __version__
     from .figures import layer_distance_figure, mapper_graph_figure, persistence_diagram_figure
 
+    from . import presets as _presets
+
     func = "build_report"
     if not isinstance(study, Study):
         raise TDATypeError(f"The 'study' parameter of {func} must be a tda_widgets Study. "
                            f"Got {type(study).__name__} instead; build one with Study(model, images, labels).")
+    chosen = _presets.get(preset) if preset is not None else study.preset
+    if chosen is not None:
+        filled = _presets.resolve(chosen, {"spec": spec, "metric": metric, "dims": tuple(dims), "scale": scale},
+                                  {"spec": CloudSpec(), "metric": _DIST.metric, "dims": _DIST.dims, "scale": _PH.scale})
+        spec, metric, dims, scale = filled["spec"], filled["metric"], filled["dims"], filled["scale"]
+        if chosen.mapper is not None:
+            mapper_kwargs = {**chosen.mapper.kwargs(), **{k: v for k, v in (mapper_kwargs or {}).items()
+                                                           if k not in MapperSpec.options() or v != MapperSpec.default(k)}}
     if not isinstance(spec, CloudSpec):
         raise TDATypeError(f"The 'spec' parameter of {func} must be a CloudSpec. Got {type(spec).__name__} instead.")
     DistanceSpec.check(func, metric=metric)
@@ -301,6 +316,8 @@ def build_report(
          ("unlabelled" if study.labels is None else f"{len(np.unique(study.labels))} labels")),
         ("layers", ", ".join(layers)),
     ] + settings
+    if chosen is not None:
+        header_rows.append(("preset", f"{chosen.name}: {chosen.description}"))
     header_table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in header_rows)
     # Every option of every step, its value here and its one-line help, read from the declarations.
     mapper_spec = MapperSpec.from_kwargs(f"{func}(mapper_kwargs=...)", **{
@@ -311,6 +328,10 @@ def build_report(
     every_setting = "".join(
         f"<tr><td>{escape(step)}</td><td>{escape(name)}</td><td>{escape(value)}</td><td>{escape(help)}</td></tr>"
         for step, step_spec in steps for name, value, help in step_spec.settings())
+    if chosen is not None:  # where each of the preset's values comes from
+        every_setting += "".join(
+            f"<tr><td>preset {escape(chosen.name)}</td><td>{escape(name)}</td><td>{escape(value)}</td>"
+            f"<td>source: {escape(source)}</td></tr>" for name, value, source in chosen.settings())
 
     if math.isnan(spearman):
         rho_text = ("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
@@ -442,12 +463,18 @@ def add_report_parser(subparsers) -> Any:
     source.add_argument("--n-images", type=int, default=None,
                         help="class-balanced sample of this many images (default: 500; the demo: all 450)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
+    from .presets import STUDY_PRESETS
+
     study = parser.add_argument_group("study settings")
+    study.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
+                       help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
+                            "their defaults take the preset's values): "
+                            + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items()))
     # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
     add_arguments(study, DistanceSpec, only=["metric"])
     add_arguments(study, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
     add_arguments(study, PersistenceSpec, only=["scale"])
-    add_arguments(study, MapperSpec, only=["lens", "n_cubes", "overlap", "min_samples"])
+    add_arguments(study, MapperSpec, only=["lens", "n_cubes", "overlap", "min_samples", "eps"])
     study.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
     study.add_argument("--title", default=None)
     study.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -494,6 +521,7 @@ def _load_model_file(spec: str, num_classes: Optional[int]):
 
 def _user_study(args):
     """Model, dataset and Study from the --model/--model-file/--images arguments."""
+    from .presets import get as get_preset
     from .data.loaders import (
         TORCHVISION_MODELS,
         balanced_subset,
@@ -516,7 +544,8 @@ def _user_study(args):
         dataset = image_folder(args.images, image_size=args.image_size, normalize=args.normalize or "imagenet")
         data_name = f"image folder {args.images}"
     classes = list(getattr(dataset, "classes", []) or [])
-    n = 500 if args.n_images is None else args.n_images
+    preset_images = get_preset(args.preset).n_images if getattr(args, "preset", None) else None
+    n = (preset_images or 500) if args.n_images is None else args.n_images
     if n < 2:
         raise TDAInputError(f"--n-images must be at least 2. Got {n}.")
     if n < len(dataset):
@@ -542,7 +571,7 @@ def _user_study(args):
     model.eval()
     layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else None
     labels = getattr(dataset, "targets", None)
-    study = Study(model, dataset, labels, layers, class_names=classes or None)
+    study = Study(model, dataset, labels, layers, class_names=classes or None, preset=getattr(args, "preset", None))
     return study, model_name, data_name
 
 
@@ -565,14 +594,22 @@ def run_report(args) -> int:
             from .data import load_demo
 
             demo = load_demo(n_images=args.n_images, seed=args.seed)
-            layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else demo.layers
-            study = Study(demo.model, demo.images, demo.labels, layers, class_names=demo.class_names)
+            layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else \
+                (None if args.preset else demo.layers)
+            study = Study(demo.model, demo.images, demo.labels, layers, class_names=demo.class_names,
+                          preset=args.preset)
             model_name = "digits CNN (shipped weights)"
             data_name = f"held-out scikit-learn digits ({demo.subset} split)"
         else:
             study, model_name, data_name = _user_study(args)
         spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
-        mapper_kwargs = {name: getattr(args, name) for name in ("lens", "n_cubes", "overlap", "min_samples")}
+        if args.preset:  # the preset's cloud, with the fields whose flags were changed
+            from .presets import get
+
+            changed = {name: value for name, value in (("mode", args.mode), ("max_points", args.max_points))
+                       if value != CloudSpec.default(name)}
+            spec = get(args.preset).cloud.replace(seed=args.seed, **changed)
+        mapper_kwargs = {name: getattr(args, name) for name in ("lens", "n_cubes", "overlap", "min_samples", "eps")}
         bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
 
         def progress(done, total, message):
@@ -583,7 +620,7 @@ def run_report(args) -> int:
 
         try:
             write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
-                         mapper_kwargs=mapper_kwargs,
+                         mapper_kwargs=mapper_kwargs, preset=args.preset,
                          model_name=model_name, data_name=data_name, progress=progress)
         finally:
             bar.close()

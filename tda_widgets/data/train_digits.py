@@ -41,7 +41,7 @@ from tda_widgets.data.digits import (
 )
 from tda_widgets.errors import TDAInputError
 
-__all__ = ["train", "evaluate_accuracy", "main", "DEFAULT_EPOCHS"]
+__all__ = ["train", "train_seeds", "evaluate_accuracy", "main", "DEFAULT_EPOCHS", "SEED_EPOCHS"]
 
 #: Epochs used to make the shipped weights.
 DEFAULT_EPOCHS = TRAINED_EPOCHS
@@ -166,6 +166,58 @@ def train(
         test = torch.from_numpy(split["test"])
         accuracy = evaluate_accuracy(model, images[test], labels[split["test"]])
     return model, accuracy
+
+
+#: Epochs per seed in :func:`train_seeds`: a few seconds each on two cores (held-out accuracy
+#: about 0.98 at 3 epochs against 0.989 for the shipped 10).
+SEED_EPOCHS = 3
+
+
+def train_seeds(seeds=(0, 1, 2), epochs: int = SEED_EPOCHS, cache_dir: str | Path | None = None,
+                progress=None, cancel=None) -> dict:
+    """Differently seeded digits CNNs, for cross-model comparison (nothing is downloaded).
+
+    Each seed is a deterministic :func:`train` run (same seed, same weights on the same machine
+    and torch version). With ``cache_dir``, the weights are kept there as
+    ``digits_cnn_seed{seed}_epochs{epochs}.pt`` and read back (``weights_only=True``) instead of
+    training again.
+
+    Parameters
+    ----------
+    seeds : sequence of int, default (0, 1, 2)
+    epochs : int, default SEED_EPOCHS
+    cache_dir : str or Path, optional
+        Created if missing.
+    progress : callable, optional
+        ``progress(done_seeds, n_seeds, message)``.
+    cancel : threading.Event, optional
+
+    Returns
+    -------
+    dict of int to DigitsCNN
+        Seed -> model in eval mode, in the order of ``seeds``.
+    """
+    seeds = list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise TDAInputError(f"The 'seeds' parameter of train_seeds must be a non-empty list of ints >= 0. "
+                            f"Got {seeds!r} instead.")
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    models = {}
+    for done, seed in enumerate(seeds):
+        path = folder / f"digits_cnn_seed{seed}_epochs{epochs}.pt" if folder is not None else None
+        if path is not None and path.is_file():
+            model = DigitsCNN()
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            model.eval()
+        else:
+            model, _ = train(epochs=epochs, seed=seed, cancel=cancel)
+            if path is not None:
+                torch.save(model.state_dict(), path)
+        models[seed] = model
+        report(progress, done + 1, len(seeds), f"seed {seed}")
+    return models
 
 
 def _default_out() -> Path:

@@ -14,6 +14,7 @@ from .diagrams import (
 )
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
 from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
+from .sensitivity import sensitivity_figure
 from .thumbnails import (
     EMPTY_SELECTION_TEXT,
     sprite_sheet,
@@ -36,6 +37,8 @@ __all__ = [
     "matching_figure",
     "node_marker_sizes",
     "persistence_diagram_figure",
+    "purity_by_layer_figure",
+    "sensitivity_figure",
     "sprite_sheet",
     "thumbnail_grid_figure",
     "tile_index_at",

@@ -7,6 +7,7 @@ from .cka import KERNELS, CKASpec, cka_matrix, linear_cka, rank_correlation, rbf
 from .distances import (INFINITE_POLICIES, METRICS, DistanceSpec, diagram_distance, diagrams_distance, layer_distance_matrix,
                         matching)
 from .mapper import MapperGraph, MapperNode, MapperSpec, default_eps, mapper_graph
+from .sensitivity import SensitivityResult, pc_removal_sensitivity, remove_principal_components
 from .persistence import BACKENDS, PersistenceResult, PersistenceSpec, bar_points, estimate_persistence_cost, persistence
 from .scaling import SCALES, pairwise_distances, rescale_points, validate_cloud
 
@@ -17,4 +18,5 @@ __all__ = [
     "mapper_graph", "MapperGraph", "MapperNode", "default_eps",
     "pairwise_distances", "rescale_points", "validate_cloud", "SCALES",
     "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec",
+    "pc_removal_sensitivity", "remove_principal_components", "SensitivityResult",
 ]

@@ -16,6 +16,28 @@ which 90 % of the points of the whole cloud would be DBSCAN core points. Cluster
 cover interval then merge points that are locally as close as the cloud's typical neighbours.
 The same radius is the ``distance_threshold`` of single-linkage clustering. The value used is
 recorded in ``MapperGraph.params["eps"]``.
+
+The knee radius (``eps="knee"``, the study's choice)
+----------------------------------------------------
+With ``eps="knee"`` the radius is the knee of the sorted nearest-neighbour distance curve
+(:func:`knee_eps`), the choice of the mapper scripts behind Purvine et al. (AAAI 2023): their
+``get_knn.py`` ``elbow_eps`` fits ``NearestNeighbors(n_neighbors=2)`` (the point itself and its
+nearest other point), sorts the distances to the nearest other point and takes the knee that
+``kneed.KneeLocator(..., curve="convex", direction="decreasing")`` finds. Here the knee is
+defined without kneed (:func:`knee_index`): put the distances in increasing order,
+``y_0 <= ... <= y_{n-1}`` at ``x_i = i``; rescale both axes to [0, 1]
+(``x'_i = i / (n - 1)``, ``y'_i = (y_i - y_0) / (y_{n-1} - y_0)``); the knee is the point
+farthest below the chord from the first point to the last, i.e. the maximum of
+``x'_i - y'_i`` (Kneedle's difference curve, Satopää et al. 2011; the distance to the chord is
+``(x'_i - y'_i) / sqrt(2)``), the first one on a tie. The point is the same whichever axis
+holds the distances and in whichever order they are sorted (the study's script puts them on
+the x axis in decreasing order), since the rescaled square's reflections keep distances to the
+chord. ``kneed`` returns the same point when the difference curve has one local maximum; it may
+stop at an earlier local maximum (its sensitivity ``S``) where there are several. The study's
+script rounds the radius to 3 decimals; this does not. When the curve has no point below the
+chord (a straight or concave curve, or all distances equal) there is no knee, and the median
+distance is used, as the study's script does; a knee at distance 0 (duplicate points) falls
+back to the smallest positive distance. ``MapperGraph.params["eps_source"]`` says which.
 """
 
 from __future__ import annotations
@@ -25,7 +47,7 @@ import math
 import numbers
 from collections import Counter
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -37,6 +59,9 @@ __all__ = [
     "MapperGraph",
     "mapper_graph",
     "default_eps",
+    "knee_eps",
+    "knee_index",
+    "EPS_RULES",
     "LENSES",
     "CLUSTERERS",
     "EPS_PERCENTILE",
@@ -48,6 +73,8 @@ LENSES = ("pca", "pca2", "l2norm")
 CLUSTERERS = ("dbscan", "single-linkage")
 #: Percentile of k-nearest-neighbour distances used as the default DBSCAN ``eps``.
 EPS_PERCENTILE = 90.0
+#: Named rules for DBSCAN's ``eps`` besides a number and None (see the module docstring).
+EPS_RULES = ("knee",)
 
 
 @dataclass(frozen=True)
@@ -66,9 +93,9 @@ class MapperSpec(Spec):
                             minimum=0.0, maximum=0.95, label="overlap", ui=(0.05, 0.9, 0.05))
     clusterer: str = option("dbscan", "how each interval's points are clustered into nodes",
                             choices=CLUSTERERS)
-    eps: Optional[float] = option(None, f"DBSCAN radius; None: the {EPS_PERCENTILE:g}th percentile of "
-                                  "the distances to the min_samples-th neighbour", kind=numbers.Real,
-                                  minimum=0.0, allow_none=True)
+    eps: Any = option(None, f"DBSCAN radius; None: the {EPS_PERCENTILE:g}th percentile of the distances to "
+                      "the min_samples-th neighbour; 'knee': the knee of the sorted nearest-neighbour distances "
+                      "(the study's)", choices=(None,) + EPS_RULES, kind=numbers.Real, minimum=0.0)
     min_samples: int = option(3, "DBSCAN's core-point size (also the smallest node)", kind=numbers.Integral,
                               minimum=1, label="min samples", ui=(1, 20, 1))
 
@@ -390,6 +417,76 @@ def default_eps(points, min_samples: int = 3) -> float:
     return eps if eps > 0 else 1.0
 
 
+def knee_index(curve) -> Optional[int]:
+    """Index of the knee of an increasing curve: the point farthest below its chord.
+
+    Both axes are rescaled to [0, 1] (``x'_i = i / (n - 1)``, ``y'_i = (y_i - y_0) /
+    (y_{n-1} - y_0)``) and the knee is the first index of the maximum of ``x'_i - y'_i``
+    (Kneedle's difference curve; proportional to the distance below the chord).
+
+    Parameters
+    ----------
+    curve : array_like of shape (n,)
+        Values sorted in increasing order (e.g. sorted nearest-neighbour distances).
+
+    Returns
+    -------
+    int or None
+        The knee's index; None when no point lies below the chord (fewer than 3 values, a
+        constant, straight or concave curve).
+
+    Examples
+    --------
+    >>> knee_index([0.0, 0.1, 0.2, 0.3, 2.0, 4.0])
+    3
+    """
+    y = np.asarray(curve, dtype=np.float64).ravel()
+    if y.size < 3 or not y[-1] > y[0]:
+        return None
+    x = np.arange(y.size) / (y.size - 1)
+    difference = x - (y - y[0]) / (y[-1] - y[0])
+    best = int(np.argmax(difference))
+    return best if difference[best] > 1e-12 else None
+
+
+def knee_eps(points, k: int = 1) -> tuple[float, str]:
+    """DBSCAN's radius at the knee of the sorted k-nearest-neighbour distances (the study's).
+
+    Each point's distance to its ``k``-th nearest *other* point, sorted in increasing order; the
+    radius is the distance at :func:`knee_index`. See the module docstring for the rule, the
+    study's script it follows (``k=1``) and the fallbacks.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, n_features)
+    k : int, default 1
+        Which neighbour (1: the nearest other point, as in the study).
+
+    Returns
+    -------
+    eps : float
+        A positive radius.
+    source : str
+        ``"knee"``; ``"knee-median"`` when the curve has no knee (the median distance is used);
+        ``"knee-positive"`` when the knee sits at distance 0 (the smallest positive distance).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    points = np.asarray(points, dtype=np.float64)
+    k = int(min(max(k, 1), points.shape[0] - 1))
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    curve = np.sort(distances[:, k])
+    index = knee_index(curve)
+    if index is None:
+        eps, source = float(np.median(curve)), "knee-median"
+    else:
+        eps, source = float(curve[index]), "knee"
+    if not eps > 0:
+        positive = curve[curve > 0]
+        eps, source = (float(positive.min()), "knee-positive") if positive.size else (1.0, "knee-positive")
+    return eps, source
+
+
 def _make_clusterer(clusterer, eps, min_samples, points):
     """Return (kmapper-compatible clusterer, name, eps used, how eps was chosen)."""
     if isinstance(clusterer, str):
@@ -402,6 +499,8 @@ def _make_clusterer(clusterer, eps, min_samples, points):
             )
         if eps is None:
             eps_used, source = default_eps(points, min_samples), "knn-percentile"
+        elif eps == "knee":
+            eps_used, source = knee_eps(points)
         else:
             eps_used, source = float(eps), "given"
         if clusterer == "dbscan":
@@ -460,7 +559,7 @@ def mapper_graph(
     n_cubes: int = MapperSpec.default("n_cubes"),
     overlap: float = MapperSpec.default("overlap"),
     clusterer=MapperSpec.default("clusterer"),
-    eps: Optional[float] = MapperSpec.default("eps"),
+    eps: Any = MapperSpec.default("eps"),
     min_samples: int = MapperSpec.default("min_samples"),
     class_groups: Optional[Mapping] = None,
     random_state=0,
@@ -488,9 +587,9 @@ def mapper_graph(
         ``"dbscan"``: ``sklearn.cluster.DBSCAN(eps, min_samples)``; ``"single-linkage"``:
         ``AgglomerativeClustering(linkage="single", distance_threshold=eps)``; or any object
         with ``fit`` and ``labels_`` (label -1 is noise), used as given.
-    eps : float, optional
-        DBSCAN radius / single-linkage distance threshold. None picks
-        :func:`default_eps` (see the module docstring).
+    eps : float, "knee" or None, default None
+        DBSCAN radius / single-linkage distance threshold. None picks :func:`default_eps`,
+        ``"knee"`` :func:`knee_eps` (the study's; see the module docstring).
     min_samples : int, default 3
         DBSCAN's ``min_samples``; kmapper also skips intervals with fewer points.
     class_groups : mapping, optional
@@ -556,7 +655,7 @@ def mapper_graph(
             f"The 'min_samples' parameter of mapper_graph is {min_samples}, more than the "
             f"{n_points} points of the cloud, so no cluster can form. Lower min_samples."
         )
-    if eps is not None:
+    if eps is not None and not (isinstance(eps, str) and eps in EPS_RULES):
         if (
             isinstance(eps, (bool, np.bool_))
             or not isinstance(eps, numbers.Real)
@@ -564,7 +663,7 @@ def mapper_graph(
         ):
             raise TDAInputError(
                 "The 'eps' parameter of mapper_graph (DBSCAN radius / single-linkage threshold) "
-                f"must be a positive finite number or None (automatic). Got {eps!r} instead."
+                f"must be a positive finite number, 'knee' or None (automatic). Got {eps!r} instead."
             )
 
     if labels is not None:

@@ -12,7 +12,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import markup
-from ..topology.mapper import MapperGraph, MapperSpec
+from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec
 from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
@@ -28,6 +28,11 @@ _CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
 #: the main graph, the clicked node's thumbnails beside it and the strip of every layer's graph
 #: below it are on screen together.
 MAIN_SIZE, SMALL_SIZE = (470, 420), (150, 160)
+
+
+def _eps_text(eps) -> str:
+    """The eps box's text: empty for auto, a rule's name ("knee"), or the number."""
+    return "" if eps is None else eps if isinstance(eps, str) else f"{eps:g}"
 
 
 class MapperExplorer(ExplorerBase):
@@ -56,7 +61,7 @@ class MapperExplorer(ExplorerBase):
     n_cubes = T.Int(_MAPPER.n_cubes)
     overlap = T.Float(_MAPPER.overlap)
     min_samples = T.Int(_MAPPER.min_samples)
-    eps = T.Float(allow_none=True, default_value=_MAPPER.eps)
+    eps = T.Union([T.Float(), T.Enum(EPS_RULES)], allow_none=True, default_value=_MAPPER.eps)
     color_by = T.Unicode("majority")
     selected_node = T.Unicode(allow_none=True, default_value=None)
 
@@ -92,9 +97,9 @@ class MapperExplorer(ExplorerBase):
         self.overlap_slider = slider(MapperSpec, "overlap")
         self.min_samples_slider = slider(MapperSpec, "min_samples")
         self.eps_text = number_or_auto(MapperSpec, "eps", width="180px")
-        self.eps_text.value = "" if self.eps is None else f"{self.eps:g}"
+        self.eps_text.value = _eps_text(self.eps)
         self.eps_text.observe(self._on_eps_text, names="value")
-        self.observe(lambda c: setattr(self.eps_text, "value", "" if c["new"] is None else f"{c['new']:g}"),
+        self.observe(lambda c: setattr(self.eps_text, "value", _eps_text(c["new"])),
                      names="eps")
         # group colourings only when there are groups (class_groups=...)
         colorings = [c for c in COLOR_BY if class_groups is not None or c not in GROUP_COLORINGS]
