@@ -291,8 +291,8 @@ def mapper_graph_figure(
         palette = class_palette(len(order))
         colors = []
         for node in nodes:
-            key = None if node.majority is None else _color_key(node.majority, order)
-            colors.append(MISSING_COLOR if key is None else palette[key % len(palette)])
+            slot = None if node.majority is None else _color_key(node.majority, order)
+            colors.append(MISSING_COLOR if slot is None else palette[slot % len(palette)])
         marker["color"] = colors
         legend = " ".join(
             markup("<span style='color:{}'>●</span> {}", palette[k % len(palette)],

@@ -213,3 +213,12 @@ def test_purity_by_layer_figure_is_the_size_weighted_mean(graph):
     assert fig.data[1].y[0] is None and fig.data[1].y[1] == pytest.approx(1.0)
     only_classes = purity_by_layer_figure({"conv": graph})
     assert [t.name for t in only_classes.data] == ["class purity"]
+
+
+def test_a_small_graph_leaves_out_the_key(graph):
+    """key=False (the explorer's strip of small graphs): no class key, no colour bar."""
+    assert len(mapper_graph_figure(graph).layout.annotations) == 1
+    assert len(mapper_graph_figure(graph, key=False).layout.annotations) == 0
+    assert trace(mapper_graph_figure(graph, color_by="purity", key=False), "nodes").marker.showscale is False
+    grouped = _grouped(graph, {0: "a", 1: "b", 2: "a"})
+    assert len(mapper_graph_figure(grouped, color_by="group", key=False).layout.annotations) == 0
