@@ -1029,7 +1029,7 @@ def tour_rows(bench: Bench) -> None:
             bench.results.times["tour_all"].append(max(times))
             print(f"  tour rep {k + 1}: explorers shown (cell output) -> drawn at "
                   + ", ".join(f"{appeared[str(i)] / 1000:.1f}->{t / 1000:.1f}" for i, t in enumerate(times))
-                  + f" s after Run All; code cells done at " + ", ".join(f"{t / 1000:.1f}" for t in replies)
+                  + " s after Run All; code cells done at " + ", ".join(f"{t / 1000:.1f}" for t in replies)
                   + f" s (all done and idle after {ran:.1f} s)", flush=True)
     bench.run_group("tour", body)
 
