@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib
 
+from ._imports import defer_rfc3987_syntax
+
+defer_rfc3987_syntax()  # seconds off every kernel's first import of plotly (see _imports)
+
 __version__ = "0.1.0"
 
 _LAZY = {
