@@ -103,8 +103,8 @@ def checkpoint_grid_figure(grid, *, title: Optional[str] = None, width: int = 64
         data=[dict(type="heatmap", name="consecutive", z=shown, x=[escape(s) for s in steps],
                    y=[escape(layer) for layer in layers], text=hover, hovertemplate="%{text}<extra></extra>",
                    customdata=[[[i, k] for k in range(len(steps))] for i in range(len(layers))],
-                   colorscale="Viridis", colorbar=dict(thickness=14, title=dict(side="right", text=escape(grid.metric))),
-                   hoverongaps=False)],
+                   colorscale="Viridis", hoverongaps=False,
+                   colorbar=dict(thickness=14, title=dict(side="right", text=escape(grid.metric))))],
         layout=layout_defaults(title=heading, width=width, height=height or 160 + 36 * len(layers),
                                subtitle=f"{len(layers)} layers x {len(labels)} checkpoints, clouds rescaled: "
                                         f"{grid.scale}"),
