@@ -70,3 +70,17 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext tda_widgets``: register the ``%tda`` magic (see :mod:`tda_widgets.extension.magics`)."""
+    from .extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext tda_widgets``: remove the ``%tda`` magic."""
+    from .extension import unload_ipython_extension as unload
+
+    unload(ipython)

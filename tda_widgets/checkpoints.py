@@ -33,13 +33,14 @@ import numpy as np
 from torch import nn
 
 from ._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ._display import RichDisplay, one_line
 from .errors import TDAInputError, TDATypeError
 
 __all__ = ["CheckpointGrid", "checkpoint_grid"]
 
 
-@dataclass(frozen=True)
-class CheckpointGrid:
+@dataclass(frozen=True, repr=False)
+class CheckpointGrid(RichDisplay):
     """Diagrams of every (layer, checkpoint) and the distances between checkpoints per layer.
 
     Attributes
@@ -74,6 +75,21 @@ class CheckpointGrid:
     maxdim: int
     infinite: str
     spec: Any = field(default=None, repr=False)
+
+    _figure_builder = "checkpoint_grid_figure"
+
+    def summary(self) -> str:
+        """One line: grid size, metric, and the largest move between consecutive checkpoints;
+        also the ``repr``. In a notebook the grid shows as a heat map of those moves."""
+        dims = ", ".join(f"H{d}" for d in self.dims)
+        text = (f"CheckpointGrid: {len(self.layers)} layers x {len(self.checkpoints)} checkpoints, "
+                f"{self.metric} on {dims}")
+        moves = np.asarray(self.consecutive, dtype=np.float64)
+        if moves.size and np.isfinite(moves).any():
+            i, k = np.unravel_index(np.nanargmax(np.where(np.isfinite(moves), moves, np.nan)), moves.shape)
+            text += (f"; largest move {moves[i, k]:.3g} ({self.layers[i]}, checkpoint {self.checkpoints[k]!r} -> "
+                     f"{self.checkpoints[k + 1]!r})")
+        return one_line(text)
 
     def diagram(self, layer: str, checkpoint: Any):
         """The :class:`~tda_widgets.topology.PersistenceResult` of one cell."""

@@ -45,6 +45,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ._display import RichDisplay, one_line
 from .errors import BudgetExceededError, TDAInputError
 from .options import Spec, option
 
@@ -163,8 +164,8 @@ def resolve_mode(mode: str, per_image_shape: tuple, layer: str = "", n_images: O
     return mode
 
 
-@dataclass(frozen=True)
-class PointCloud:
+@dataclass(frozen=True, repr=False)
+class PointCloud(RichDisplay):
     """A point cloud made from one layer's activations.
 
     Attributes
@@ -191,6 +192,14 @@ class PointCloud:
     mode: str = "linear"
     layer: str = ""
     params: dict = field(default_factory=dict)
+
+    _figure_builder = "point_cloud_figure"
+
+    def summary(self) -> str:
+        """One line: layer, points, dimensions, mode; also the ``repr``. In a notebook the
+        cloud shows as a scatter of its first two principal components."""
+        where = f" of {self.layer!r}" if self.layer else ""
+        return one_line(f"PointCloud{where}: {self.n_points} points in {self.n_dims} dims ({self.mode})")
 
     @property
     def n_points(self) -> int:

@@ -33,6 +33,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from torch import nn
 
+from ._display import RichDisplay, one_line
 from ._progress import CancelEvent, ProgressCallback
 from .capture import DEFAULT_MAX_BYTES, resolve_layers
 from .clouds import CloudSpec, PointCloud
@@ -59,8 +60,8 @@ _PRESETTABLE = {"spec": CloudSpec(), "metric": _D.metric, "dims": _D.dims, "infi
                 "scale": _P.scale, **{name: getattr(_M, name) for name in MapperSpec.options()}}
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(RichDisplay):
     """What :meth:`Study.compare` returns: PH distances beside 1 - CKA, with the settings used.
 
     Dict-style access (``result["ph"]``, ``result.keys()``) is kept for older notebooks.
@@ -90,6 +91,18 @@ class Comparison:
     spec: CloudSpec
     infinite: str = _D.infinite
     cka_estimator: str = "exact"
+
+    _figure_builder = "comparison_figure"
+
+    def summary(self) -> str:
+        """One line: layers, metric and dimensions, Spearman rho; also the ``repr``. In a
+        notebook the comparison shows as the two heat maps (PH distances beside 1 - CKA)."""
+        dims = ", ".join(f"H{d}" for d in self.dims)
+        names = list(self.layers)
+        shown = ", ".join(map(str, names)) if len(names) <= 4 else f"{names[0]} … {names[-1]}"
+        rho = "n/a" if np.isnan(self.spearman) else f"{self.spearman:.2f}"
+        return one_line(f"Comparison of {len(names)} layers ({shown}): {self.metric} on {dims}, "
+                        f"Spearman rho(PH, 1 - CKA) = {rho}")
 
     def keys(self):
         return [f.name for f in fields(self)]

@@ -44,7 +44,8 @@ from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
 from .markup import escape, markup
 
 _DIST, _PH = DistanceSpec(), PersistenceSpec()  # the declared defaults, shared with Study and widgets
-__all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "run_report"]
+__all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "add_report_settings",
+           "check_report_settings", "write_report_from_args", "run_report"]
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
 #: The small per-layer figures: no mode bar (it would cover their titles); drag still zooms.
@@ -463,23 +464,73 @@ def add_report_parser(subparsers) -> Any:
     source.add_argument("--n-images", type=int, default=None,
                         help="class-balanced sample of this many images (default: 500; the demo: all 450)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
+    add_report_settings(parser.add_argument_group("study settings"))
+    parser.set_defaults(func=run_report)
+    return parser
+
+
+_MAPPER_FLAGS = ("lens", "n_cubes", "overlap", "min_samples")
+
+
+def add_report_settings(group) -> None:
+    """The report's settings flags (``--metric``, ``--mode``, ``--points``, ``--scale``, the
+    mapper's, ``--out``, ``--title``, ``--quiet``) on an argparse parser or group: shared by
+    ``python -m tda_widgets report`` and the notebook's ``%tda report``."""
     from .presets import STUDY_PRESETS
 
-    study = parser.add_argument_group("study settings")
-    study.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
+    group.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
                        help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
                             "their defaults take the preset's values): "
                             + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items()))
     # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
-    add_arguments(study, DistanceSpec, only=["metric"])
-    add_arguments(study, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
-    add_arguments(study, PersistenceSpec, only=["scale"])
-    add_arguments(study, MapperSpec, only=["lens", "n_cubes", "overlap", "min_samples", "eps"])
-    study.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
-    study.add_argument("--title", default=None)
-    study.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_report)
-    return parser
+    add_arguments(group, DistanceSpec, only=["metric"])
+    add_arguments(group, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
+    add_arguments(group, PersistenceSpec, only=["scale"])
+    add_arguments(group, MapperSpec, only=list(_MAPPER_FLAGS))
+    group.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
+    group.add_argument("--title", default=None)
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def check_report_settings(args) -> Path:
+    """Check the flags of :func:`add_report_settings` before any computation; returns the
+    output path."""
+    if args.max_points < 3:
+        raise TDAInputError(f"--points must be at least 3. Got {args.max_points}.")
+    out = Path(args.out).expanduser()
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
+    return out
+
+
+def write_report_from_args(out: Path, study: Study, args, *, model_name: str, data_name: str) -> Path:
+    """Write the report of ``study`` with the settings parsed by :func:`add_report_settings`
+    (and ``args.seed``), with a progress bar unless ``--quiet``."""
+    from tqdm.auto import tqdm
+
+    spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
+    preset = getattr(args, "preset", None)
+    if preset:  # the preset's cloud, with the fields whose flags were changed
+        from .presets import get
+
+        changed = {name: value for name, value in (("mode", args.mode), ("max_points", args.max_points))
+                   if value != CloudSpec.default(name)}
+        spec = get(preset).cloud.replace(seed=args.seed, **changed)
+    mapper_kwargs = {name: getattr(args, name) for name in _MAPPER_FLAGS}
+    bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
+
+    def progress(done, total, message):
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:40])
+        bar.refresh()
+
+    try:
+        return write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
+                            mapper_kwargs=mapper_kwargs, preset=preset, model_name=model_name,
+                            data_name=data_name, progress=progress)
+    finally:
+        bar.close()
 
 
 def _load_model_file(spec: str, num_classes: Optional[int]):
@@ -577,19 +628,13 @@ def _user_study(args):
 
 def run_report(args) -> int:
     """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
-    from tqdm.auto import tqdm
-
     chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
               if on]
     try:
         if len(chosen) != 1:
             raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
                                 + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
-        if args.max_points < 3:
-            raise TDAInputError(f"--points must be at least 3. Got {args.max_points}.")
-        out = Path(args.out).expanduser()
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
+        out = check_report_settings(args)
         if args.demo:
             from .data import load_demo
 
@@ -602,28 +647,7 @@ def run_report(args) -> int:
             data_name = f"held-out scikit-learn digits ({demo.subset} split)"
         else:
             study, model_name, data_name = _user_study(args)
-        spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
-        if args.preset:  # the preset's cloud, with the fields whose flags were changed
-            from .presets import get
-
-            changed = {name: value for name, value in (("mode", args.mode), ("max_points", args.max_points))
-                       if value != CloudSpec.default(name)}
-            spec = get(args.preset).cloud.replace(seed=args.seed, **changed)
-        mapper_kwargs = {name: getattr(args, name) for name in ("lens", "n_cubes", "overlap", "min_samples", "eps")}
-        bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
-
-        def progress(done, total, message):
-            bar.total = total
-            bar.n = done
-            bar.set_postfix_str(message[:40])
-            bar.refresh()
-
-        try:
-            write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
-                         mapper_kwargs=mapper_kwargs, preset=args.preset,
-                         model_name=model_name, data_name=data_name, progress=progress)
-        finally:
-            bar.close()
+        write_report_from_args(out, study, args, model_name=model_name, data_name=data_name)
     except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
         message = " ".join(str(exc).split())
         print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)

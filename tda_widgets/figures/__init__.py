@@ -14,6 +14,7 @@ from .diagrams import (
 )
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
 from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
+from .results import checkpoint_grid_figure, point_cloud_figure
 from .sensitivity import sensitivity_figure
 from .thumbnails import (
     EMPTY_SELECTION_TEXT,
@@ -30,6 +31,7 @@ __all__ = [
     "EMPTY_SELECTION_TEXT",
     "SCALE_NOTES",
     "barcode_figure",
+    "checkpoint_grid_figure",
     "diagram_point_to_bar",
     "layer_distance_figure",
     "mapper_graph_figure",
@@ -37,6 +39,7 @@ __all__ = [
     "matching_figure",
     "node_marker_sizes",
     "persistence_diagram_figure",
+    "point_cloud_figure",
     "purity_by_layer_figure",
     "sensitivity_figure",
     "sprite_sheet",

@@ -51,6 +51,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from .._display import RichDisplay, one_line
 from ..errors import TDAInputError, TDATypeError
 from ..options import Spec, option
 
@@ -160,8 +161,8 @@ class MapperNode:
         return max(self.group_counts.values()) / sum(self.group_counts.values())
 
 
-@dataclass
-class MapperGraph:
+@dataclass(repr=False)
+class MapperGraph(RichDisplay):
     """A mapper graph with per-node summaries.
 
     Attributes
@@ -182,6 +183,18 @@ class MapperGraph:
     edges: list[tuple[str, str, np.ndarray]]
     lens: np.ndarray
     params: dict
+
+    _figure_builder = "mapper_result_figure"
+
+    def summary(self) -> str:
+        """One line: nodes, edges, points, the cover and the size-weighted purity; also the
+        ``repr``. In a notebook the graph shows as its figure."""
+        params = self.params or {}
+        purity = self.mean_purity() if self.nodes else math.nan
+        return one_line(
+            f"MapperGraph: {len(self.nodes)} nodes, {len(self.edges)} edges over {params.get('n_points', '?')} "
+            f"points (lens {params.get('lens', '?')}, {params.get('n_cubes', '?')} intervals, overlap "
+            f"{params.get('overlap', '?')})" + ("" if math.isnan(purity) else f", purity {purity:.2f}"))
 
     def node(self, node_id) -> MapperNode:
         """Return the node with id ``node_id``.

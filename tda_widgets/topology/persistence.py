@@ -37,6 +37,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._display import RichDisplay
 from ..errors import BudgetExceededError, TDAInputError, TDATypeError
 from ..options import Spec, option
 from .scaling import SCALES, rescale_points, validate_cloud
@@ -69,8 +70,8 @@ class PersistenceSpec(Spec):
 _SYMMETRY_RTOL = 1e-9
 
 
-@dataclass(frozen=True)
-class PersistenceResult:
+@dataclass(frozen=True, repr=False)
+class PersistenceResult(RichDisplay):
     """Persistence diagrams of one point cloud.
 
     Attributes
@@ -102,6 +103,17 @@ class PersistenceResult:
     representatives: Optional[tuple] = None
     thresh: float = math.inf
     coeff: int = 2
+
+    _figure_builder = "persistence_result_figure"
+
+    def summary(self) -> str:
+        """One line: points, bars per dimension (infinite ones counted), backend; also the
+        ``repr``. In a notebook the result shows as its persistence diagram."""
+        bars = []
+        for dim, diagram in enumerate(self.diagrams):
+            infinite = int(np.isinf(np.asarray(diagram)[:, 1]).sum()) if len(diagram) else 0
+            bars.append(f"H{dim} {len(diagram)} bars" + (f" ({infinite} infinite)" if infinite else ""))
+        return f"PersistenceResult: {self.n_points} points, {', '.join(bars)}; {self.backend}"
 
 
 def estimate_persistence_cost(n_points: int, n_dims: int, maxdim: int) -> dict:
