@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import TDAInputError
-from ..markup import markup
+from ..markup import escape, markup
 from ._common import (
     MISSING_COLOR,
     axis_style,
@@ -370,7 +370,7 @@ def purity_by_layer_figure(graphs: dict, *, title: str = "purity of the nodes, p
     Parameters
     ----------
     graphs : dict
-        ``{layer: MapperGraph}`` in layer order.
+        ``{layer: MapperGraph}`` in layer order (names are escaped: they are shown as text).
 
     Returns
     -------
@@ -383,8 +383,10 @@ def purity_by_layer_figure(graphs: dict, *, title: str = "purity of the nodes, p
     series = [("class purity", "class", "#1f77b4")] + ([("group purity", "group", "#d62728")] if has_groups else [])
     for name, by, colour in series:
         values = [graphs[layer].mean_purity(by) for layer in layers]
+        # layer names are foreign text: plotly draws tick labels as markup, so they go in escaped
         fig.add_trace(go.Scatter(
-            name=name, x=layers, y=[None if math.isnan(v) else v for v in values], mode="lines+markers",
+            name=name, x=[escape(layer) for layer in layers], y=[None if math.isnan(v) else v for v in values],
+            mode="lines+markers",
             line=dict(color=colour), hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>"))
     base_layout(fig, title=title, width=width, height=height)
     fig.update_layout(
