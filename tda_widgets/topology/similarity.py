@@ -129,12 +129,12 @@ class SimilaritySpec(Spec):
                                 "use 0.99 (Raghu et al.) or set n_components.")
 
     def measure_kwargs(self) -> dict:
-        """The keyword arguments of the chosen measure's function."""
-        return {name: getattr(self, name) for name in _MEASURE_OPTIONS[self.measure]}
+        """The keyword arguments of the chosen measure's function (``rtd_batch`` -> ``batch``, ...)."""
+        return {keyword: getattr(self, _SPEC_NAMES.get(keyword, keyword)) for keyword in _KEYWORDS[self.measure]}
 
 
-#: The spec's options that each measure's function takes (spec name -> function keyword is 1:1).
-_MEASURE_OPTIONS = {
+#: The keywords of each measure's function, all declared in SimilaritySpec (under _SPEC_NAMES' names).
+_KEYWORDS = {
     "rtd": ("batch", "trials", "seed", "backend"),
     "svcca": ("keep", "n_components", "epsilon"),
     "pwcca": ("epsilon",),
@@ -142,7 +142,6 @@ _MEASURE_OPTIONS = {
     "rsa": ("metric",),
 }
 _SPEC_NAMES = {"batch": "rtd_batch", "trials": "rtd_trials"}
-_MEASURE_OPTIONS = {m: tuple(_SPEC_NAMES.get(k, k) for k in keys) for m, keys in _MEASURE_OPTIONS.items()}
 
 
 # --------------------------------------------------------------------------- validation
@@ -513,7 +512,9 @@ def pwcca(X, Y, *, epsilon: float = CCA_EPSILON) -> float:
       orthonormalises ``u^T X_c + means`` instead, leaving out ``Sigma_xx^(-1/2)`` and adding the
       neuron means back. The two agree when the chosen side's features are centred and
       uncorrelated with equal variance (a test checks that case against their code).
-    - The features ``x_j`` are centred, as CCA sees them (theirs are raw, means included).
+    - Whether the features ``x_j`` are centred does not matter here (the variates are centred,
+      so the means drop out of ``<h_i, x_j>``); in ``compute_pwcca`` it does, through the means
+      added to its directions.
     - When Y has fewer features, its own activations are used; ``compute_pwcca`` indexes ``acts1``
       there (google/svcca pull request #9).
     Google's value is a similarity; Ding et al. report the distance ``1 - pwcca``.
