@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         print(f"  {name}: features per layer {[r.shape[1] for r in reps]}")
     print()
 
-    rows, ratios, all_equal, pooled_met = [], [], True, True
+    rows, ratios, all_equal, all_met = [], [], True, True
     for name, reps in representations.items():
         print(f"{name} representations, all 10 layer pairs (goal <= {fmt_seconds(GOAL)} per measure)")
         for measure in MEASURES:
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
             diff = float(np.max(np.abs(ours - base)))
             equal, met = diff <= 1e-9, ours_s <= GOAL
             all_equal &= equal
-            pooled_met &= met or name != "pooled"
+            all_met &= met
             ratios.append(base_s / ours_s)
             print(f"  {measure}: {fmt_seconds(ours_s)} (runs: {', '.join(fmt_seconds(t) for t in times)}); "
                   f"pairwise calls {fmt_seconds(base_s)}; max abs difference {diff:.1e}; goal "
@@ -95,7 +95,8 @@ def main(argv=None) -> int:
         shown = "refused (features >= images)" if ours_s is None else fmt_seconds(ours_s)
         print(f"| {name} | {measure} | {shown} | {base} | {ratio} | {met} | {equal} |")
     print()
-    print(f"goal on the pooled representations: {'met' if pooled_met else 'NOT met'} for every measure")
+    print(f"goal <= {fmt_seconds(GOAL)}: {'met' if all_met else 'NOT met'} for every measure that accepts the "
+          "representation")
     print(final_line("bench_measures", statistics.median(ratios), all_equal))
     return 0
 

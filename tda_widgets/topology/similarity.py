@@ -312,8 +312,9 @@ def rtd(X, Y, *, batch: int = RTD_BATCH, trials: int = RTD_TRIALS, seed: int = 0
     Where ours differs from the authors' code, and why:
 
     - Default subsample: 5 trials of 50 images instead of their 10 of 500. Their code runs
-      ripser++ on a GPU; on two CPU cores one 1,000 x 1,000 cross matrix (batch 500) took 3 s
-      with giotto-ph, so their defaults would take about a minute per layer pair. Values grow
+      ripser++ on a GPU; on our busy 2-core machine one 1,000 x 1,000 cross matrix (batch 500)
+      took 3 s with giotto-ph, so their defaults take about a minute per layer pair, while
+      the demo's 10 pairs take ~1 s at 5 x 50 (``benchmarks/bench_measures.py``). Values grow
       with ``batch`` (about 2x from 50 to 100 on the demo), and so does their precision: on the
       demo's 10 layer pairs (500 images, pooled), the ranking at 50 x 5 had Spearman 0.87 with
       the one at 100 x 3 and 0.78 with 200 x 2 (those two: 0.98). Pass ``batch=500, trials=10``
