@@ -1,4 +1,5 @@
-"""Topology: persistence, diagram distances, CKA and mapper as pure functions on numpy arrays.
+"""Topology: persistence, diagram distances, CKA, mapper and the other representational
+similarity measures (RTD, SVCCA, PWCCA, Procrustes, RSA) as pure functions on numpy arrays.
 
 This subpackage imports neither torch nor ipywidgets (a test checks it).
 """
@@ -10,6 +11,8 @@ from .mapper import MapperGraph, MapperNode, MapperSpec, default_eps, mapper_gra
 from .sensitivity import SensitivityResult, pc_removal_sensitivity, remove_principal_components
 from .persistence import BACKENDS, PersistenceResult, PersistenceSpec, bar_points, estimate_persistence_cost, persistence
 from .scaling import SCALES, pairwise_distances, rescale_points, validate_cloud
+from .similarity import (MEASURE_INFO, MEASURES, RSA_METRICS, MeasureInfo, SimilaritySpec, procrustes_distance, pwcca,
+                         representation_similarity, rsa, rtd, similarity_matrix, svcca)
 
 __all__ = [
     "persistence", "PersistenceResult", "bar_points", "estimate_persistence_cost", "BACKENDS",
@@ -17,6 +20,8 @@ __all__ = [
     "linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS",
     "mapper_graph", "MapperGraph", "MapperNode", "default_eps",
     "pairwise_distances", "rescale_points", "validate_cloud", "SCALES",
-    "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec",
+    "rtd", "svcca", "pwcca", "procrustes_distance", "rsa", "representation_similarity", "similarity_matrix",
+    "MEASURES", "MEASURE_INFO", "MeasureInfo", "RSA_METRICS",
+    "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec", "SimilaritySpec",
     "pc_removal_sensitivity", "remove_principal_components", "SensitivityResult",
 ]
