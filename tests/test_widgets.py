@@ -572,3 +572,15 @@ def test_whole_figure_copy_waits_once_a_view_applies_edits(study, monkeypatch):
     assert len(copies) == 2  # one copy once still, holding the last figure
     assert [t["name"] for t in copies[-1]] == [t.name for t in widget.data]
     assert widget._widget_layout["title"]["text"] == "fc1"
+
+
+def test_mapper_explorer_takes_the_groups_its_data_know(study, demo):
+    """Data that carry class_groups (cifar10(...) sets CIFAR-10's) bring them to the explorer;
+    a named grouping works too."""
+    class Images:  # stands in for a dataset object with the attribute cifar10() sets
+        class_groups = {c: ("even" if c % 2 == 0 else "odd") for c in range(10)}
+
+    w = MapperExplorer(study=study, images=Images(), layer="fc1", autostart=False)
+    assert w.class_groups == Images.class_groups and "group" in [v for _, v in w.color_dropdown.options]
+    with pytest.raises(Exception, match="cifar10"):
+        MapperExplorer(study=study, class_groups="cifar-10", autostart=False)

@@ -407,14 +407,20 @@ def cifar10(root: PathLike, train: bool = False, normalize="cifar10"):
     Returns
     -------
     torchvision.datasets.CIFAR10
-        Items ``(image tensor (3, 32, 32), class index)``; ``.classes`` and ``.targets``.
+        Items ``(image tensor (3, 32, 32), class index)``; ``.classes`` and ``.targets``, and
+        ``.class_groups`` (vehicles and animals, ``NAMED_CLASS_GROUPS["cifar10"]``), which the
+        MapperExplorer uses when it is given no ``class_groups``.
 
     Raises
     ------
     DataNotFoundError
         If the data are not in ``root``; the message says where to get them.
     """
-    return _cifar("CIFAR10", root, train, normalize, "cifar10", "cifar-10-batches-py", "cifar-10-python.tar.gz")
+    dataset = _cifar("CIFAR10", root, train, normalize, "cifar10", "cifar-10-batches-py", "cifar-10-python.tar.gz")
+    from ..topology.mapper import NAMED_CLASS_GROUPS
+
+    dataset.class_groups = dict(NAMED_CLASS_GROUPS["cifar10"])  # vehicles / animals: the mapper explorer's default
+    return dataset
 
 
 def cifar100(root: PathLike, train: bool = False, normalize="cifar100"):

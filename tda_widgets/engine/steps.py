@@ -456,6 +456,9 @@ def mapper(study, layer: str, spec: CloudSpec, lens, n_cubes, overlap, clusterer
            cancel=None):
     points = cloud(study, layer, spec, cancel=cancel)
     lens_key = lens if isinstance(lens, (str, tuple)) else ("array", hashlib.sha1(np.asarray(lens).tobytes()).hexdigest())
+    from ..topology.mapper import resolve_class_groups
+
+    class_groups = resolve_class_groups(class_groups, "Study.mapper")  # "cifar10" -> its mapping
     groups_key = tuple(sorted(class_groups.items())) if class_groups else None
     key = study._key("mapper", layer, spec, lens_key, n_cubes, overlap, repr(clusterer), eps, min_samples, groups_key)
 

@@ -66,7 +66,33 @@ __all__ = [
     "LENSES",
     "CLUSTERERS",
     "EPS_PERCENTILE",
+    "NAMED_CLASS_GROUPS",
+    "resolve_class_groups",
 ]
+
+#: Class groups known by name (``class_groups="cifar10"``): CIFAR-10's vehicles and animals, the
+#: two-level hierarchy of the study this package serves (classes in torchvision's order:
+#: airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck).
+NAMED_CLASS_GROUPS = {
+    "cifar10": {0: "vehicle", 1: "vehicle", 2: "animal", 3: "animal", 4: "animal", 5: "animal", 6: "animal",
+                7: "animal", 8: "vehicle", 9: "vehicle"},
+}
+
+
+def resolve_class_groups(class_groups, where: str = "mapper_graph"):
+    """``class_groups`` as a mapping: a name of :data:`NAMED_CLASS_GROUPS` is looked up (a clear
+    error with close matches otherwise); a mapping or None is returned as it is."""
+    if not isinstance(class_groups, str):
+        return class_groups
+    if class_groups in NAMED_CLASS_GROUPS:
+        return dict(NAMED_CLASS_GROUPS[class_groups])
+    close = difflib.get_close_matches(class_groups, list(NAMED_CLASS_GROUPS), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise TDAInputError(
+        f"The 'class_groups' parameter of {where} names no known grouping: {class_groups!r}. Known: "
+        f"{sorted(NAMED_CLASS_GROUPS)}; or pass a mapping {{class: group}}.{hint}"
+    )
+
 
 #: Lens names accepted by :func:`mapper_graph` (besides ``("coordinate", j)`` and arrays).
 LENSES = ("pca", "pca2", "l2norm")
@@ -605,9 +631,10 @@ def mapper_graph(
         ``"knee"`` :func:`knee_eps` (the study's; see the module docstring).
     min_samples : int, default 3
         DBSCAN's ``min_samples``; kmapper also skips intervals with fewer points.
-    class_groups : mapping, optional
-        ``{label: group name}`` (e.g. CIFAR-10 animals vs vehicles); nodes then get
-        ``group_counts``. Needs ``labels`` and a group for every label present.
+    class_groups : mapping or str, optional
+        ``{label: group name}`` (e.g. CIFAR-10 animals vs vehicles: ``"cifar10"``, see
+        :data:`NAMED_CLASS_GROUPS`); nodes then get ``group_counts``. Needs ``labels`` and a
+        group for every label present.
     random_state : int, default 0
         Seed of the PCA lens.
 
@@ -688,6 +715,7 @@ def mapper_graph(
                 "The 'image_index' parameter of mapper_graph must hold integer image indices. "
                 f"Got dtype {image_index.dtype} instead; pass the cloud's provenance image column."
             )
+    class_groups = resolve_class_groups(class_groups)
     if class_groups is not None:
         if labels is None:
             raise TDAInputError(

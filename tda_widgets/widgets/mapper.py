@@ -12,7 +12,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import markup
-from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec
+from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
@@ -74,7 +74,10 @@ class MapperExplorer(ExplorerBase):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images)
-        self.class_groups = class_groups
+        if class_groups is None:  # data that know their groups (cifar10(...)) bring them
+            class_groups = getattr(images, "class_groups", None) or getattr(getattr(images, "dataset", None),
+                                                                            "class_groups", None)
+        self.class_groups = resolve_class_groups(class_groups, type(self).__name__)
         names = list(self.study.layers)
         self.graphs_: dict[str, MapperGraph] = {}
         self.highlighted_: dict[str, list[str]] = {}

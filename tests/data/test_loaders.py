@@ -197,3 +197,19 @@ def test_missing_image_folder_and_cifar(tmp_path):
     assert "https://www.cs.toronto.edu/~kriz/cifar.html" in message and "download=True" in message
     with pytest.raises(DataNotFoundError, match="cifar-100-python"):
         cifar100(tmp_path / "data", train=True)
+
+
+def test_cifar10_data_carry_their_class_groups(tmp_path, monkeypatch):
+    """cifar10(...) sets .class_groups (vehicles / animals), which the MapperExplorer uses."""
+    from tda_widgets.topology.mapper import NAMED_CLASS_GROUPS
+
+    class FakeCIFAR10:  # torchvision checks the archive's md5: stand in for the class itself
+        def __init__(self, root, train, download, transform):
+            assert download is False  # never downloaded
+            self.classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    data = cifar10(tmp_path)
+    assert data.class_groups == NAMED_CLASS_GROUPS["cifar10"]
+    vehicles = [data.classes[k] for k, group in data.class_groups.items() if group == "vehicle"]
+    assert vehicles == ["airplane", "automobile", "ship", "truck"]

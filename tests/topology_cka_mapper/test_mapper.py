@@ -344,3 +344,22 @@ def test_modules_import_neither_torch_nor_ipywidgets():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_named_class_groups_cifar10():
+    """class_groups="cifar10": CIFAR-10's vehicles and animals (torchvision's class order)."""
+    from tda_widgets.topology.mapper import NAMED_CLASS_GROUPS, resolve_class_groups
+
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    vehicles = {"airplane", "automobile", "ship", "truck"}
+    groups = resolve_class_groups("cifar10")
+    assert groups == {k: ("vehicle" if name in vehicles else "animal") for k, name in enumerate(classes)}
+    assert groups is not NAMED_CLASS_GROUPS["cifar10"]  # a copy: the registry cannot be edited by accident
+    points = np.arange(20.0)[:, None]
+    labels = np.arange(20) % 10
+    graph = mapper_graph(points, labels=labels, lens=("coordinate", 0), n_cubes=1, overlap=0.5, eps=1.5,
+                         min_samples=2, class_groups="cifar10")
+    (node,) = graph.nodes
+    assert node.group_counts == {"vehicle": 8, "animal": 12}
+    with pytest.raises(TDAInputError, match="Did you mean 'cifar10'"):
+        mapper_graph(points, labels=labels, class_groups="cifar-10")
