@@ -584,3 +584,35 @@ def test_mapper_explorer_takes_the_groups_its_data_know(study, demo):
     assert w.class_groups == Images.class_groups and "group" in [v for _, v in w.color_dropdown.options]
     with pytest.raises(Exception, match="cifar10"):
         MapperExplorer(study=study, class_groups="cifar-10", autostart=False)
+
+
+def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confusions(study):
+    """Issue 18, 2: the class tree of the layer shown (it follows the layer slider), the
+    agreement of the given groups with it, and the confusion tree beside it."""
+    from scipy.cluster.hierarchy import dendrogram, linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.metrics import confusion_matrix
+
+    groups = {c: ("low" if c < 5 else "high") for c in range(10)}
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, class_groups=groups, threaded=False)
+    names = study.class_names
+
+    def leaves_of(fig):
+        return list(fig.layout.xaxis.ticktext)
+
+    for layer in ("fc1", "head"):
+        w.layer = layer
+        tree, agreement = w.class_tree()
+        assert w.tree_fig.layout.title.text.startswith(f"{layer}: class tree · groups agree {agreement:.2f}")
+        assert leaves_of(w.tree_fig) == [names[c] for c in tree.leaves()]
+    # the confusion tree, from scratch: sklearn's confusion matrix, C + C.T normalised, scipy's average linkage
+    c = confusion_matrix(study.labels, study.predictions(), labels=list(range(10))).astype(float)
+    raw = c + c.T
+    d = np.sqrt(np.diag(raw))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        affinity = np.nan_to_num(raw / np.outer(d, d))
+    distance = 1 - affinity
+    np.fill_diagonal(distance, 0)
+    order = dendrogram(linkage(squareform(np.clip(distance, 0, None), checks=False), method="average"),
+                       no_plot=True)["leaves"]
+    assert leaves_of(w.confusion_fig) == [names[k] for k in order]

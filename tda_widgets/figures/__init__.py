@@ -12,6 +12,7 @@ from .diagrams import (
     matching_figure,
     persistence_diagram_figure,
 )
+from .hierarchy import class_tree_figure
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
 from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
 from .results import checkpoint_grid_figure, point_cloud_figure
@@ -25,6 +26,7 @@ from .thumbnails import (
 )
 
 __all__ = [
+    "class_tree_figure",
     "CKA_DISPLAYS",
     "COLOR_BY",
     "CUSTOMDATA_COLUMNS",

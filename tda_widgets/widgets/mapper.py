@@ -11,13 +11,21 @@ import traitlets as T
 
 from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
-from ..markup import markup
+from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
+
+
+def _empty_tree(title: str) -> go.Figure:
+    """A placeholder for a class-tree figure (same size, no joins)."""
+    fig = go.Figure(go.Scatter(name="joins", x=[], y=[], mode="lines", showlegend=False))
+    fig.update_layout(title=dict(text=escape(title)), width=260, height=260, paper_bgcolor="white", plot_bgcolor="white",
+                      margin=dict(l=60, r=10, t=40, b=70), font=dict(size=12))
+    return fig
 
 LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
 #: The colour choices are the figure's (figures.mapper.COLOR_BY), with readable labels.
@@ -137,11 +145,15 @@ class MapperExplorer(ExplorerBase):
                                 "click a node here to bring its layer up"))
             # one row, scrolled sideways when it is wider than the output
             parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
-            # class (and group) purity per layer: where classes, and groups of classes, separate
-            self.purity_fig = FigureWidget(purity_by_layer_figure({}, title="purity per layer: computing…"))
-            parts.append(self.purity_fig)
+            # class (and group) purity per layer: where classes, and groups of classes, separate;
+            # the class tree the current layer's graph reveals, beside the model's confusion tree
+            self.purity_fig = FigureWidget(purity_by_layer_figure({}, title="purity per layer: computing…",
+                                                                  width=260))
+            self.tree_fig = FigureWidget(_empty_tree("class tree: computing…"))
+            self.confusion_fig = FigureWidget(_empty_tree("the model's confusions"))
+            parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig]))
         else:
-            self.purity_fig = None
+            self.purity_fig = self.tree_fig = self.confusion_fig = None
         self.children = parts
         self.observe(lambda c: self.recompute(),
                      names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
@@ -209,10 +221,55 @@ class MapperExplorer(ExplorerBase):
         if self.purity_fig is not None:
             complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
             what = "class and group purity" if self.class_groups is not None else "class purity"
-            update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer"))
+            update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
+            self._draw_confusion_tree()
+            self._draw_class_tree()
         if errors:
             first = next(iter(errors.items()))
             self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")
+
+    def class_tree(self, layer: Optional[str] = None):
+        """The class tree (:func:`tda_widgets.topology.hierarchy.class_tree`) of ``layer``'s
+        graph (default: the current layer), and the agreement of the explorer's class groups
+        with it (adjusted Rand index; None without groups)."""
+        from ..topology.hierarchy import class_affinity, class_tree, grouping_agreement
+
+        graph = self.graphs_[layer or self.layer]
+        classes = list(range(len(self.study.class_names))) if self.study.class_names is not None else None
+        tree = class_tree(*class_affinity(graph, classes))
+        agreement = grouping_agreement(tree, self.class_groups) if self.class_groups is not None else None
+        return tree, agreement
+
+    def _draw_class_tree(self) -> None:
+        if self.tree_fig is None or self.layer not in self.graphs_ or self.study.labels is None:
+            return
+        from ..figures.hierarchy import class_tree_figure
+
+        try:
+            tree, agreement = self.class_tree()
+        except Exception as exc:  # e.g. a layer whose graph holds a single class
+            update_in_place(self.tree_fig, _empty_tree(f"{self.layer}: no class tree ({exc})"[:80]))
+            return
+        title = f"{self.layer}: class tree" + ("" if agreement is None else f" · groups agree {agreement:.2f}")
+        update_in_place(self.tree_fig, class_tree_figure(tree, class_names=self.study.class_names, title=title,
+                                                         width=260))
+
+    def _draw_confusion_tree(self) -> None:
+        if self.confusion_fig is None or self.study.labels is None:
+            return
+        from ..figures.hierarchy import class_tree_figure
+        from ..topology.hierarchy import class_tree, confusion_affinity
+
+        try:
+            predictions = self.study.predictions()
+            classes = list(range(len(self.study.class_names))) if self.study.class_names is not None else None
+            tree = class_tree(*confusion_affinity(self.study.labels, predictions, classes))
+        except Exception as exc:  # a model without class logits has no confusions to show
+            update_in_place(self.confusion_fig, _empty_tree(f"no confusion tree ({exc})"[:80]))
+            return
+        update_in_place(self.confusion_fig, class_tree_figure(tree, class_names=self.study.class_names,
+                                                              title="the model's confusions", width=260,
+                                                              color="#7f7f7f"))
 
     def _figure(self, layer, highlight, width, height, title) -> go.Figure:
         graph = self.graphs_.get(layer)
@@ -229,6 +286,7 @@ class MapperExplorer(ExplorerBase):
     def _redraw(self) -> None:
         if not self.graphs_:
             return
+        self._draw_class_tree()  # the tree follows the layer slider
         layer = self.layer
         graph = self.graphs_.get(layer)
         title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges" if graph else f"{layer}: no graph"

@@ -311,8 +311,10 @@ print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({nod
 
 
 def test_mapper_click_rings_the_same_images_in_other_layers(nb, lab_server):
-    graphs = nb.locator(MAPPER + " .js-plotly-plot")
-    n_small = graphs.count() - 2  # the last mapper graph: the purity-per-layer figure comes after it
+    # the last mapper graph (the purity, class-tree and confusion figures come after the strip)
+    n_small = nb.evaluate("""(sel) => [...document.querySelectorAll(sel)]
+        .map((gd, i) => (gd.data || []).some((t) => t.name === 'nodes') ? i : -1)
+        .reduce((a, b) => Math.max(a, b), -1)""", MAPPER + " .js-plotly-plot")
     # click the isolated node of the LAST small graph (the logits), not the main graph's layer
     node = isolated_point(nb, MAPPER + " .js-plotly-plot", ["nodes"], ["nodes"], nth=n_small)
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]

@@ -121,8 +121,8 @@ def _assert_tour_rendered(page, explorers: list[dict]) -> None:
         assert first["traces"] >= 2 and first["points"] > 0, explorer
         assert "computing" not in first["title"] and first["title"], explorer
     mapper = explorers[2]["plots"]
-    # the main graph, one small graph per layer, the purity-per-layer figure
-    assert len(mapper) == 1 + 5 + 1 and all(p["points"] > 0 for p in mapper), mapper
+    # the main graph, one small graph per layer, the purity-per-layer, class-tree and confusion figures
+    assert len(mapper) == 1 + 5 + 3 and all(p["points"] > 0 for p in mapper), mapper
     texts = page.locator(".jp-OutputArea-output").all_inner_texts()
     assert not [t for t in texts if "Traceback" in t], [t[:300] for t in texts if "Traceback" in t]
     assert_no_widget_errors(page)

@@ -1,0 +1,74 @@
+"""The class hierarchy from mapper graphs (tda_widgets.topology.hierarchy), against hand
+computations and a constructed two-level class structure."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from tda_widgets.errors import TDAInputError
+from tda_widgets.topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
+from tda_widgets.topology.mapper import mapper_graph
+
+
+def test_affinity_by_hand():
+    # node 1: 4 members, half class 0, half class 1; node 2: 2 members of class 0
+    graph = NS(nodes=[NS(size=4, class_counts={0: 2, 1: 2}), NS(size=2, class_counts={0: 2})])
+    affinity, classes = class_affinity(graph)
+    # raw = 4 * [[.25, .25], [.25, .25]] + 2 * [[1, 0], [0, 0]] = [[3, 1], [1, 1]]
+    assert classes == [0, 1]
+    np.testing.assert_allclose(affinity, [[1.0, 1 / math.sqrt(3)], [1 / math.sqrt(3), 1.0]], atol=1e-12)
+    with pytest.raises(TDAInputError, match="labels"):
+        class_affinity(NS(nodes=[NS(size=3, class_counts={})]))
+
+
+def test_confusion_affinity_by_hand():
+    affinity, classes = confusion_affinity([0, 0, 1, 1], [0, 1, 1, 1])
+    # confusion [[1, 1], [0, 2]] -> C + C.T = [[2, 1], [1, 4]]
+    np.testing.assert_allclose(affinity, [[1.0, 1 / math.sqrt(8)], [1 / math.sqrt(8), 1.0]], atol=1e-12)
+    assert classes == [0, 1]
+
+
+def _two_level_cloud(seed=0):
+    """Four classes on a line: 0 and 1 overlap, 2 and 3 overlap, the two pairs far apart."""
+    rng = np.random.default_rng(seed)
+    centres = {0: 0.0, 1: 0.6, 2: 10.0, 3: 10.6}
+    labels = np.repeat([0, 1, 2, 3], 40)
+    points = np.array([[centres[c] + rng.uniform(-0.5, 0.5), rng.normal(0, 0.05)] for c in labels])
+    return points, labels
+
+
+def test_a_two_level_structure_gives_its_tree():
+    points, labels = _two_level_cloud()
+    graph = mapper_graph(points, labels=labels, lens=("coordinate", 0), n_cubes=12, overlap=0.3, eps=0.4,
+                         min_samples=2)
+    affinity, classes = class_affinity(graph)
+    assert affinity[0, 1] > 0.2 and affinity[2, 3] > 0.2  # the pairs share nodes
+    assert affinity[0, 2] == 0 and affinity[1, 3] == 0     # the groups never do
+    tree = class_tree(affinity, classes)
+    first_two_merges = {frozenset(int(i) for i in row[:2] if i < 4) for row in tree.linkage[:2]}
+    assert first_two_merges == {frozenset({0, 1}), frozenset({2, 3})}
+    assert tree.cut(2) [0] == tree.cut(2)[1] != tree.cut(2)[2] == tree.cut(2)[3]
+    assert grouping_agreement(tree, {0: "a", 1: "a", 2: "b", 3: "b"}) == pytest.approx(1.0)
+    assert grouping_agreement(tree, {0: "a", 2: "a", 1: "b", 3: "b"}) < 0.1  # a grouping across the tree
+    with pytest.raises(TDAInputError, match="Missing"):
+        grouping_agreement(tree, {0: "a"})
+
+
+def test_tree_figure_draws_the_joins_at_their_heights():
+    from tda_widgets.figures import class_tree_figure
+
+    points, labels = _two_level_cloud()
+    graph = mapper_graph(points, labels=labels, lens=("coordinate", 0), n_cubes=12, overlap=0.3, eps=0.4,
+                         min_samples=2)
+    tree = class_tree(*class_affinity(graph))
+    fig = class_tree_figure(tree, class_names=["<b>zero</b>", "one", "two", "three"])
+    heights = sorted({y for y in fig.data[0].y if y is not None and y > 0})
+    np.testing.assert_allclose(heights, sorted(tree.linkage[:, 2]))
+    names = list(fig.layout.xaxis.ticktext)
+    assert "&lt;b&gt;zero&lt;/b&gt;" in names  # foreign text escaped
+    assert [n.replace("&lt;b&gt;", "").replace("&lt;/b&gt;", "") for n in names] == \
+        [["zero", "one", "two", "three"][c] for c in tree.leaves()]
