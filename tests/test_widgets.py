@@ -616,3 +616,32 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
     order = dendrogram(linkage(squareform(np.clip(distance, 0, None), checks=False), method="average"),
                        no_plot=True)["leaves"]
     assert leaves_of(w.confusion_fig) == [names[k] for k in order]
+
+
+def test_thumbnails_mark_where_a_top_l2_vector_sits(demo, study):
+    """Issue 19, 1: hovering a point of a one-position cloud shows its image with the position of
+    its vector outlined; the position from a direct forward hook and torch's argmax of norms."""
+    w = PersistenceExplorer(study=study, layer="block2", mode="image-top-l2", max_points=80, threaded=False)
+    h1 = trace(w.diagram_fig, "H1")
+    k = int(np.argmax(np.asarray(h1.y) - np.asarray(h1.x)))
+    fire(h1, k, "click")
+    shown = list(w.thumbnails.selected)
+    assert shown and len(w.thumbnails.marks) == len(shown)
+    # reference: block2's output by a hook of our own, the channel vector of largest l2 norm
+    module = dict(demo.model.named_modules())["block2"]
+    grabbed = []
+    handle = module.register_forward_hook(lambda m, i, o: grabbed.append(o.detach()))
+    try:
+        with torch.no_grad():
+            demo.model(torch.as_tensor(study.images[shown]))
+    finally:
+        handle.remove()
+    out = grabbed[0]
+    h, w_ = out.shape[2:]
+    best = torch.linalg.vector_norm(out, dim=1).reshape(len(shown), -1).argmax(dim=1)
+    for marks, flat in zip(w.thumbnails.marks, best.tolist()):
+        row, col = divmod(flat, w_)
+        assert marks == pytest.approx([row / h, col / w_, 1 / h, 1 / w_])  # one rectangle: its position
+    w.mode = "image-avgpool"  # a pooled cloud has no position: no marks
+    fire(trace(w.diagram_fig, "H1"), 0, "click")
+    assert w.thumbnails.marks == []

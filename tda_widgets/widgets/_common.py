@@ -285,6 +285,24 @@ def thumbnail_panel(study: Study, **kwargs) -> ThumbnailPanel:
                                       class_names=study.class_names, **kwargs)
 
 
+def point_marks(cloud, point_indices, images, limit: int = 16) -> Optional[list]:
+    """For the thumbnail panel: per image of ``images``, the rectangles (fractions of the image)
+    of the spatial positions where the points ``point_indices`` of ``cloud`` sit (one-position
+    and spatial clouds: ``cloud.position`` in the layer's ``spatial_shape``); None for clouds
+    without positions. At most ``limit`` rectangles per image."""
+    shape = (cloud.params or {}).get("spatial_shape") if cloud is not None else None
+    if cloud is None or cloud.position is None or not shape:
+        return None
+    h, w = (int(v) for v in shape)
+    points = np.asarray(point_indices, dtype=np.int64).reshape(-1)
+    per_image: dict = {}
+    for image, (row, col) in zip(cloud.image_index[points].tolist(), cloud.position[points].tolist()):
+        rects = per_image.setdefault(int(image), [])
+        if len(rects) < 4 * limit:
+            rects.extend([row / h, col / w, 1.0 / h, 1.0 / w])
+    return [per_image.get(int(i), []) for i in images]
+
+
 def describe_classes(counts: dict, class_names: Optional[Sequence[str]], top: int = 3) -> str:
     """The most common classes in words: "2: 25 (93%), 7: 2 (7%)", class names where known, and
     "and N more classes" when there are more than ``top``."""

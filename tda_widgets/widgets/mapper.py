@@ -13,7 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
-from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
+from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
                       update_in_place)
 from .base import ExplorerBase
 
@@ -340,7 +340,9 @@ class MapperExplorer(ExplorerBase):
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
         purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
         where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
-        self.thumbnails.show(images, title=f"{where}: {len(images)} images{purity}")
+        cloud = self.study.cloud(layer, self.spec)  # cached: where in each image its vectors sit
+        self.thumbnails.show(images, title=f"{where}: {len(images)} images{purity}",
+                             marks=point_marks(cloud, node.members, images))
         groups = ""
         if node.group_counts:
             groups = markup("<br>groups: {}", describe_classes(node.group_counts, None))

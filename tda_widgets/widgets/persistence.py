@@ -11,7 +11,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, row, slider, thumbnail_panel, update_in_place
+from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, point_marks, row, slider, thumbnail_panel, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -159,5 +159,7 @@ class PersistenceExplorer(ExplorerBase):
         birth, death = self.result_.diagrams[dim][bar]
         what = "merging edge" if dim == 0 else "representative cycle"
         self.selected_bar = (dim, bar)
+        marks = point_marks(self.cloud_, bar_points(self.result_, dim, bar), images)  # where the vectors sit
         self.thumbnails.show([int(i) for i in images],
-                             title=f"H{dim} bar {bar} [{birth:.3g}, {death:.3g}) · {what}: {len(images)} images")
+                             title=f"H{dim} bar {bar} [{birth:.3g}, {death:.3g}) · {what}: {len(images)} images",
+                             marks=marks)

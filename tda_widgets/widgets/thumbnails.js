@@ -65,8 +65,9 @@ function render({ model, el }) {
       ? "no images selected"
       : `${selected.length} image${selected.length === 1 ? "" : "s"}, showing ${shown.length}`;
 
+    const marks = model.get("marks") || [];
     const fragment = document.createDocumentFragment();
-    for (const index of shown) {
+    for (const [k, index] of shown.entries()) {
       const cell = document.createElement("div");
       cell.className = "tdaw-thumb";
       cell.dataset.index = String(index);
@@ -79,6 +80,17 @@ function render({ model, el }) {
         picture.style.backgroundImage = `url(${url})`;
         picture.style.backgroundSize = `${sheetW}px ${sheetH}px`;
         picture.style.backgroundPosition = `${-col * width}px ${-row * height}px`;
+      }
+      // where in the image the point's vector sits: outlined rectangles (fractions of the image)
+      const rects = marks[k] || [];
+      for (let r = 0; r + 3 < rects.length; r += 4) {
+        const mark = document.createElement("div");
+        mark.className = "tdaw-thumb-mark";
+        mark.style.top = `${rects[r] * 100}%`;
+        mark.style.left = `${rects[r + 1] * 100}%`;
+        mark.style.height = `${rects[r + 2] * 100}%`;
+        mark.style.width = `${rects[r + 3] * 100}%`;
+        picture.appendChild(mark);
       }
       const caption = captions[index] || `#${index}`;
       picture.title = `#${index} ${caption}`;
@@ -102,6 +114,7 @@ function render({ model, el }) {
   const onSprite = () => { loadSprite(); draw(); };
   model.on("change:sprite", onSprite);
   model.on("change:selected", draw);
+  model.on("change:marks", draw);
   model.on("change:title", draw);
   model.on("change:captions", draw);
   model.on("change:max_shown", draw);
@@ -114,7 +127,7 @@ function render({ model, el }) {
 
   return () => {
     model.off("change:sprite", onSprite);
-    for (const name of ["selected", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"]) {
+    for (const name of ["selected", "marks", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"]) {
       model.off(`change:${name}`, draw);
     }
     if (url) URL.revokeObjectURL(url);

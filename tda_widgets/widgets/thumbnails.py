@@ -121,6 +121,10 @@ class ThumbnailPanel(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     max_shown = traitlets.Int(200).tag(sync=True)
     display_scale = traitlets.Float(1.5).tag(sync=True)
+    #: Per shown image, rectangles to outline on it: ``[top, left, height, width, ...]`` as
+    #: fractions of the image (4 numbers per rectangle; empty for none): where in the image a
+    #: point's activation vector sits (one-position and spatial clouds).
+    marks = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal):
@@ -201,7 +205,7 @@ class ThumbnailPanel(anywidget.AnyWidget):
             cols=sheet["cols"], n_images=n, captions=captions, **kwargs,
         )
 
-    def show(self, indices, title: str = "") -> None:
+    def show(self, indices, title: str = "", marks=None) -> None:
         """Show the images ``indices`` (in that order) under ``title``.
 
         Only the indices and the title travel to the browser.
@@ -212,6 +216,9 @@ class ThumbnailPanel(anywidget.AnyWidget):
             Image indices in [0, n_images).
         title : str, default ""
             Heading above the thumbnails.
+        marks : sequence of sequence of float, optional
+            Per image, rectangles to outline: ``[top, left, height, width, ...]`` as fractions
+            of the image (see :attr:`marks`).
 
         Raises
         ------
@@ -226,12 +233,22 @@ class ThumbnailPanel(anywidget.AnyWidget):
                 "The 'title' parameter of ThumbnailPanel.show must be a string. "
                 f"Got {type(title).__name__} {title!r} instead."
             )
+        marks = [] if marks is None else [list(map(float, m)) for m in marks]
+        if marks and (len(marks) != len(checked) or any(len(m) % 4 or not all(0.0 <= v <= 1.0 for v in m)
+                                                         for m in marks)):
+            raise TDAInputError(
+                "The 'marks' parameter of ThumbnailPanel.show must hold, per image shown, rectangles as "
+                "[top, left, height, width, ...] fractions in [0, 1] (4 numbers each). Got "
+                f"{len(marks)} entries for {len(checked)} images."
+            )
         with self.hold_sync():
             self.title = title
+            self.marks = marks
             self.selected = checked
 
     def clear(self) -> None:
         """Show no images and no title."""
         with self.hold_sync():
             self.title = ""
+            self.marks = []
             self.selected = []
