@@ -452,6 +452,109 @@ PAPER = [
     from epoch 3 to 10 (seven epochs) they move far less. The `LayerDistanceExplorer` shows the same
     matrices interactively, and `Study(..., executor="processes")` spreads layers over cores
     (or a dask cluster) for bigger models.
+    """),    md("""
+    ## 5. The study's own pipeline, with its presets
+
+    The study's research scripts make different choices from the defaults above. The `"ph"`
+    preset is theirs for persistent homology: the output of every `Conv2d` (before BatchNorm and
+    ReLU), one point per image at the position whose channel vector has the largest l2 norm
+    (`image-top-l2`), H1 only, sliced Wasserstein, no rescaling. Every value and its source:
+    """),
+    code("""
+    from tda_widgets import presets
+
+    for name, value, source in presets.get("ph").settings():
+        print(f"{name:>12}: {value:<40} {source}")
+    ph_study = Study(demo.model, demo.images, demo.labels, preset="ph")
+    ph_result = ph_study.compare()
+    conv = list(ph_study.layers)
+    print("layers:", conv)
+    layer_distance_figure(ph_result["ph"], ph_result["cka"], conv, metric="sliced-wasserstein",
+                          rank_correlation=ph_result["spearman"], scale="none", dims=(1,))
+    """),
+    md("""
+    **Where our defaults differ, and why.** We rescale each cloud to unit median distance by
+    default (without it, a layer whose activations are simply larger looks "far" from every
+    other), keep H0 beside H1 (clusters matter in late layers), and pool convolutional maps
+    (one stable point per image instead of one position picked by a maximum). The preset gives
+    the study's numbers; the defaults are what we recommend for a first look.
+
+    ## 6. Across seeds: does each layer find its partner?
+
+    Kornblith et al. (2019) ask of a similarity measure: between two networks trained from
+    different random seeds, is the layer of B most similar to layer *i* of A the layer *i* of
+    B? Two more seeds of the digits CNN are trained here (deterministic, a few seconds each).
+    """),
+    code("""
+    from tda_widgets.crossmodel import cross_model_comparison
+    from tda_widgets.data.train_digits import train_seeds
+
+    seeds = train_seeds((1, 2))
+    across = cross_model_comparison([demo.model, *seeds.values()], demo.images, preset="ph")
+    for row in across.table():                          # one row per other seed
+        print(row)
+    for measure, fraction in across.fraction_identified.items():
+        print(f"{measure}: {fraction:.0%} of the layers find their partner")
+    assert 0.0 <= across.fraction_identified["cka"] <= 1.0
+    """),
+    md("""
+    A measure that identifies every layer sees what the seeds share; one that does not is
+    dominated by what a seed changes. On three convolutional layers the test is coarse: read
+    it as a first check, and rerun it on your own model with more layers.
+
+    ## 7. How sensitive is the distance? Remove principal components
+
+    Ding, Denain & Steinhardt (2021) test a measure by damaging a representation on purpose:
+    delete principal components one step at a time (the lowest-variance ones first, as they and
+    the study do) and plot the distance to the original. A useful measure rises as more is
+    removed, and does not jump at the first, harmless deletions.
+    """),
+    code("""
+    from tda_widgets.figures import sensitivity_figure
+    from tda_widgets.topology import pc_removal_sensitivity
+
+    curves = {layer: pc_removal_sensitivity(ph_study.cloud(layer).points, step=4) for layer in conv[1:]}
+    for layer, curve in curves.items():     # nothing removed: the same cloud, distance 0 by every measure
+        assert all(abs(values[0]) < 1e-9 for values in curve.distances.values()), curve.distances
+    sensitivity_figure(curves)
+    """),
+    md("""
+    ## 8. The hierarchy of classes, discovered layer by layer
+
+    Mapper graphs also say *which* classes a layer still mixes. For every pair of digits,
+    count how much they share the graph's nodes (a node with half 3s and half 5s ties 3 to 5,
+    more strongly the bigger it is). Classes that share many nodes are joined early in a tree
+    (a dendrogram); classes that never share a node join only at the top.
+
+    **How to read it.** Low joins = the layer treats those digits as similar; a tree whose two
+    top branches are the groups you expect means the layer knows the grouping. As a reference,
+    the same tree is built from the model's own mistakes (which digit it takes for which); the
+    number under each layer says how well its tree's top split agrees with the mistakes' tree
+    (1 = the same split, 0 = no better than chance).
+    """),
+    code("""
+    from tda_widgets.figures import class_tree_figure
+    from tda_widgets.topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
+
+    predictions = study.predictions()
+    confusion_tree = class_tree(*confusion_affinity(demo.labels, predictions, list(range(10))))
+    mistakes = confusion_tree.cut(3)                    # the model's confusions, as three groups
+    print("groups the model's mistakes suggest:",
+          {k: sorted(c for c in mistakes if mistakes[c] == k) for k in sorted(set(mistakes.values()))})
+    trees = {layer: class_tree(*class_affinity(graphs[layer], list(range(10)))) for layer in layers}
+    for layer, tree in trees.items():
+        print(f"{layer:>7}: agreement with the mistakes' groups {grouping_agreement(tree, mistakes):+.2f}")
+    class_tree_figure(trees["block2"], class_names=demo.class_names, title="block2: which digits share nodes",
+                      width=520, height=320)
+    """),
+    code("""
+    class_tree_figure(confusion_tree, class_names=demo.class_names, title="the model's mistakes",
+                      width=520, height=320, color="#7f7f7f")
+    """),
+    md("""
+    In the interactive `MapperExplorer`, the same tree follows the layer slider, beside the
+    mistakes' tree, and `class_groups={digit: group}` (or `"cifar10"` for CIFAR-10's vehicles and
+    animals) colours nodes by group and draws group purity beside class purity for every layer.
     """),
 ]
 
