@@ -12,6 +12,7 @@ cloud           activations key + mode and its parameters (standardise, projecti
 diagrams        cloud key + scale, maxdim, backend, representatives
 distances       the diagrams keys of every layer + metric, dims, infinite-bar policy
 CKA             the clouds' keys + kernel, debiased
+similarity      the layers + cloud spec + measure and that measure's own options
 mapper          cloud key + lens, cover, clusterer settings
 ==============  ==========================================================================
 
@@ -48,6 +49,7 @@ from .topology.distances import DistanceSpec
 from .topology.mapper import MapperGraph, MapperSpec
 from .topology.persistence import PersistenceResult, PersistenceSpec
 from .topology.scaling import SCALES  # SCALES: declared once, with the rescaling
+from .topology.similarity import SimilaritySpec
 
 __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES",
            "diagram_maxdim"]
@@ -179,7 +181,8 @@ class Study:
         self.max_memory_bytes, self.stream_pooled = max_memory_bytes, stream_pooled
         self.cache = ResultCache(cache_bytes)
         self.store = DiskStore(store) if store is not None else None
-        self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
+        self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0,
+                      "similarity": 0}
 
     @property
     def batch_size(self) -> int:
@@ -264,6 +267,45 @@ class Study:
         :func:`tda_widgets.gpu.cka_matrix_torch` on ``device`` (same numbers within 1e-5);
         ``estimator="minibatch"`` streams linear CKA during the capture (see :class:`CKASpec`)."""
         return steps.cka(self, layers, kernel, debiased, backend, device, progress, cancel, estimator)
+
+    def similarity(self, measure: str = SimilaritySpec().measure, layers=None, spec: CloudSpec = CloudSpec(), *,
+                   preset=None, progress=None, cancel=None, **options) -> np.ndarray:
+        """The layers x layers matrix of a representational-similarity measure
+        (:func:`~tda_widgets.topology.similarity.similarity_matrix`), cached.
+
+        Each layer is represented by its point cloud under ``spec``, one point per image: the
+        same cloud persistence uses (the default ``auto`` mode pools conv layers over positions,
+        so every layer becomes ``(n_images, channels)``; linear layers stay as they are). Why the
+        cloud and not the flattened activations (as :meth:`cka` uses): the measures then compare
+        exactly what PH compares, on the same images, so their rank correlation with PH is about
+        the measures and not about two different representations; and pooled clouds keep
+        SVCCA/PWCCA well posed (flattened conv layers have more features than images, which
+        PWCCA refuses). Pass ``CloudSpec(mode="image-flatten", max_points=None)`` for the
+        flattened activations of all images. Rows are the images present in every layer's
+        cloud (all of them with the default random subsample, which keeps the same images in
+        every layer). A mode with several points per image ("spatial") or none ("channel") is
+        refused.
+
+        Parameters
+        ----------
+        measure : {"rtd", "svcca", "pwcca", "procrustes", "rsa"}
+            See :data:`~tda_widgets.topology.similarity.MEASURE_INFO` for whether larger means
+            more alike (similarity) or less alike (distance).
+        layers, spec, preset
+            As for :meth:`diagrams` (``preset`` fills ``spec``).
+        **options
+            The measure's options, declared once in
+            :class:`~tda_widgets.topology.similarity.SimilaritySpec` (``rtd_batch``,
+            ``rtd_trials``, ``seed``, ``backend``, ``keep``, ``n_components``, ``epsilon``,
+            ``metric``); only the chosen measure's own options enter the cache key.
+
+        Returns
+        -------
+        ndarray of shape (L, L)
+        """
+        similarity_spec = SimilaritySpec.from_kwargs("Study.similarity", measure=measure, **options)
+        layers, args = self._with_preset(preset, layers, {"spec": spec})
+        return steps.similarity(self, layers, args["spec"], similarity_spec, progress, cancel)
 
     def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None,
                  cka: Optional[str] = _C.estimator):
