@@ -28,6 +28,7 @@ cores), or on any :class:`concurrent.futures.Executor`, dask.distributed's inclu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Sequence
 
@@ -41,6 +42,7 @@ from .clouds import CloudSpec, PointCloud
 from .engine import DEFAULT_CACHE_BYTES, DiskStore, ResultCache, local_process_pool
 from .engine import steps
 from .engine.steps import diagram_maxdim
+from .errors import TDAInputError
 from .inputs import ModelKey, count_images, inputs_fingerprint, model_fingerprint, prepare_images, thumbnail_array
 from .layers import expand_layers
 from . import presets as _presets
@@ -49,7 +51,8 @@ from .topology.distances import DistanceSpec
 from .topology.mapper import MapperGraph, MapperSpec
 from .topology.persistence import PersistenceResult, PersistenceSpec
 from .topology.scaling import SCALES  # SCALES: declared once, with the rescaling
-from .topology.similarity import SimilaritySpec
+from .topology.agreement import MeasuresTable, measures_table
+from .topology.similarity import MEASURE_INFO, MEASURES, SimilaritySpec
 
 __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES",
            "diagram_maxdim"]
@@ -306,6 +309,48 @@ class Study:
         similarity_spec = SimilaritySpec.from_kwargs("Study.similarity", measure=measure, **options)
         layers, args = self._with_preset(preset, layers, {"spec": spec})
         return steps.similarity(self, layers, args["spec"], similarity_spec, progress, cancel)
+
+    def measures_table(self, layers=None, spec: CloudSpec = CloudSpec(), *, measures: Optional[Sequence[str]] = None,
+                       metric: str = _D.metric, dims: Sequence[int] = _D.dims, scale: str = _P.scale,
+                       kernel: str = _C.kernel, skip_errors: bool = False, progress=None, cancel=None,
+                       **options) -> MeasuresTable:
+        """Agreement of every pair of measures over the layer pairs and each measure's layer
+        monotonicity (:func:`~tda_widgets.topology.agreement.measures_table`), all cached.
+
+        ``measures`` (default: ``"ph"``, ``"cka"`` and every measure of
+        :data:`~tda_widgets.topology.similarity.MEASURES`): ``"ph"`` is :meth:`distance_matrix`
+        with ``metric``, ``dims`` and ``scale``; ``"cka"`` is :meth:`cka` with ``kernel``; the
+        others :meth:`similarity` with ``options``. With ``skip_errors`` a measure that cannot be
+        computed here (PWCCA on a layer with more features than images) is left out and named in
+        the result's ``skipped`` attribute (a dict measure -> message) instead of raising.
+        """
+        chosen = list(measures) if measures is not None else ["ph", "cka", *MEASURES]
+        layers = steps.layers_of(self, layers)
+        matrices, kinds, labels, skipped = {}, {}, {}, {}
+        for k, name in enumerate(chosen):
+            report_progress = None if progress is None else \
+                (lambda done, total, msg, k=k: progress(k, len(chosen), f"{name}: {msg}"))
+            try:
+                if name == "ph":
+                    matrix = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale,
+                                                  progress=report_progress, cancel=cancel)
+                    kinds[name], labels[name] = "distance", f"PH ({metric})"
+                elif name == "cka":
+                    matrix = self.cka(layers, kernel=kernel, progress=report_progress, cancel=cancel)
+                    kinds[name], labels[name] = "similarity", f"{kernel} CKA"
+                else:
+                    matrix = self.similarity(name, layers, spec, progress=report_progress, cancel=cancel, **options)
+                    kinds[name], labels[name] = MEASURE_INFO[name].kind, MEASURE_INFO[name].label
+            except TDAInputError as exc:
+                if not skip_errors or name in ("ph", "cka"):
+                    raise
+                skipped[name] = str(exc)
+                continue
+            matrices[name] = matrix
+        table = dataclasses.replace(measures_table(matrices, kinds, labels, layers), skipped=skipped)
+        if progress is not None:
+            progress(len(chosen), len(chosen), "measures table")
+        return table
 
     def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None,
                  cka: Optional[str] = _C.estimator):
