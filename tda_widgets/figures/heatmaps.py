@@ -89,6 +89,8 @@ def layer_distance_figure(
     dims=(0, 1),
     cka_display: str = "distance",
     cka_name: str = "linear CKA",
+    cka_kind: str = "similarity",
+    rho_label: str | None = None,
     title: str | None = None,
     width: int = 960,
     height: int = 460,
@@ -120,6 +122,13 @@ def layer_distance_figure(
         says which.
     cka_name : str, default="linear CKA"
         Name of the similarity measure in the panel title and hover text.
+    cka_kind : {"similarity", "distance"}, default="similarity"
+        Whether the right-hand matrix is a similarity (CKA, SVCCA, PWCCA, RSA: shown as
+        ``1 - value`` or as is, per ``cka_display``) or already a distance (RTD, Procrustes:
+        always shown as is, titled with ``cka_name`` alone).
+    rho_label : str, optional
+        What PH is correlated with, in the title line ``Spearman ρ(PH, <rho_label>)``;
+        default ``"1 - CKA"``.
     title : str, optional
         First title line (plain text, escaped); default ``"Layer distances: <metric> on H0, H1"``.
     width, height : int, default=960, 460
@@ -164,6 +173,7 @@ def layer_distance_figure(
     scale = "none" if scale is None else scale
     check_choice(scale, tuple(SCALE_NOTES), "scale", func)
     check_choice(cka_display, CKA_DISPLAYS, "cka_display", func)
+    check_choice(cka_kind, ("similarity", "distance"), "cka_kind", func)
     if not isinstance(metric, str) or not metric:
         raise TDAInputError(
             f"The 'metric' parameter of {func} must be a non-empty string such as "
@@ -173,11 +183,12 @@ def layer_distance_figure(
         dims = (dims,)
     dims_text = ", ".join(f"H{int(d)}" for d in (dims if dims is not None else ()))
 
-    cka_label = f"1 - {cka_name}" if cka_display == "distance" else cka_name
+    as_distance = cka_display == "distance" or cka_kind == "distance"  # a distance is never inverted
+    cka_label = f"1 - {cka_name}" if cka_display == "distance" and cka_kind == "similarity" else cka_name
     if cka is None:
         cka_values = np.full(ph.shape, np.nan)
     else:
-        cka_values = 1.0 - cka if cka_display == "distance" else cka
+        cka_values = 1.0 - cka if cka_display == "distance" and cka_kind == "similarity" else cka
 
     ph_z, ph_cap = _capped(ph)
     cka_z, _ = _capped(cka_values)
@@ -187,7 +198,7 @@ def layer_distance_figure(
     heading = title or f"Layer distances: {metric}" + (f" on {dims_text}" if dims_text else "")
     lines = [heading, SCALE_NOTES[scale]]
     if rank_correlation is not None:
-        lines.append(f"Spearman ρ(PH, 1 - CKA) = {float(rank_correlation):.2f}")
+        lines.append(f"Spearman ρ(PH, {rho_label or '1 - CKA'}) = {float(rank_correlation):.2f}")
     if ph_cap is not None:
         lines.append("∞ = different numbers of infinite bars (top of the colour scale)")
 
@@ -240,7 +251,7 @@ def layer_distance_figure(
         heatmap("ph", ph_z, _hover_text(ph, names, metric), 1, "Viridis",
                 dict(x=0.42, len=0.85, thickness=14, title=dict(side="right", text=escape(metric)))),
         heatmap("cka", cka_z, _hover_text(cka_values, names, cka_label), 2,
-                "Viridis" if cka_display == "distance" else "Viridis_r",
+                "Viridis" if as_distance else "Viridis_r",
                 dict(x=1.0, len=0.85, thickness=14, title=dict(side="right", text=escape(cka_label))),
                 # an all-NaN heat map has no colour range; plotly.js would log an error
                 zmin=None if has_cka else 0.0, zmax=None if has_cka else 1.0, showscale=cka is not None),

@@ -96,3 +96,34 @@ def test_measures_table_of_a_study(study):
     np.testing.assert_allclose(table.agreement, expected.agreement)
     np.testing.assert_allclose(table.monotonicity, expected.monotonicity)
     assert table.labels[1] == "linear CKA"
+
+
+def test_explorer_compare_with_switches_the_right_panel(study):
+    from tda_widgets import LayerDistanceExplorer
+    from tda_widgets.topology.cka import rank_correlation
+
+    w = LayerDistanceExplorer(study=study, max_points=80, threaded=False)
+    assert w.compare_dropdown.value == "cka" and "CKA" in w.heatmap_fig.layout.annotations[1].text
+    cka_z = np.asarray([list(r) for r in w.heatmap_fig.data[1].z], dtype=float)
+    np.testing.assert_allclose(cka_z, 1.0 - study.cka(), atol=1e-12)
+
+    w.compare_dropdown.value = "svcca"  # a similarity: shown as 1 - SVCCA, like CKA
+    assert w.state == "done", w.status
+    svcca = study.similarity("svcca", spec=CloudSpec(max_points=80))
+    right = np.asarray([list(r) for r in w.heatmap_fig.data[1].z], dtype=float)
+    np.testing.assert_allclose(right, 1.0 - svcca, atol=1e-12)
+    assert w.heatmap_fig.layout.annotations[1].text == "1 - SVCCA"
+    rho = rank_correlation(w.result_.ph, 1.0 - svcca)
+    assert f"Spearman ρ(PH, 1 - SVCCA) = {rho:.2f}" in w.heatmap_fig.layout.title.text
+
+    w.compare_with = "procrustes"  # a distance: shown as it is
+    procrustes = study.similarity("procrustes", spec=CloudSpec(max_points=80))
+    right = np.asarray([list(r) for r in w.heatmap_fig.data[1].z], dtype=float)
+    np.testing.assert_allclose(right, procrustes, atol=1e-12)
+    assert w.heatmap_fig.layout.annotations[1].text == "Procrustes"
+    assert f"ρ(PH, Procrustes) = {rank_correlation(w.result_.ph, procrustes):.2f}" in w.heatmap_fig.layout.title.text
+
+    w.compare_with = "cka"  # back to CKA, from the cache
+    np.testing.assert_allclose(np.asarray([list(r) for r in w.heatmap_fig.data[1].z], dtype=float),
+                               1.0 - study.cka(), atol=1e-12)
+    assert "Spearman ρ(PH, 1 - CKA)" in w.heatmap_fig.layout.title.text
