@@ -182,7 +182,7 @@ def measures_table(matrices: Mapping[str, np.ndarray], kinds: Mapping[str, str],
     --------
     >>> d = np.abs(np.subtract.outer(np.arange(4.0), np.arange(4.0)))
     >>> t = measures_table({"gap": d, "sim": 1 - d / 3}, {"gap": "distance", "sim": "similarity"})
-    >>> t.agreement[0, 1], t.monotonicity.tolist()
+    >>> float(t.agreement[0, 1]), t.monotonicity.tolist()
     (1.0, [1.0, 1.0])
     """
     names = list(matrices)
