@@ -16,7 +16,7 @@ from ..errors import TDAInputError, TDATypeError
 from ..markup import escape, markup
 from ._common import axis_style, check_choice, fmt
 
-__all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure"]
+__all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure", "measures_table_figure"]
 
 #: What the ``scale`` parameter says in the title (the rescaling applied before persistence).
 SCALE_NOTES = {
@@ -258,3 +258,68 @@ def layer_distance_figure(
     ]
     fig = go.Figure(dict(data=data, layout=layout))
     return fig
+
+
+def measures_table_figure(labels, agreement, monotonicity, depth_correlation=None, *, title: str | None = None,
+                          width: int = 900, height: int = 420) -> go.Figure:
+    """The measures table as a figure: agreement between measures beside each one's layer monotonicity.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The M measures' labels.
+    agreement : ndarray of shape (M, M)
+        Spearman ρ between every pair of measures over the layer pairs
+        (:func:`tda_widgets.topology.agreement.measure_agreement`).
+    monotonicity : ndarray of shape (M,)
+        Per measure, the fraction of layer triples ``i < j < k`` with
+        ``d(i, k) >= max(d(i, j), d(j, k))``.
+    depth_correlation : ndarray of shape (M,), optional
+        Per measure, Spearman ρ between layer gap and dissimilarity.
+    title : str, optional
+    width, height : int
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``"agreement"`` heat map (RdBu, -1 to 1, values written in the cells) and a
+        ``"monotonicity"`` bar chart (plus ``"depth correlation"`` bars when given), in the order
+        of ``labels``.
+
+    Examples
+    --------
+    >>> fig = measures_table_figure(["a", "b"], [[1, .5], [.5, 1]], [1.0, 0.5])
+    >>> [trace.name for trace in fig.data]
+    ['agreement', 'monotonicity']
+    """
+    func = "measures_table_figure"
+    names = [str(label) for label in labels]
+    rho = _square(agreement, "agreement", len(names), func)
+    mono = np.asarray(monotonicity, dtype=np.float64)
+    if mono.shape != (len(names),):
+        raise TDAInputError(f"The 'monotonicity' parameter of {func} must hold one value per label ({len(names)}). "
+                            f"Got shape {mono.shape} instead.")
+    shown = [escape(name) for name in names]
+    cells = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in rho]
+    data = [dict(type="heatmap", name="agreement", z=rho, x=shown, y=shown, text=cells, texttemplate="%{text}",
+                 hovertemplate="ρ(%{y}, %{x}) = %{z:.2f}<extra></extra>", colorscale="RdBu", zmin=-1, zmax=1,
+                 zmid=0, xaxis="x", yaxis="y", colorbar=dict(x=0.5, len=0.85, thickness=12, title=dict(text="ρ")),
+                 hoverongaps=False),
+            dict(type="bar", name="monotonicity", x=shown, y=mono, xaxis="x2", yaxis="y2",
+                 marker=dict(color="#4c72b0"), hovertemplate="%{x}: %{y:.2f} of layer triples<extra></extra>")]
+    if depth_correlation is not None:
+        data.append(dict(type="bar", name="depth correlation", x=shown,
+                         y=np.asarray(depth_correlation, dtype=np.float64), xaxis="x2", yaxis="y2",
+                         marker=dict(color="#dd8452"), hovertemplate="%{x}: ρ(gap, d) = %{y:.2f}<extra></extra>"))
+    span = [-0.5, len(names) - 0.5]
+    layout = dict(
+        xaxis=axis_style(domain=[0.0, 0.45], tickangle=-45, range=span, showgrid=False),
+        yaxis=axis_style(range=span[::-1], showgrid=False, scaleanchor="x", constrain="domain"),
+        xaxis2=axis_style(domain=[0.6, 1.0], tickangle=-45, anchor="y2"),
+        yaxis2=axis_style(range=[-1.05, 1.05], anchor="x2", title=dict(text="layer monotonicity")),
+        barmode="group", legend=dict(x=0.6, y=1.0, yanchor="bottom", orientation="h"),
+        title=dict(text=escape(title or "Agreement between measures (Spearman ρ over layer pairs) and layer "
+                                        "monotonicity"), x=0.5, xanchor="center"),
+        width=int(width), height=int(height), paper_bgcolor="white", plot_bgcolor="white",
+        margin=dict(l=100, r=30, t=80, b=100), font=dict(family="Arial, sans-serif", size=12, color="#222222"))
+    return go.Figure(dict(data=data, layout=layout))
