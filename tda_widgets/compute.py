@@ -12,6 +12,7 @@ cloud           activations key + mode and its parameters (standardise, projecti
 diagrams        cloud key + scale, maxdim, backend, representatives
 distances       the diagrams keys of every layer + metric, dims, infinite-bar policy
 CKA             the clouds' keys + kernel, debiased
+similarity      the layers + cloud spec + measure and that measure's own options
 mapper          cloud key + lens, cover, clusterer settings
 ==============  ==========================================================================
 
@@ -27,6 +28,7 @@ cores), or on any :class:`concurrent.futures.Executor`, dask.distributed's inclu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Sequence
 
@@ -40,6 +42,7 @@ from .clouds import CloudSpec, PointCloud
 from .engine import DEFAULT_CACHE_BYTES, DiskStore, ResultCache, local_process_pool
 from .engine import steps
 from .engine.steps import diagram_maxdim
+from .errors import TDAInputError
 from .inputs import ModelKey, count_images, inputs_fingerprint, model_fingerprint, prepare_images, thumbnail_array
 from .layers import expand_layers
 from . import presets as _presets
@@ -48,6 +51,8 @@ from .topology.distances import DistanceSpec
 from .topology.mapper import MapperGraph, MapperSpec
 from .topology.persistence import PersistenceResult, PersistenceSpec
 from .topology.scaling import SCALES  # SCALES: declared once, with the rescaling
+from .topology.agreement import MeasuresTable, measures_table
+from .topology.similarity import MEASURE_INFO, MEASURES, SimilaritySpec
 
 __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_process_pool", "SCALES",
            "diagram_maxdim"]
@@ -179,7 +184,8 @@ class Study:
         self.max_memory_bytes, self.stream_pooled = max_memory_bytes, stream_pooled
         self.cache = ResultCache(cache_bytes)
         self.store = DiskStore(store) if store is not None else None
-        self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0}
+        self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0,
+                      "similarity": 0}
 
     @property
     def batch_size(self) -> int:
@@ -264,6 +270,87 @@ class Study:
         :func:`tda_widgets.gpu.cka_matrix_torch` on ``device`` (same numbers within 1e-5);
         ``estimator="minibatch"`` streams linear CKA during the capture (see :class:`CKASpec`)."""
         return steps.cka(self, layers, kernel, debiased, backend, device, progress, cancel, estimator)
+
+    def similarity(self, measure: str = SimilaritySpec().measure, layers=None, spec: CloudSpec = CloudSpec(), *,
+                   preset=None, progress=None, cancel=None, **options) -> np.ndarray:
+        """The layers x layers matrix of a representational-similarity measure
+        (:func:`~tda_widgets.topology.similarity.similarity_matrix`), cached.
+
+        Each layer is represented by its point cloud under ``spec``, one point per image: the
+        same cloud persistence uses (the default ``auto`` mode pools conv layers over positions,
+        so every layer becomes ``(n_images, channels)``; linear layers stay as they are). Why the
+        cloud and not the flattened activations (as :meth:`cka` uses): the measures then compare
+        exactly what PH compares, on the same images, so their rank correlation with PH is about
+        the measures and not about two different representations; and pooled clouds keep
+        SVCCA/PWCCA well posed (flattened conv layers have more features than images, which
+        PWCCA refuses). Pass ``CloudSpec(mode="image-flatten", max_points=None)`` for the
+        flattened activations of all images. Rows are the images present in every layer's
+        cloud (all of them with the default random subsample, which keeps the same images in
+        every layer). A mode with several points per image ("spatial") or none ("channel") is
+        refused.
+
+        Parameters
+        ----------
+        measure : {"rtd", "svcca", "pwcca", "procrustes", "rsa"}
+            See :data:`~tda_widgets.topology.similarity.MEASURE_INFO` for whether larger means
+            more alike (similarity) or less alike (distance).
+        layers, spec, preset
+            As for :meth:`diagrams` (``preset`` fills ``spec``).
+        **options
+            The measure's options, declared once in
+            :class:`~tda_widgets.topology.similarity.SimilaritySpec` (``rtd_batch``,
+            ``rtd_trials``, ``seed``, ``backend``, ``keep``, ``n_components``, ``epsilon``,
+            ``metric``); only the chosen measure's own options enter the cache key.
+
+        Returns
+        -------
+        ndarray of shape (L, L)
+        """
+        similarity_spec = SimilaritySpec.from_kwargs("Study.similarity", measure=measure, **options)
+        layers, args = self._with_preset(preset, layers, {"spec": spec})
+        return steps.similarity(self, layers, args["spec"], similarity_spec, progress, cancel)
+
+    def measures_table(self, layers=None, spec: CloudSpec = CloudSpec(), *, measures: Optional[Sequence[str]] = None,
+                       metric: str = _D.metric, dims: Sequence[int] = _D.dims, scale: str = _P.scale,
+                       kernel: str = _C.kernel, skip_errors: bool = False, progress=None, cancel=None,
+                       **options) -> MeasuresTable:
+        """Agreement of every pair of measures over the layer pairs and each measure's layer
+        monotonicity (:func:`~tda_widgets.topology.agreement.measures_table`), all cached.
+
+        ``measures`` (default: ``"ph"``, ``"cka"`` and every measure of
+        :data:`~tda_widgets.topology.similarity.MEASURES`): ``"ph"`` is :meth:`distance_matrix`
+        with ``metric``, ``dims`` and ``scale``; ``"cka"`` is :meth:`cka` with ``kernel``; the
+        others :meth:`similarity` with ``options``. With ``skip_errors`` a measure that cannot be
+        computed here (PWCCA on a layer with more features than images) is left out and named in
+        the result's ``skipped`` attribute (a dict measure -> message) instead of raising.
+        """
+        chosen = list(measures) if measures is not None else ["ph", "cka", *MEASURES]
+        layers = steps.layers_of(self, layers)
+        matrices, kinds, labels, skipped = {}, {}, {}, {}
+        for k, name in enumerate(chosen):
+            report_progress = None if progress is None else \
+                (lambda done, total, msg, k=k: progress(k, len(chosen), f"{name}: {msg}"))
+            try:
+                if name == "ph":
+                    matrix = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale,
+                                                  progress=report_progress, cancel=cancel)
+                    kinds[name], labels[name] = "distance", f"PH ({metric})"
+                elif name == "cka":
+                    matrix = self.cka(layers, kernel=kernel, progress=report_progress, cancel=cancel)
+                    kinds[name], labels[name] = "similarity", f"{kernel} CKA"
+                else:
+                    matrix = self.similarity(name, layers, spec, progress=report_progress, cancel=cancel, **options)
+                    kinds[name], labels[name] = MEASURE_INFO[name].kind, MEASURE_INFO[name].label
+            except TDAInputError as exc:
+                if not skip_errors or name in ("ph", "cka"):
+                    raise
+                skipped[name] = str(exc)
+                continue
+            matrices[name] = matrix
+        table = dataclasses.replace(measures_table(matrices, kinds, labels, layers), skipped=skipped)
+        if progress is not None:
+            progress(len(chosen), len(chosen), "measures table")
+        return table
 
     def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim: int = 1, max_bytes: Optional[int] = None,
                  cka: Optional[str] = _C.estimator):

@@ -40,6 +40,7 @@ from .topology.cka import CKASpec
 from .topology.distances import DistanceSpec
 from .topology.mapper import MapperSpec
 from .topology.persistence import PersistenceSpec
+from .topology.similarity import SimilaritySpec
 from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
 from .markup import escape, markup
 
@@ -188,7 +189,8 @@ def build_report(
     str
         The HTML document. plotly.js is inlined once (in the first figure), so the file opens
         offline; each figure is a ``<div>`` with a stable id: ``layer-distances``,
-        ``diagram-<i>`` and ``mapper-<i>`` for the i-th layer.
+        ``measures-table`` (:meth:`Study.measures_table`: PH, CKA and the similarity measures'
+        agreement and layer monotonicity), ``diagram-<i>`` and ``mapper-<i>`` for the i-th layer.
 
     Raises
     ------
@@ -200,7 +202,7 @@ def build_report(
         If ``cancel`` was set.
     """
     from . import __version__
-    from .figures import layer_distance_figure, mapper_graph_figure, persistence_diagram_figure
+    from .figures import layer_distance_figure, mapper_graph_figure, measures_table_figure, persistence_diagram_figure
 
     from . import presets as _presets
 
@@ -237,7 +239,7 @@ def build_report(
     n_layers = len(layers)
     n_pairs = n_layers * (n_layers - 1) // 2
     compare_total = n_layers + n_pairs
-    total = compare_total + n_layers + 1
+    total = compare_total + n_layers + 2
 
     def compare_progress(done, _total, message):
         report(progress, done, total, message)
@@ -255,6 +257,10 @@ def build_report(
         check_cancel(cancel, "mapper")
         graphs[layer] = study.mapper(layer, spec, cancel=cancel, **mapper_kwargs)
         report(progress, compare_total + i + 1, total, f"mapper of {layer}")
+    # every measure on the same clouds, for the measures table (a measure this data cannot give,
+    # e.g. PWCCA on a layer with more features than images, is named instead of failing the report)
+    table = study.measures_table(layers, spec, metric=metric, dims=dims, scale=scale, skip_errors=True, cancel=cancel)
+    report(progress, compare_total + n_layers + 1, total, "similarity measures")
 
     model_name = model_name or type(study.model).__name__
     title = title or f"Topology of {model_name} activations"
@@ -267,6 +273,9 @@ def build_report(
                                          rank_correlation=None if math.isnan(spearman) else spearman,
                                          scale=scale, dims=dims, width=1000, height=480)
     parts = [_figure_html(distance_fig, "layer-distances", first=True)]
+    measures_html = _measures_table_html(table) + _figure_html(
+        measures_table_figure(table.labels, table.agreement, table.monotonicity, table.depth_correlation,
+                              width=1000, height=440), "measures-table", first=False)
     diagram_html = []
     for i, layer in enumerate(layers):
         cloud = clouds[layer]
@@ -325,10 +334,11 @@ def build_report(
         k: v for k, v in mapper_kwargs.items() if k in MapperSpec.options() and isinstance(v, (str, int, float, type(None)))})
     steps = [("point cloud", spec), ("persistence", PersistenceSpec(maxdim=max(1, max(dims)), scale=scale)),
              ("layer distance", DistanceSpec(metric=metric, dims=dims)), ("similarity", CKASpec(estimator=result["cka_estimator"])),
-             ("mapper", mapper_spec)]
+             ("similarity measures", SimilaritySpec()), ("mapper", mapper_spec)]
     every_setting = "".join(
         f"<tr><td>{escape(step)}</td><td>{escape(name)}</td><td>{escape(value)}</td><td>{escape(help)}</td></tr>"
-        for step, step_spec in steps for name, value, help in step_spec.settings())
+        for step, step_spec in steps for name, value, help in step_spec.settings()
+        if not (isinstance(step_spec, SimilaritySpec) and name == "measure"))  # the report shows every measure
     if chosen is not None:  # where each of the preset's values comes from
         every_setting += "".join(
             f"<tr><td>preset {escape(chosen.name)}</td><td>{escape(name)}</td><td>{escape(value)}</td>"
@@ -366,6 +376,9 @@ def build_report(
 <p>{rho_text}</p>
 {parts[0]}
 
+<h2>Similarity measures beside PH and CKA</h2>
+{measures_html}
+
 <h2>Persistence diagram per layer</h2>
 <div class="grid">{''.join(diagram_html)}</div>
 
@@ -381,6 +394,14 @@ default modes), rescaled so that layers are compared by shape, not by the size o
 The left heat map is the {escape(metric)} distance between two layers' persistence diagrams; the right one
 is 1 − CKA, a standard measure of how differently two layers represent the same images. Darker means
 more different in both. When the two agree, ρ is close to 1.</p>
+<p><b>Similarity measures.</b> RTD, SVCCA, PWCCA, orthogonal Procrustes and RSA compare the same
+layers' clouds (one point per image). The first table gives, for every pair of measures, the Spearman
+rank correlation of their values over the layer pairs, each turned into a dissimilarity (1 − s for a
+similarity), so ρ near 1 means two measures order the layer pairs alike. <i>Monotonicity</i> is the
+ReSi benchmark's sanity check: over every triple of layers i &lt; j &lt; k, the share where the outer
+pair (i, k) is at least as different as either inner pair; <i>depth ρ</i> is the Spearman correlation
+between the number of layers between two layers and their dissimilarity. A measure that tracks depth
+scores near 1 on both.</p>
 <p><b>Persistence diagrams.</b> Each point is a topological feature of the cloud: H0 points are
 clusters merging, H1 points are loops. A point's height above the diagonal (death − birth) is how long
 the feature persists across scales; points near the diagonal are noise, points far from it are
@@ -397,6 +418,20 @@ inline, nothing loaded from the network).</footer>
 """
     report(progress, total, total, "done")
     return body
+
+
+def _measures_table_html(table) -> str:
+    """The measures table as HTML: one row per measure, its monotonicity and its ρ with every other."""
+    head = "".join(f"<th>ρ with {escape(label)}</th>" for label in table.labels)
+    rows = []
+    for a, label in enumerate(table.labels):
+        cells = "".join(f"<td class='num'>{_fmt(table.agreement[a, b], 2)}</td>" for b in range(len(table.labels)))
+        rows.append(f"<tr><td>{escape(label)}</td><td>{escape(table.kinds[a])}</td>"
+                    f"<td class='num'><b>{_fmt(table.monotonicity[a], 2)}</b></td>"
+                    f"<td class='num'>{_fmt(table.depth_correlation[a], 2)}</td>{cells}</tr>")
+    skipped = "".join(f"<li>{escape(name)}: {escape(why)}</li>" for name, why in table.skipped.items())
+    return (f"<table class='measures'><tr><th>measure</th><th>kind</th><th>monotonicity</th><th>depth ρ</th>"
+            f"{head}</tr>{''.join(rows)}</table>" + (f"<p>Not computed here:</p><ul>{skipped}</ul>" if skipped else ""))
 
 
 def write_report(path, study: Study, **kwargs) -> Path:

@@ -66,7 +66,9 @@ def test_one_self_contained_file(built, demo):
     assert len(document) < len(plotly_js) + 2_000_000
     assert not re.search(r"<script[^>]*\bsrc\s*=", document, re.IGNORECASE)  # no CDN, no file
     assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", document, re.IGNORECASE)
-    assert document.count("Plotly.newPlot(") == 1 + 2 * len(demo.layers)
+    # the layer distances, the measures table, then a diagram and a mapper graph per layer
+    assert document.count("Plotly.newPlot(") == 2 + 2 * len(demo.layers)
+    assert 'id="measures-table"' in document
     for i, layer in enumerate(demo.layers):
         assert f">{layer}<" in document
         assert f'id="diagram-{i}"' in document and f'id="mapper-{i}"' in document
@@ -236,3 +238,21 @@ def test_cli_model_file_checkpoint_and_images(tmp_path, capsys):
     assert code == 2
     line = _one_error_line(capsys)
     assert "'other.weight'" in line and "missing keys" in line
+
+
+def test_measures_table_section_equals_the_study(built):
+    from tda_widgets.topology.agreement import measures_table
+
+    study, document, _ = built
+    assert "Similarity measures beside PH and CKA" in document
+    traces = _figure_data(document, "measures-table")
+    table = study.measures_table(spec=SPEC, skip_errors=True)  # cached: the report's own numbers
+    assert table.labels[0].startswith("PH") and "RTD" in table.labels
+    np.testing.assert_allclose(_decode(traces["agreement"]["z"]), table.agreement, atol=1e-12)
+    np.testing.assert_allclose(_decode(traces["monotonicity"]["y"]), table.monotonicity, atol=1e-12)
+    svcca = study.similarity("svcca", spec=SPEC)
+    expected = measures_table({"ph": study.distance_matrix(spec=SPEC), "svcca": svcca},
+                              {"ph": "distance", "svcca": "similarity"})
+    a, b = table.names.index("ph"), table.names.index("svcca")
+    assert table.agreement[a, b] == pytest.approx(expected.agreement[0, 1])
+    assert f"<b>{table.monotonicity[a]:.2f}</b>" in document

@@ -13,6 +13,8 @@ distances       :func:`~tda_widgets.topology.distances.layer_distance_matrix`  l
 cka             :func:`~tda_widgets.topology.cka.cka_matrix`   layers, kernel, debiased, backend, device
 mapper          :func:`~tda_widgets.topology.mapper.mapper_graph`  layer, CloudSpec, lens, cover,
                                                               clusterer, eps, min_samples, groups
+similarity      :func:`~tda_widgets.topology.similarity.similarity_matrix`  layers, CloudSpec, measure
+                                                              and that measure's own options
 ==============  ============================================  =================================
 
 Every function here takes the :class:`~tda_widgets.compute.Study` it works for (its model,
@@ -48,6 +50,7 @@ from ..topology.mapper import mapper_graph
 from ..topology.persistence import PersistenceResult, PersistenceSpec, check_persistence_budget, persistence, \
     rescaled_persistence
 from ..topology.scaling import rescale_points
+from ..topology.similarity import SimilaritySpec, similarity_matrix
 from .scheduler import Batch, resolve_executor
 
 REDUCTIONS = (None, "avg", "max", "top-l2", "random-position")
@@ -443,6 +446,63 @@ def cka(study, layers, kernel: str, debiased: bool, backend: str, device: Any, p
 
     where = str(device) if backend == "torch" else None
     return cached(study, study._key("cka", tuple(layers), kernel, debiased, backend, where), compute, "cka").copy()
+
+
+#: Cloud modes with one point per image, which a representational-similarity measure compares
+#: row by row ("auto" resolves to one of them).
+ONE_POINT_PER_IMAGE = ("auto", "image-flatten", "image-avgpool", "image-maxpool", "image-top-l2",
+                       "image-random-position", "linear")
+
+
+def similarity_representations(study, layers, spec: CloudSpec, cancel=None) -> tuple[list, np.ndarray]:
+    """Each layer's cloud as an ``(n_images, n_dims)`` array, rows aligned by image.
+
+    The clouds are :func:`cloud`'s (the ones PH uses: cached, pooled in the stream for conv
+    layers); their rows are restricted to the images present in every layer's cloud, sorted by
+    image index (a random subsample keeps the same images in every layer, so that is all of
+    them; farthest-point subsamples differ per layer). Returns ``(arrays, image_index)``.
+    """
+    if spec.mode not in ONE_POINT_PER_IMAGE:
+        raise TDAInputError(f"Study.similarity compares two layers image by image, so it needs a cloud with one point "
+                            f"per image; got mode={spec.mode!r}. Use one of {list(ONE_POINT_PER_IMAGE)}, e.g. "
+                            "CloudSpec(mode='image-avgpool').")
+    missing: dict = {}
+    for layer in layers:
+        if not study.cache.peek(study._key("cloud", layer, spec)):
+            missing.setdefault(reduce_for(study, layer, spec), []).append(layer)
+    for reduce, group in missing.items():  # one forward pass per reduction, not one per layer
+        activations(study, group, reduce, cancel=cancel, activation=spec.activation, seed=spec.seed)
+    clouds = []
+    for layer in layers:
+        check_cancel(cancel, "point clouds")
+        clouds.append(cloud(study, layer, spec, cancel=cancel))
+    shared = clouds[0].image_index
+    for c in clouds[1:]:
+        shared = np.intersect1d(shared, c.image_index)
+    shared = np.sort(shared)
+    arrays = []
+    for c in clouds:
+        row = {int(image): k for k, image in enumerate(c.image_index)}
+        arrays.append(c.points[[row[int(image)] for image in shared]])
+    return arrays, shared
+
+
+def similarity(study, layers, spec: CloudSpec, similarity_spec: SimilaritySpec, progress=None,
+               cancel=None) -> np.ndarray:
+    """The layers x layers matrix of ``similarity_spec.measure`` on the layers' clouds (cached
+    under the measure and only its own options, so changing RTD's batch keeps SVCCA's entry)."""
+    layers = layers_of(study, layers)
+    measure, options = similarity_spec.measure, similarity_spec.measure_kwargs()
+    key = study._key("similarity", tuple(layers), spec, measure, tuple(sorted(options.items())))
+    n_pairs = len(layers) * (len(layers) - 1) // 2
+    if study.cache.peek(key):
+        report(progress, n_pairs, n_pairs, f"{measure} cached")
+
+    def compute():
+        arrays, _ = similarity_representations(study, layers, spec, cancel)
+        return similarity_matrix(arrays, measure, progress=progress, cancel=cancel, **options)
+
+    return cached(study, key, compute, "similarity").copy()
 
 
 def point_labels(study, points: PointCloud) -> Optional[np.ndarray]:

@@ -12,8 +12,8 @@ from .diagrams import (
     matching_figure,
     persistence_diagram_figure,
 )
+from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure, measures_table_figure
 from .hierarchy import class_tree_figure
-from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure
 from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
 from .results import checkpoint_grid_figure, point_cloud_figure
 from .sensitivity import sensitivity_figure
@@ -38,6 +38,7 @@ __all__ = [
     "layer_distance_figure",
     "mapper_graph_figure",
     "mapper_layout",
+    "measures_table_figure",
     "matching_figure",
     "node_marker_sizes",
     "persistence_diagram_figure",

@@ -16,7 +16,7 @@ from ..errors import TDAInputError, TDATypeError
 from ..markup import escape, markup
 from ._common import axis_style, check_choice, fmt
 
-__all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure"]
+__all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure", "measures_table_figure"]
 
 #: What the ``scale`` parameter says in the title (the rescaling applied before persistence).
 SCALE_NOTES = {
@@ -89,6 +89,8 @@ def layer_distance_figure(
     dims=(0, 1),
     cka_display: str = "distance",
     cka_name: str = "linear CKA",
+    cka_kind: str = "similarity",
+    rho_label: str | None = None,
     title: str | None = None,
     width: int = 960,
     height: int = 460,
@@ -120,6 +122,13 @@ def layer_distance_figure(
         says which.
     cka_name : str, default="linear CKA"
         Name of the similarity measure in the panel title and hover text.
+    cka_kind : {"similarity", "distance"}, default="similarity"
+        Whether the right-hand matrix is a similarity (CKA, SVCCA, PWCCA, RSA: shown as
+        ``1 - value`` or as is, per ``cka_display``) or already a distance (RTD, Procrustes:
+        always shown as is, titled with ``cka_name`` alone).
+    rho_label : str, optional
+        What PH is correlated with, in the title line ``Spearman ρ(PH, <rho_label>)``;
+        default ``"1 - CKA"``.
     title : str, optional
         First title line (plain text, escaped); default ``"Layer distances: <metric> on H0, H1"``.
     width, height : int, default=960, 460
@@ -164,6 +173,7 @@ def layer_distance_figure(
     scale = "none" if scale is None else scale
     check_choice(scale, tuple(SCALE_NOTES), "scale", func)
     check_choice(cka_display, CKA_DISPLAYS, "cka_display", func)
+    check_choice(cka_kind, ("similarity", "distance"), "cka_kind", func)
     if not isinstance(metric, str) or not metric:
         raise TDAInputError(
             f"The 'metric' parameter of {func} must be a non-empty string such as "
@@ -173,11 +183,12 @@ def layer_distance_figure(
         dims = (dims,)
     dims_text = ", ".join(f"H{int(d)}" for d in (dims if dims is not None else ()))
 
-    cka_label = f"1 - {cka_name}" if cka_display == "distance" else cka_name
+    as_distance = cka_display == "distance" or cka_kind == "distance"  # a distance is never inverted
+    cka_label = f"1 - {cka_name}" if cka_display == "distance" and cka_kind == "similarity" else cka_name
     if cka is None:
         cka_values = np.full(ph.shape, np.nan)
     else:
-        cka_values = 1.0 - cka if cka_display == "distance" else cka
+        cka_values = 1.0 - cka if cka_display == "distance" and cka_kind == "similarity" else cka
 
     ph_z, ph_cap = _capped(ph)
     cka_z, _ = _capped(cka_values)
@@ -187,7 +198,7 @@ def layer_distance_figure(
     heading = title or f"Layer distances: {metric}" + (f" on {dims_text}" if dims_text else "")
     lines = [heading, SCALE_NOTES[scale]]
     if rank_correlation is not None:
-        lines.append(f"Spearman ρ(PH, 1 - CKA) = {float(rank_correlation):.2f}")
+        lines.append(f"Spearman ρ(PH, {rho_label or '1 - CKA'}) = {float(rank_correlation):.2f}")
     if ph_cap is not None:
         lines.append("∞ = different numbers of infinite bars (top of the colour scale)")
 
@@ -240,10 +251,75 @@ def layer_distance_figure(
         heatmap("ph", ph_z, _hover_text(ph, names, metric), 1, "Viridis",
                 dict(x=0.42, len=0.85, thickness=14, title=dict(side="right", text=escape(metric)))),
         heatmap("cka", cka_z, _hover_text(cka_values, names, cka_label), 2,
-                "Viridis" if cka_display == "distance" else "Viridis_r",
+                "Viridis" if as_distance else "Viridis_r",
                 dict(x=1.0, len=0.85, thickness=14, title=dict(side="right", text=escape(cka_label))),
                 # an all-NaN heat map has no colour range; plotly.js would log an error
                 zmin=None if has_cka else 0.0, zmax=None if has_cka else 1.0, showscale=cka is not None),
     ]
     fig = go.Figure(dict(data=data, layout=layout))
     return fig
+
+
+def measures_table_figure(labels, agreement, monotonicity, depth_correlation=None, *, title: str | None = None,
+                          width: int = 900, height: int = 420) -> go.Figure:
+    """The measures table as a figure: agreement between measures beside each one's layer monotonicity.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The M measures' labels.
+    agreement : ndarray of shape (M, M)
+        Spearman ρ between every pair of measures over the layer pairs
+        (:func:`tda_widgets.topology.agreement.measure_agreement`).
+    monotonicity : ndarray of shape (M,)
+        Per measure, the fraction of layer triples ``i < j < k`` with
+        ``d(i, k) >= max(d(i, j), d(j, k))``.
+    depth_correlation : ndarray of shape (M,), optional
+        Per measure, Spearman ρ between layer gap and dissimilarity.
+    title : str, optional
+    width, height : int
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``"agreement"`` heat map (RdBu, -1 to 1, values written in the cells) and a
+        ``"monotonicity"`` bar chart (plus ``"depth correlation"`` bars when given), in the order
+        of ``labels``.
+
+    Examples
+    --------
+    >>> fig = measures_table_figure(["a", "b"], [[1, .5], [.5, 1]], [1.0, 0.5])
+    >>> [trace.name for trace in fig.data]
+    ['agreement', 'monotonicity']
+    """
+    func = "measures_table_figure"
+    names = [str(label) for label in labels]
+    rho = _square(agreement, "agreement", len(names), func)
+    mono = np.asarray(monotonicity, dtype=np.float64)
+    if mono.shape != (len(names),):
+        raise TDAInputError(f"The 'monotonicity' parameter of {func} must hold one value per label ({len(names)}). "
+                            f"Got shape {mono.shape} instead.")
+    shown = [escape(name) for name in names]
+    cells = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in rho]
+    data = [dict(type="heatmap", name="agreement", z=rho, x=shown, y=shown, text=cells, texttemplate="%{text}",
+                 hovertemplate="ρ(%{y}, %{x}) = %{z:.2f}<extra></extra>", colorscale="RdBu", zmin=-1, zmax=1,
+                 zmid=0, xaxis="x", yaxis="y", colorbar=dict(x=0.5, len=0.85, thickness=12, title=dict(text="ρ")),
+                 hoverongaps=False),
+            dict(type="bar", name="monotonicity", x=shown, y=mono, xaxis="x2", yaxis="y2",
+                 marker=dict(color="#4c72b0"), hovertemplate="%{x}: %{y:.2f} of layer triples<extra></extra>")]
+    if depth_correlation is not None:
+        data.append(dict(type="bar", name="depth correlation", x=shown,
+                         y=np.asarray(depth_correlation, dtype=np.float64), xaxis="x2", yaxis="y2",
+                         marker=dict(color="#dd8452"), hovertemplate="%{x}: ρ(gap, d) = %{y:.2f}<extra></extra>"))
+    span = [-0.5, len(names) - 0.5]
+    layout = dict(
+        xaxis=axis_style(domain=[0.0, 0.45], tickangle=-45, range=span, showgrid=False),
+        yaxis=axis_style(range=span[::-1], showgrid=False, scaleanchor="x", constrain="domain"),
+        xaxis2=axis_style(domain=[0.6, 1.0], tickangle=-45, anchor="y2"),
+        yaxis2=axis_style(range=[-1.05, 1.05], anchor="x2", title=dict(text="layer monotonicity")),
+        barmode="group", legend=dict(x=0.6, y=1.0, yanchor="bottom", orientation="h"),
+        title=dict(text=escape(title or "Agreement between measures (Spearman ρ over layer pairs) and layer "
+                                        "monotonicity"), x=0.5, xanchor="center"),
+        width=int(width), height=int(height), paper_bgcolor="white", plot_bgcolor="white",
+        margin=dict(l=100, r=30, t=80, b=100), font=dict(family="Arial, sans-serif", size=12, color="#222222"))
+    return go.Figure(dict(data=data, layout=layout))

@@ -11,6 +11,7 @@ from .mapper import MapperGraph, MapperNode, MapperSpec, default_eps, mapper_gra
 from .sensitivity import SensitivityResult, pc_removal_sensitivity, remove_principal_components
 from .persistence import BACKENDS, PersistenceResult, PersistenceSpec, bar_points, estimate_persistence_cost, persistence
 from .scaling import SCALES, pairwise_distances, rescale_points, validate_cloud
+from .agreement import MeasuresTable, depth_correlation, layer_monotonicity, measure_agreement, measures_table
 from .similarity import (MEASURE_INFO, MEASURES, RSA_METRICS, MeasureInfo, SimilaritySpec, procrustes_distance, pwcca,
                          representation_similarity, rsa, rtd, similarity_matrix, svcca)
 
@@ -23,5 +24,6 @@ __all__ = [
     "rtd", "svcca", "pwcca", "procrustes_distance", "rsa", "representation_similarity", "similarity_matrix",
     "MEASURES", "MEASURE_INFO", "MeasureInfo", "RSA_METRICS",
     "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec", "SimilaritySpec",
+    "measures_table", "MeasuresTable", "measure_agreement", "layer_monotonicity", "depth_correlation",
     "pc_removal_sensitivity", "remove_principal_components", "SensitivityResult",
 ]

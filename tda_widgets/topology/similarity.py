@@ -39,6 +39,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .._progress import check_cancel, report
 from ..errors import TDAInputError, TDATypeError
 from ..options import Spec, option
 from .persistence import BACKENDS, persistence
@@ -750,7 +751,8 @@ def representation_similarity(X, Y, measure: str = "svcca", **options) -> float:
 
 
 @_one_blas_thread
-def similarity_matrix(representations: Sequence, measure: str = "svcca", **options) -> np.ndarray:
+def similarity_matrix(representations: Sequence, measure: str = "svcca", *, progress=None, cancel=None,
+                      **options) -> np.ndarray:
     """The L x L matrix of one measure between every pair of L representations of the same images.
 
     Each layer is prepared once (SVD step of SVCCA, normalisation of Procrustes, RDM ranks of
@@ -764,6 +766,10 @@ def similarity_matrix(representations: Sequence, measure: str = "svcca", **optio
     representations : sequence of array_like, each of shape (n_images, n_features_l)
     measure : str, default="svcca"
         One of :data:`MEASURES`.
+    progress : callable, optional
+        Called as ``progress(done, total, message)`` after each layer pair.
+    cancel : object with ``is_set()``, optional
+        Checked before each pair; raises :class:`~tda_widgets.errors.Cancelled` when set.
     **options
         The measure's keywords.
 
@@ -790,12 +796,16 @@ def similarity_matrix(representations: Sequence, measure: str = "svcca", **optio
     else:
         # Validate every pair's shapes once, then reuse each layer's preparation.
         prepared, pair = _prepare_layers(reps, measure, options)
+    total, done = L * (L - 1) // 2, 0
     for i in range(L):
         for j in range(i + 1, L):
+            check_cancel(cancel, f"{measure} of layer pair ({i}, {j})")
             if measure in ("rtd", "pwcca"):
                 matrix[i, j] = matrix[j, i] = pair(reps[i], reps[j], **options)
             else:
                 matrix[i, j] = matrix[j, i] = pair(prepared[i], prepared[j])
+            done += 1
+            report(progress, done, total, f"{MEASURE_INFO[measure].label} {done}/{total} layer pairs")
     return matrix
 
 

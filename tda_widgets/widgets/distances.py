@@ -12,9 +12,11 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import matching_figure
 from ..figures.heatmaps import layer_distance_figure
-from ..topology.cka import CKASpec
+from ..topology.agreement import as_dissimilarity
+from ..topology.cka import CKASpec, rank_correlation
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
+from ..topology.similarity import MEASURE_INFO, MEASURES
 from ._common import FIT_WIDTH, FigureWidget, dropdown, make_study, row, slider, update_in_place
 from .base import ExplorerBase
 
@@ -23,6 +25,8 @@ __all__ = ["LayerDistanceExplorer"]
 _CLOUD, _PH, _DIST, _CKA = CloudSpec(), PersistenceSpec(), DistanceSpec(), CKASpec()  # the declared defaults
 
 DIMS_OPTIONS = [("H0", (0,)), ("H1", (1,)), ("H0 + H1", (0, 1))]
+#: What the right-hand panel shows: CKA (as before) or one of the similarity measures.
+COMPARE_OPTIONS = [("CKA", "cka")] + [(MEASURE_INFO[m].label, m) for m in MEASURES]
 
 
 class LayerDistanceExplorer(ExplorerBase):
@@ -39,6 +43,9 @@ class LayerDistanceExplorer(ExplorerBase):
     max_points : int, default 500 (CloudSpec's)
     kernel : {"linear", "rbf"}
         CKA kernel.
+    compare_with : {"cka", "rtd", "svcca", "pwcca", "procrustes", "rsa"}, default "cka"
+        The right-hand panel: CKA, or a representational-similarity measure on the same clouds
+        (:meth:`Study.similarity`, default options); Spearman ρ(PH, that measure) in the title.
     infinite : {"match", "error", "drop"}
         Infinite bars: matched separately (inf when their counts differ), an error, or dropped
         (see :class:`~tda_widgets.topology.DistanceSpec`).
@@ -50,22 +57,26 @@ class LayerDistanceExplorer(ExplorerBase):
     max_points = T.Int(_CLOUD.max_points)
     scale = T.Unicode(_PH.scale)
     kernel = T.Unicode(_CKA.kernel)
+    compare_with = T.Unicode("cka")
     infinite = T.Unicode(_DIST.infinite)
     selected_pair = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, scale: str = _PH.scale, kernel: str = _CKA.kernel,
-                 infinite: str = _DIST.infinite, threaded: bool = True,
+                 infinite: str = _DIST.infinite, compare_with: str = "cka", threaded: bool = True,
                  executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images)
         self.result_: Optional[dict] = None
+        #: The right-hand panel's measure and matrix when it is not CKA (else None).
+        self.measure_: Optional[str] = None
+        self.measure_matrix_: Optional[np.ndarray] = None
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode
             self.max_points, self.scale, self.kernel = int(max_points), scale, kernel
-            self.infinite = infinite
+            self.infinite, self.compare_with = infinite, compare_with
         self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
                                         tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
@@ -74,10 +85,13 @@ class LayerDistanceExplorer(ExplorerBase):
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.kernel_dropdown = dropdown(CKASpec, "kernel", width="200px")
         self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")
+        self.compare_dropdown = W.Dropdown(options=COMPARE_OPTIONS, description="compare with",
+                                           tooltip="the right-hand panel: CKA or a representational-similarity "
+                                                   "measure on the same clouds", layout=W.Layout(width="220px"))
         self._link_controls((("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                                ("mode", self.mode_dropdown), ("max_points", self.points_slider),
                                ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown),
-                               ("infinite", self.infinite_dropdown)))
+                               ("infinite", self.infinite_dropdown), ("compare_with", self.compare_dropdown)))
 
         n = len(self.study.layers)
         empty = np.zeros((n, n))
@@ -86,12 +100,12 @@ class LayerDistanceExplorer(ExplorerBase):
         self.matching_fig = FigureWidget(self._empty_matching("click a cell of the PH heat map"))
         self._bind_callbacks()
         controls = W.VBox([
-            row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown]),
+            row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown, self.compare_dropdown]),
             row([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
         ])
         self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig]
         self.observe(lambda change: self.recompute(),
-                     names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite"])
+                     names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite", "compare_with"])
         if autostart:
             self.recompute()
 
@@ -102,21 +116,36 @@ class LayerDistanceExplorer(ExplorerBase):
     def recompute(self) -> None:
         """Compute (or fetch from the cache) both matrices, then redraw the heat maps."""
         spec, metric, dims, scale, kernel = self.spec, self.metric, tuple(self.dims), self.scale, self.kernel
-        infinite, study = self.infinite, self.study
+        infinite, study, measure = self.infinite, self.study, self.compare_with
 
         def work(progress, cancel):
-            return study.compare(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
-                                 infinite=infinite, progress=progress, cancel=cancel)
+            result = study.compare(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
+                                   infinite=infinite, progress=progress, cancel=cancel)
+            if measure == "cka":
+                return result, None, None
+            return result, measure, study.similarity(measure, result.layers, spec, progress=progress, cancel=cancel)
 
-        self.jobs.submit(work, self._show, label=f"{metric} distances between layers")
+        self.jobs.submit(work, self._show_with_measure, label=f"{metric} distances between layers")
+
+    def _show_with_measure(self, outcome: tuple) -> None:
+        result, self.measure_, self.measure_matrix_ = outcome
+        self._show(result)
 
     def _show(self, result: dict) -> None:
         self.result_ = result
         rho = result["spearman"]
-        fig = layer_distance_figure(result["ph"], result["cka"], result["layers"], metric=result["metric"],
+        right, kind, rho_label = result["cka"], "similarity", None
+        name = f"{self.kernel} CKA" + (" (minibatch)" if result["cka_estimator"] == "minibatch" else "")
+        if self.measure_ is not None:
+            info = MEASURE_INFO[self.measure_]
+            right, kind, name = self.measure_matrix_, info.kind, info.label
+            rho_label = name if kind == "distance" else f"1 - {name}"
+            ph = result["ph"]
+            finite = len(result["layers"]) >= 3 and np.isfinite(ph).all() and np.isfinite(right).all()
+            rho = rank_correlation(ph, as_dissimilarity(right, kind)) if finite else float("nan")
+        fig = layer_distance_figure(result["ph"], right, result["layers"], metric=result["metric"],
                                     rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"],
-                                    dims=result["dims"], cka_name=f"{self.kernel} CKA"
-                                    + (" (minibatch)" if result["cka_estimator"] == "minibatch" else ""),
+                                    dims=result["dims"], cka_name=name, cka_kind=kind, rho_label=rho_label,
                                     width=FIT_WIDTH)
         update_in_place(self.heatmap_fig, fig)
         self._bind_callbacks()
