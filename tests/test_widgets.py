@@ -645,3 +645,23 @@ def test_thumbnails_mark_where_a_top_l2_vector_sits(demo, study):
     w.mode = "image-avgpool"  # a pooled cloud has no position: no marks
     fire(trace(w.diagram_fig, "H1"), 0, "click")
     assert w.thumbnails.marks == []
+
+
+def test_layer_distance_explorer_compares_every_measure_on_demand(study):
+    """Issue 18, 4: the button shows the measures table of the current settings; its numbers
+    are the study's, and scipy's Spearman of two measures' upper triangles."""
+    from scipy.stats import spearmanr
+
+    w = LayerDistanceExplorer(study=study, max_points=60, threaded=False)
+    assert w.measures_fig is None  # nothing heavy until asked
+    w.table_button.click()
+    assert w.state == "done", w.status
+    table = w.measures_table_
+    assert w.measures_fig is not None and w.measures_fig in w.children
+    names = list(table.names)
+    ph, cka = study.distance_matrix(spec=w.spec, metric=w.metric), study.cka()
+    upper = np.triu_indices(len(study.layers), 1)
+    rho = spearmanr(ph[upper], 1 - cka[upper]).statistic
+    assert table.agreement[names.index("ph"), names.index("cka")] == pytest.approx(rho, abs=1e-12)
+    heat = trace(w.measures_fig, next(t.name for t in w.measures_fig.data if t.type == "heatmap"))
+    np.testing.assert_allclose(np.asarray(heat.z, dtype=float), table.agreement, equal_nan=True)

@@ -103,7 +103,15 @@ class LayerDistanceExplorer(ExplorerBase):
             row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown, self.compare_dropdown]),
             row([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
         ])
-        self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig]
+        # every measure side by side (issue 18, 4): computed on demand, it runs them all
+        self.table_button = W.Button(description="compare every measure", icon="table",
+                                     tooltip="PH, CKA, RTD, SVCCA, PWCCA, Procrustes and RSA on these clouds: how "
+                                             "they agree over the layer pairs, and whether each grows with depth",
+                                     layout=W.Layout(width="220px"))
+        self.table_button.on_click(lambda _: self.compare_every_measure())
+        self.measures_fig = None
+        self.measures_table_ = None
+        self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig, self.table_button]
         self.observe(lambda change: self.recompute(),
                      names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite", "compare_with"])
         if autostart:
@@ -126,6 +134,32 @@ class LayerDistanceExplorer(ExplorerBase):
             return result, measure, study.similarity(measure, result.layers, spec, progress=progress, cancel=cancel)
 
         self.jobs.submit(work, self._show_with_measure, label=f"{metric} distances between layers")
+
+    def compare_every_measure(self) -> None:
+        """Compute the measures table (:meth:`Study.measures_table`) on the current settings and
+        show it under the heat maps: each measure's agreement with the others over the layer
+        pairs, and its layer monotonicity. Measures these clouds cannot give are named."""
+        spec, metric, dims, scale, kernel, study = (self.spec, self.metric, tuple(self.dims), self.scale,
+                                                    self.kernel, self.study)
+
+        def work(progress, cancel):
+            return study.measures_table(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
+                                        skip_errors=True, progress=progress, cancel=cancel)
+
+        self.jobs.submit(work, self._show_table, label="every measure")
+
+    def _show_table(self, table) -> None:
+        from ..figures.heatmaps import measures_table_figure
+
+        self.measures_table_ = table
+        skipped = f" · left out: {', '.join(sorted(table.skipped))}" if table.skipped else ""
+        fig = measures_table_figure(table.labels, table.agreement, table.monotonicity, table.depth_correlation,
+                                    title=f"every measure on these clouds{skipped}", width=FIT_WIDTH)
+        if self.measures_fig is None:
+            self.measures_fig = FigureWidget(fig)
+            self.children = list(self.children) + [self.measures_fig]
+        else:
+            update_in_place(self.measures_fig, fig)
 
     def _show_with_measure(self, outcome: tuple) -> None:
         result, self.measure_, self.measure_matrix_ = outcome
