@@ -333,7 +333,8 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
     assert main_layer == "head"
     small_layers = list(rings)  # layer_figs in study order, as drawn in the grid
     nb.wait_for_function(
-        """([sel, want]) => Array.from(document.querySelectorAll(sel)).every((gd, k) => {
+        """([sel, want]) => Array.from(document.querySelectorAll(sel))
+            .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).every((gd, k) => {
             const t = gd.data.find((t) => t.name === 'highlight');
             return t && (t.x ? t.x.length : 0) === want[k];
         })""",
@@ -342,7 +343,8 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
     )
     main_title = nb.evaluate("(sel) => document.querySelector(sel).layout.title.text", MAIN_GRAPH)
     assert main_title.startswith("head ·"), main_title
-    ringed = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel)).map((gd) => {
+    ringed = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel))
+            .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).map((gd) => {
             const t = gd.data.find((t) => t.name === 'highlight');
             return t && t.x ? t.x.length : 0; })""", MAPPER + " .js-plotly-plot")
     # the main graph (its layer) is ringed too, and at least one OTHER layer's small graph
