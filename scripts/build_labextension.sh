@@ -11,5 +11,7 @@ export PATH="$BIN:$PATH"
 cd labextension
 jlpm install
 jlpm build:prod
+# What `jupyter labextension list` reports as the installer (the template's install.json).
+cp install.json ../tda_widgets/labextension/install.json
 # The tour the "Open the tda-widgets tour" command copies, served from the extension's folder.
 cp ../notebooks/01_tour.ipynb ../tda_widgets/labextension/static/01_tour.ipynb
