@@ -1,5 +1,4 @@
 import {
-  ILabShell,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -84,7 +83,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'A TDA side panel for the notebook kernel\'s models, and tda-widgets commands.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ILauncher, IDefaultFileBrowser, ILabShell],
+  optional: [ICommandPalette, ILauncher, IDefaultFileBrowser],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
@@ -94,7 +93,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const { commands, serviceManager, shell } = app;
     const contents = serviceManager.contents;
-    const cwd = () => browser?.model.path ?? '';
+    // The file browser's folder (JupyterLab), else the current notebook's (Notebook 7's
+    // notebook page has no file browser), else the server's root.
+    const cwd = () => {
+      if (browser) {
+        return browser.model.path;
+      }
+      const current = tracker.currentWidget;
+      return current ? PathExt.dirname(current.context.path) : '';
+    };
 
     const panel = new TDAPanel(tracker);
     panel.title.icon = tdaIcon;
@@ -158,8 +165,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       palette?.addItem({ command, category: CATEGORY });
     }
     if (launcher) {
-      launcher.add({ command: CommandIDs.newNotebook, category: 'Notebook', rank: 10 });
-      launcher.add({ command: CommandIDs.openTour, category: 'Notebook', rank: 11 });
+      launcher.add({ command: CommandIDs.newNotebook, category: CATEGORY, rank: 1 });
+      launcher.add({ command: CommandIDs.openTour, category: CATEGORY, rank: 2 });
     }
   }
 };
