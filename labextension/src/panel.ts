@@ -296,11 +296,17 @@ export class TDAPanel extends Widget {
       ),
       true
     );
+    // Describe again when the choice changed or the chosen model was redefined.
+    const chosen = models.find(m => m.name === this._model.value);
+    const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}` : '';
+    const redefined = key !== this._describedKey;
+    this._describedKey = key;
     if (
       this._model.value &&
       (this._model.value !== modelBefore ||
         this._images.value !== imagesBefore ||
-        this._description === null)
+        this._description === null ||
+        redefined)
     ) {
       void this._describe();
     } else {
@@ -440,6 +446,7 @@ export class TDAPanel extends Widget {
   private _listing: INamespaceListing | null = null;
   private _description: IModelDescription | null = null;
   private _pending = false;
+  private _describedKey = '';
   private _status!: HTMLDivElement;
   private _modelTable!: HTMLTableElement;
   private _imageTable!: HTMLTableElement;
