@@ -17,3 +17,7 @@ if [ "${1:-}" = "test" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# An editable install does not install data files (setuptools' PEP 660 wheels carry none), so
+# link the committed prebuilt JupyterLab extension (tda_widgets/labextension) into the venv, as
+# the extension template's development install does; a plain `pip install .` needs no step.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter labextension develop --overwrite . >/dev/null

@@ -14,6 +14,13 @@ defer_rfc3987_syntax()  # seconds off every kernel's first import of plotly (see
 
 __version__ = "0.1.0"
 
+
+def _jupyter_labextension_paths():
+    """The prebuilt JupyterLab extension (``jupyter labextension develop --overwrite .`` links it
+    into an editable install; a normal install puts it in share/jupyter/labextensions)."""
+    return [{"src": "labextension", "dest": "tda-widgets"}]
+
+
 _LAZY = {
     # data
     "load_demo": "tda_widgets.data.digits",

@@ -1,0 +1,463 @@
+/**
+ * The "TDA" side panel: the active notebook's models and images, a model's layer presets,
+ * an explorer, a preview of the code and Insert (a code cell below the active cell, run).
+ */
+import { ISessionContext } from '@jupyterlab/apputils';
+import { KernelMessage } from '@jupyterlab/services';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
+import { Widget } from '@lumino/widgets';
+
+import { EXPLORERS, makeCode } from './codegen';
+import {
+  IModelDescription,
+  INamespaceListing,
+  panelRequest
+} from './kernel';
+
+const CUSTOM = '(choose layers)';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+function fillSelect(
+  select: HTMLSelectElement,
+  options: { value: string; label: string }[],
+  keep: boolean
+): void {
+  const previous = select.value;
+  select.replaceChildren();
+  for (const { value, label } of options) {
+    const option = el('option', undefined, label);
+    option.value = value;
+    select.appendChild(option);
+  }
+  if (keep && options.some(o => o.value === previous)) {
+    select.value = previous;
+  }
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e6) {
+    return `${(n / 1e6).toFixed(1)}M`;
+  }
+  if (n >= 1e3) {
+    return `${(n / 1e3).toFixed(1)}k`;
+  }
+  return String(n);
+}
+
+export class TDAPanel extends Widget {
+  constructor(tracker: INotebookTracker) {
+    super();
+    this._tracker = tracker;
+    this.id = 'tda-widgets-panel';
+    this.addClass('tda-panel');
+    this.title.caption = 'TDA: explore the kernel\'s models';
+    this._build();
+    tracker.currentChanged.connect(this._onNotebookChanged, this);
+    this._onNotebookChanged();
+  }
+
+  /** The last listing received (tests and debugging). */
+  get listing(): INamespaceListing | null {
+    return this._listing;
+  }
+
+  /** The code the preview shows, which Insert inserts. */
+  get code(): string {
+    return this._preview.textContent ?? '';
+  }
+
+  /** Ask the kernel again for its models and images. */
+  async refresh(): Promise<void> {
+    const session = this._session;
+    if (!session || !session.session?.kernel) {
+      this._setStatus('No notebook with a running kernel.');
+      this._listing = null;
+      this._render();
+      return;
+    }
+    try {
+      const listing = await panelRequest<INamespaceListing>(session, 'list');
+      if (session !== this._session) {
+        return; // the user switched notebooks meanwhile
+      }
+      this._listing = listing;
+      this._setStatus(
+        listing.error
+          ? listing.error
+          : `${this._notebookName()}: ${listing.models.length} model(s), ${listing.images.length} image set(s)` +
+              (listing.truncated ? ' (list truncated)' : '')
+      );
+    } catch (error) {
+      this._listing = null;
+      this._setStatus(String((error as Error).message ?? error));
+    }
+    this._render();
+  }
+
+  dispose(): void {
+    this._disconnect();
+    super.dispose();
+  }
+
+  private _notebookName(): string {
+    return this._tracker.currentWidget?.title.label ?? '';
+  }
+
+  private _onNotebookChanged(): void {
+    this._disconnect();
+    const panel: NotebookPanel | null = this._tracker.currentWidget;
+    this._session = panel ? panel.sessionContext : null;
+    this._description = null;
+    if (this._session) {
+      this._session.iopubMessage.connect(this._onIOPub, this);
+      this._session.kernelChanged.connect(this._onKernelChanged, this);
+      this._session.statusChanged.connect(this._onStatusChanged, this);
+      void this._session.ready.then(() => this.refresh());
+    }
+    void this.refresh();
+  }
+
+  private _disconnect(): void {
+    if (this._session) {
+      this._session.iopubMessage.disconnect(this._onIOPub, this);
+      this._session.kernelChanged.disconnect(this._onKernelChanged, this);
+      this._session.statusChanged.disconnect(this._onStatusChanged, this);
+    }
+  }
+
+  private _onKernelChanged(): void {
+    this._description = null;
+    void this.refresh();
+  }
+
+  private _onStatusChanged(_: ISessionContext, status: string): void {
+    if (status === 'restarting' || status === 'dead') {
+      this._listing = null;
+      this._description = null;
+      this._render();
+    }
+    if (status === 'idle' && this._listing === null) {
+      void this.refresh();
+    }
+  }
+
+  /** After any execution on the kernel (its execute_input, then idle), list again. */
+  private _onIOPub(_: ISessionContext, msg: KernelMessage.IMessage): void {
+    const type = msg.header.msg_type;
+    if (type === 'execute_input') {
+      this._pending = true;
+    } else if (
+      type === 'status' &&
+      this._pending &&
+      (msg.content as any).execution_state === 'idle'
+    ) {
+      this._pending = false;
+      void this.refresh();
+    }
+  }
+
+  private _setStatus(text: string): void {
+    this._status.textContent = text;
+  }
+
+  private _build(): void {
+    const header = el('div', 'tda-panel-header');
+    header.appendChild(el('h2', undefined, 'TDA'));
+    const refresh = el('button', 'jp-Button tda-refresh', 'Refresh');
+    refresh.onclick = () => void this.refresh();
+    header.appendChild(refresh);
+    this.node.appendChild(header);
+    this._status = el('div', 'tda-status');
+    this.node.appendChild(this._status);
+
+    this.node.appendChild(el('h3', undefined, 'Models'));
+    this._modelTable = el('table', 'tda-models');
+    this.node.appendChild(this._modelTable);
+    this.node.appendChild(el('h3', undefined, 'Images'));
+    this._imageTable = el('table', 'tda-images');
+    this.node.appendChild(this._imageTable);
+
+    this.node.appendChild(el('h3', undefined, 'Explore'));
+    const form = el('div', 'tda-form');
+    const row = (label: string, control: HTMLElement) => {
+      const line = el('label', 'tda-row');
+      line.appendChild(el('span', undefined, label));
+      line.appendChild(control);
+      form.appendChild(line);
+    };
+    this._model = el('select', 'tda-model-select');
+    this._images = el('select', 'tda-images-select');
+    this._labels = el('select', 'tda-labels-select');
+    this._explorer = el('select', 'tda-explorer-select');
+    fillSelect(
+      this._explorer,
+      Object.keys(EXPLORERS).map(k => ({ value: k, label: k })),
+      false
+    );
+    this._preset = el('select', 'tda-preset-select');
+    this._nImages = el('input', 'tda-n-images');
+    this._nImages.type = 'number';
+    this._nImages.min = '1';
+    this._nImages.placeholder = 'all';
+    row('model', this._model);
+    row('images', this._images);
+    row('labels', this._labels);
+    row('explorer', this._explorer);
+    row('layers', this._preset);
+    row('images used', this._nImages);
+    this.node.appendChild(form);
+    this._presetInfo = el('div', 'tda-preset-info');
+    this.node.appendChild(this._presetInfo);
+    this._layerBoxes = el('div', 'tda-layers');
+    this.node.appendChild(this._layerBoxes);
+
+    this.node.appendChild(el('h3', undefined, 'Code'));
+    this._preview = el('pre', 'tda-preview');
+    this.node.appendChild(this._preview);
+    this._insert = el('button', 'jp-Button jp-mod-accept tda-insert', 'Insert and run');
+    this._insert.onclick = () => void this._insertCode();
+    this.node.appendChild(this._insert);
+
+    const describe = () => void this._describe();
+    this._model.onchange = describe;
+    this._images.onchange = describe;
+    this._labels.onchange = () => this._updateCode();
+    this._explorer.onchange = () => this._updateCode();
+    this._preset.onchange = () => this._renderLayers();
+    this._nImages.oninput = () => this._updateCode();
+  }
+
+  private _render(): void {
+    const listing = this._listing;
+    this._modelTable.replaceChildren();
+    this._imageTable.replaceChildren();
+    const models = listing?.models ?? [];
+    const images = listing?.images ?? [];
+    const head = (table: HTMLTableElement, names: string[]) => {
+      const tr = el('tr');
+      names.forEach(n => tr.appendChild(el('th', undefined, n)));
+      table.appendChild(tr);
+    };
+    if (models.length) {
+      head(this._modelTable, ['name', 'class', 'params', 'device', 'mode']);
+    }
+    for (const m of models) {
+      const tr = el('tr');
+      [m.name, m.class, formatCount(m.parameters), m.device, m.training ? 'train' : 'eval'].forEach(
+        v => tr.appendChild(el('td', undefined, v))
+      );
+      this._modelTable.appendChild(tr);
+    }
+    if (images.length) {
+      head(this._imageTable, ['name', 'kind', 'shape / length']);
+    }
+    for (const i of images) {
+      const tr = el('tr');
+      const size = i.shape
+        ? i.shape.join(' × ')
+        : `${i.length ?? '?'}${i.batch_size ? ` (batch ${i.batch_size})` : ''}`;
+      [i.name, i.kind, size].forEach(v => tr.appendChild(el('td', undefined, v)));
+      this._imageTable.appendChild(tr);
+    }
+    const modelBefore = this._model.value;
+    const imagesBefore = this._images.value;
+    fillSelect(
+      this._model,
+      models.map(m => ({ value: m.name, label: `${m.name} (${m.class})` })),
+      true
+    );
+    fillSelect(
+      this._images,
+      images.map(i => ({ value: i.name, label: `${i.name} (${i.kind})` })),
+      true
+    );
+    fillSelect(
+      this._labels,
+      [{ value: '', label: '(none)' }].concat(
+        (listing?.labels ?? []).map(l => ({ value: l.name, label: l.name }))
+      ),
+      true
+    );
+    // Describe again when the choice changed or the chosen model was redefined.
+    const chosen = models.find(m => m.name === this._model.value);
+    const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}` : '';
+    const redefined = key !== this._describedKey;
+    this._describedKey = key;
+    if (
+      this._model.value &&
+      (this._model.value !== modelBefore ||
+        this._images.value !== imagesBefore ||
+        this._description === null ||
+        redefined)
+    ) {
+      void this._describe();
+    } else {
+      this._renderPresets();
+    }
+  }
+
+  /** Ask the kernel for the chosen model's layers and presets (with the chosen images). */
+  private async _describe(): Promise<void> {
+    const session = this._session;
+    const model = this._model.value;
+    if (!session || !model) {
+      this._description = null;
+      this._renderPresets();
+      return;
+    }
+    this._presetInfo.textContent = `Reading the layers of ${model}…`;
+    try {
+      this._description = await panelRequest<IModelDescription>(session, 'describe', {
+        model,
+        images: this._images.value || null
+      });
+    } catch (error) {
+      this._description = null;
+      this._presetInfo.textContent = String((error as Error).message ?? error);
+    }
+    this._renderPresets();
+  }
+
+  private _renderPresets(): void {
+    const description = this._description;
+    const options: { value: string; label: string }[] = [];
+    if (description && !description.error) {
+      for (const [name, entry] of Object.entries(description.presets)) {
+        if (entry.layers) {
+          options.push({ value: name, label: `${name} (${entry.layers.length})` });
+        }
+      }
+      options.push({ value: CUSTOM, label: CUSTOM });
+    }
+    fillSelect(this._preset, options, true);
+    if (description?.error) {
+      this._presetInfo.textContent = description.error;
+    }
+    this._renderLayers();
+  }
+
+  private _renderLayers(): void {
+    const description = this._description;
+    this._layerBoxes.replaceChildren();
+    const preset = this._preset.value;
+    if (!description || description.error || !preset) {
+      this._updateCode();
+      return;
+    }
+    const chosen = new Set(description.presets[preset]?.layers ?? []);
+    this._presetInfo.textContent =
+      preset === CUSTOM
+        ? 'Tick the layers to explore.'
+        : `${preset}: ${[...chosen].join(', ')}`;
+    if (description.shape_error) {
+      this._presetInfo.textContent += ` (output shapes unavailable: ${description.shape_error})`;
+    }
+    for (const layer of description.layers) {
+      const line = el('label', 'tda-layer');
+      const box = el('input');
+      box.type = 'checkbox';
+      box.value = layer.name;
+      box.checked = chosen.has(layer.name);
+      box.disabled = preset !== CUSTOM;
+      box.onchange = () => this._updateCode();
+      line.appendChild(box);
+      const shape =
+        layer.output_shape === undefined
+          ? ''
+          : layer.output_shape === null
+          ? ' — did not run'
+          : ` — ${layer.output_shape.join('×')}`;
+      line.appendChild(el('span', undefined, `${layer.name} (${layer.type})${shape}`));
+      this._layerBoxes.appendChild(line);
+    }
+    this._updateCode();
+  }
+
+  private _updateCode(): void {
+    const model = this._model.value;
+    const images = this._images.value;
+    const preset = this._preset.value;
+    let layers: string | string[] | null = null;
+    if (preset === CUSTOM) {
+      layers = Array.from(
+        this._layerBoxes.querySelectorAll<HTMLInputElement>('input:checked')
+      ).map(box => box.value);
+      if (!layers.length) {
+        layers = null;
+      }
+    } else if (preset) {
+      layers = preset;
+    }
+    if (!model || !images || layers === null) {
+      this._preview.textContent = '';
+      this._insert.disabled = true;
+      return;
+    }
+    const n = parseInt(this._nImages.value, 10);
+    this._preview.textContent = makeCode({
+      explorer: this._explorer.value,
+      model,
+      images,
+      labels: this._labels.value || null,
+      layers,
+      nImages: Number.isFinite(n) ? n : null
+    });
+    this._insert.disabled = false;
+  }
+
+  /** Insert the previewed code in a new code cell below the active cell, and run it. */
+  private async _insertCode(): Promise<void> {
+    const panel = this._tracker.currentWidget;
+    const code = this.code;
+    if (!panel || !code) {
+      return;
+    }
+    const notebook = panel.content;
+    NotebookActions.insertBelow(notebook);
+    NotebookActions.changeCellType(notebook, 'code');
+    const cell = notebook.activeCell;
+    if (!cell) {
+      return;
+    }
+    cell.model.sharedModel.setSource(code);
+    await NotebookActions.run(notebook, panel.sessionContext);
+  }
+
+  private _tracker: INotebookTracker;
+  private _session: ISessionContext | null = null;
+  private _listing: INamespaceListing | null = null;
+  private _description: IModelDescription | null = null;
+  private _pending = false;
+  private _describedKey = '';
+  private _status!: HTMLDivElement;
+  private _modelTable!: HTMLTableElement;
+  private _imageTable!: HTMLTableElement;
+  private _model!: HTMLSelectElement;
+  private _images!: HTMLSelectElement;
+  private _labels!: HTMLSelectElement;
+  private _explorer!: HTMLSelectElement;
+  private _preset!: HTMLSelectElement;
+  private _nImages!: HTMLInputElement;
+  private _presetInfo!: HTMLDivElement;
+  private _layerBoxes!: HTMLDivElement;
+  private _preview!: HTMLPreElement;
+  private _insert!: HTMLButtonElement;
+}
