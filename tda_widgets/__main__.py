@@ -7,7 +7,6 @@ import sys
 
 
 def _demo(args) -> int:
-    import numpy as np
     from tqdm.auto import tqdm
 
     from .compute import CloudSpec, Study

@@ -18,7 +18,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
