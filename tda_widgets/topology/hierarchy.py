@@ -76,11 +76,7 @@ def class_affinity(graph, classes: Optional[Sequence] = None) -> tuple[np.ndarra
             if label in index:
                 p[index[label]] = n / total
         raw += node.size * np.outer(p, p)
-    norm = np.sqrt(np.diag(raw))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        affinity = raw / np.outer(norm, norm)
-    affinity[~np.isfinite(affinity)] = 0.0
-    return np.clip(affinity, 0.0, 1.0), classes
+    return _cosine(raw), classes
 
 
 def confusion_affinity(labels, predictions, classes: Optional[Sequence] = None) -> tuple[np.ndarray, list]:
@@ -96,12 +92,16 @@ def confusion_affinity(labels, predictions, classes: Optional[Sequence] = None) 
     for a, b in zip(labels.tolist(), predictions.tolist()):
         if a in index and b in index:
             confusion[index[a], index[b]] += 1
-    raw = confusion + confusion.T
+    return _cosine(confusion + confusion.T), classes
+
+
+def _cosine(raw: np.ndarray) -> np.ndarray:
+    """``raw[a, b] / sqrt(raw[a, a] * raw[b, b])`` in [0, 1]; 0 for a class with no weight."""
     norm = np.sqrt(np.diag(raw))
     with np.errstate(invalid="ignore", divide="ignore"):
         affinity = raw / np.outer(norm, norm)
     affinity[~np.isfinite(affinity)] = 0.0
-    return np.clip(affinity, 0.0, 1.0), classes
+    return np.clip(affinity, 0.0, 1.0)
 
 
 class ClassTree:

@@ -222,8 +222,7 @@ class MapperExplorer(ExplorerBase):
             complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
             what = "class and group purity" if self.class_groups is not None else "class purity"
             update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
-            self._draw_confusion_tree()
-            self._draw_class_tree()
+            self._draw_confusion_tree()  # the class tree was drawn by _redraw above
         if errors:
             first = next(iter(errors.items()))
             self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")
@@ -255,8 +254,10 @@ class MapperExplorer(ExplorerBase):
                                                          width=260))
 
     def _draw_confusion_tree(self) -> None:
-        if self.confusion_fig is None or self.study.labels is None:
+        # the model's mistakes do not depend on the mapper settings: drawn once
+        if self.confusion_fig is None or self.study.labels is None or getattr(self, "_confusion_drawn", False):
             return
+        self._confusion_drawn = True
         from ..figures.hierarchy import class_tree_figure
         from ..topology.hierarchy import class_tree, confusion_affinity
 
