@@ -502,9 +502,23 @@ def _figure_state(fig):
     return state
 
 
-def test_redraws_send_only_what_changed_and_end_in_the_new_figure(study):
-    """A warm layer switch restyles only the properties that changed (issue 17, 1), and every
-    sequence of redraws leaves the widget equal to a figure built from scratch."""
+PLOTLY_EDITS = ("_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces", "_py2js_restyle", "_py2js_relayout",
+                "_py2js_update", "_py2js_animate")
+
+
+def _record(widget):
+    """What ``widget`` sends the browser: tda-widgets' fast-path messages and plotly's own edits."""
+    sent = []
+    widget._tdaw_send = lambda content: sent.append(content)
+    widget.observe(lambda change: change["new"] is not None and sent.append({"plotly": change["name"]}),
+                   names=list(PLOTLY_EDITS))
+    return sent
+
+
+def test_a_view_seen_before_is_named_not_sent_again_and_python_ends_in_the_same_figure(study):
+    """Issue 17, 1: the browser gets each view's figure once (its JSON, the template once per
+    widget); a view seen before is one "show" message naming it; plotly's own edit messages are
+    never sent; and the Python figure ends equal to a figure built from scratch."""
     from tda_widgets.figures.diagrams import barcode_figure, persistence_diagram_figure
     from tda_widgets.widgets._common import FigureWidget, json_safe, update_in_place
 
@@ -512,17 +526,57 @@ def test_redraws_send_only_what_changed_and_end_in_the_new_figure(study):
                 for layer in ("block1", "fc1")}
     for build in (persistence_diagram_figure, barcode_figure):
         widget = FigureWidget(build([np.empty((0, 2))], title="computing…"))
-        sent = []
-        widget._send_update_msg = lambda restyle_data, relayout_data, trace_indexes=None, source_view_id=None: \
-            sent.append(restyle_data)
+        sent = _record(widget)
         for layer in ("block1", "fc1", "block1", "fc1"):
-            new = build(list(diagrams[layer]), title=f"{layer} diagram")
-            update_in_place(widget, new)
+            update_in_place(widget, build(list(diagrams[layer]), title=f"{layer} diagram"))
             fresh = json_safe(build(list(diagrams[layer]), title=f"{layer} diagram"))  # NaN as null, as sent
             assert _figure_state(widget) == _figure_state(fresh)
-        last = {key for message in sent[-4:] for key in message}
-        assert last and last <= {"x", "y", "customdata", "text", "base", "marker.color", "marker.size"}, last
-        assert not {"hovertemplate", "name", "mode", "showlegend"} & last  # unchanged: never re-sent
+        assert [m.get("tdaw") for m in sent] == ["frame", "frame", "show", "show"], sent
+        assert not [m for m in sent if "plotly" in m]
+        assert "template" in sent[0] and "template" not in sent[1]  # one template per widget
+        assert sent[2]["id"] == sent[0]["id"] and sent[3]["id"] == sent[1]["id"] != sent[0]["id"]
+        # what the browser draws for the last view: the frame's JSON plus the template
+        frame = json.loads(sent[1]["figure"])
+        reference = json.loads(json_safe(build(list(diagrams["fc1"]), title="fc1 diagram")).to_json())
+        template = reference["layout"].pop("template")
+        assert json.loads(sent[0]["template"]) == template
+        assert frame["layout"] == reference["layout"]
+        assert [{k: v for k, v in t.items() if k != "uid"} for t in frame["data"]] == \
+            [{k: v for k, v in t.items() if k != "uid"} for t in reference["data"]]
+
+
+def test_a_browser_that_lacks_a_view_gets_the_figure_python_holds(study):
+    """A reloaded page has no stored frames: asked for one, the kernel sends its current figure."""
+    from tda_widgets.figures.diagrams import persistence_diagram_figure
+    from tda_widgets.widgets._common import FigureWidget, update_in_place
+
+    diagrams = study.diagrams(["fc1"], CloudSpec(max_points=60))["fc1"].diagrams
+    widget = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…"))
+    update_in_place(widget, persistence_diagram_figure(list(diagrams), title="fc1 diagram"))
+    sent = _record(widget)
+    widget._handle_custom_msg({"tdaw": "need", "id": "unknown"}, [])
+    assert [m["tdaw"] for m in sent] == ["frame"] and "template" in sent[0]
+    frame = json.loads(sent[0]["figure"])
+    assert frame["layout"]["title"]["text"] == "fc1 diagram"
+    assert [t["name"] for t in frame["data"]] == [t.name for t in widget.data]
+
+
+def test_an_explorer_sends_every_figure_before_it_updates_the_python_copies(study, monkeypatch):
+    """Inside one step the second figure's message does not wait for the first figure's Python
+    bookkeeping (figure_batch); a cached layer switch sends two "show" messages and nothing else."""
+    from tda_widgets.widgets import _common
+
+    w = PersistenceExplorer(study=study, layer="block1", max_points=60, threaded=False)
+    w.layer = "fc1"
+    events = []
+    for fig in (w.diagram_fig, w.barcode_fig):
+        fig._tdaw_send = lambda content, fig=fig: events.append(("send", content["tdaw"]))
+    real = _common._update_in_place
+    monkeypatch.setattr(_common, "_update_in_place", lambda widget, new: (events.append(("python", None)),
+                                                                          real(widget, new)))
+    w.layer = "block1"
+    assert events == [("send", "show"), ("send", "show"), ("python", None), ("python", None)], events
+    assert w.diagram_fig.layout.title.text.startswith("block1")
 
 
 def test_a_long_single_step_shows_progress_that_moves(study):

@@ -20,6 +20,7 @@ import traitlets as T
 
 from ..errors import Cancelled, TDAInputError
 from ..markup import markup
+from ._common import figure_batch
 
 __all__ = ["JobRunner", "ExplorerBase", "CELLS"]
 
@@ -136,7 +137,8 @@ class JobRunner:
                     raise Cancelled(label)
                 if generation != self.generation:
                     return
-                apply(result)
+                with figure_batch():  # every figure's change reaches the browser before the Python copies
+                    apply(result)
                 if generation == self.generation:
                     self.last_error = None
                     self.on_state("done", "")
@@ -206,10 +208,14 @@ class ExplorerBase(W.VBox):
         self.progress_bar.description = f"{done}/{total}"
         if message:
             self._message = message
-            self._show_running()
+            if getattr(self, "_busy_shown", True):  # a quick job's status never flickers
+                self._show_running()
 
     #: Seconds between two updates of a running job's elapsed time.
     TICK_S = 0.5
+    #: A threaded job shows its progress bar and status only once it has run this long: a view
+    #: from the cache (a few ms) then sends no progress messages and nothing flickers.
+    SHOW_AFTER_S = 0.15
 
     def _show_running(self) -> None:
         elapsed = time.monotonic() - getattr(self, "_started_at", time.monotonic())
@@ -217,29 +223,52 @@ class ExplorerBase(W.VBox):
         self.status_label.value = markup("<span>{} · {:.1f} s</span>", message, elapsed) if message \
             else markup("<span>{:.1f} s</span>", elapsed)
 
+    def _show_busy(self, run: int) -> None:
+        """Show run ``run``'s progress bar and status, if it is still the one running."""
+        with self._ui_lock:
+            if self.state != "running" or self._run != run or self._busy_shown:
+                return
+            self._busy_shown = True
+            self.progress_bar.bar_style = "info"
+            self.progress_bar.layout.visibility = "visible"
+            self._show_running()
+
     def _tick(self, run: int) -> None:
         """While job run ``run`` is the running one, show its elapsed time: a long single step
         (one layer's persistence) shows progress that moves, not a frozen "0/1"."""
+        time.sleep(self.SHOW_AFTER_S)
+        self._show_busy(run)
         while True:
             time.sleep(self.TICK_S)
             if self.state != "running" or self._run != run:
                 return
             self._show_running()
 
+    _ui_lock = threading.Lock()
+
     def _on_state(self, state: str, message: str) -> None:
-        self.state = state
-        self.status = message
         running = state == "running"
-        self.cancel_button.disabled = not running
-        self.progress_bar.layout.visibility = "visible" if running else "hidden"
+        with self._ui_lock:
+            self.state = state
+            self.status = message
+            self.cancel_button.disabled = not running
+            if running:
+                self.progress_bar.value = 0.0
+                self._started_at, self._message = time.monotonic(), message
+                self._run = getattr(self, "_run", 0) + 1
+                self._busy_shown = False
+                run = self._run
+            else:
+                self._busy_shown = False
+                if self.progress_bar.layout.visibility != "hidden":
+                    self.progress_bar.layout.visibility = "hidden"
         if running:
-            self.progress_bar.value = 0.0
-            self.progress_bar.bar_style = "info"
-            self._started_at, self._message = time.monotonic(), message
-            self._run = getattr(self, "_run", 0) + 1
             if self.jobs.threaded:
-                threading.Thread(target=self._tick, args=(self._run,), daemon=True,
-                                 name=f"tda-widgets-ticker-{self._run}").start()
+                threading.Thread(target=self._tick, args=(run,), daemon=True,
+                                 name=f"tda-widgets-ticker-{run}").start()
+            else:
+                self._show_busy(run)
+            return
         colour = {"error": "var(--jp-error-color1, #b00020)", "cancelled": "var(--jp-warn-color1, #8a6d00)"}.get(
             state, "var(--jp-ui-font-color2, #555)")  # the theme's colours, readable in light and dark
         template = "<span style='color:{}'><b>Error</b> — {}</span>" if state == "error" \

@@ -17,7 +17,7 @@ from ..topology.cka import CKASpec, rank_correlation
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
-from ._common import FIT_WIDTH, FigureWidget, dropdown, make_study, row, slider, update_in_place
+from ._common import FIT_WIDTH, FigureWidget, ViewCache, dropdown, flush_figures, make_study, row, slider, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
@@ -95,6 +95,7 @@ class LayerDistanceExplorer(ExplorerBase):
 
         n = len(self.study.layers)
         empty = np.zeros((n, n))
+        self._views = ViewCache()  # the heat maps of each view shown
         self.heatmap_fig = FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
                                                               title="computing…", width=FIT_WIDTH))
         self.matching_fig = FigureWidget(self._empty_matching("click a cell of the PH heat map"))
@@ -177,10 +178,13 @@ class LayerDistanceExplorer(ExplorerBase):
             ph = result["ph"]
             finite = len(result["layers"]) >= 3 and np.isfinite(ph).all() and np.isfinite(right).all()
             rho = rank_correlation(ph, as_dissimilarity(right, kind)) if finite else float("nan")
-        fig = layer_distance_figure(result["ph"], right, result["layers"], metric=result["metric"],
-                                    rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"],
-                                    dims=result["dims"], cka_name=name, cka_kind=kind, rho_label=rho_label,
-                                    width=FIT_WIDTH)
+        # a view seen before (same settings, same numbers) is neither built nor serialised again
+        key = ("heatmap", tuple(result["layers"]), result["metric"], tuple(result["dims"]), result["scale"], name,
+               kind, rho_label, repr(float(rho)), np.asarray(result["ph"]).tobytes(), np.asarray(right).tobytes())
+        fig = self._views.get(key) or self._views.put(key, layer_distance_figure(
+            result["ph"], right, result["layers"], metric=result["metric"],
+            rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"], dims=result["dims"],
+            cka_name=name, cka_kind=kind, rho_label=rho_label, width=FIT_WIDTH))
         update_in_place(self.heatmap_fig, fig)
         self._bind_callbacks()
         shown = self._matching_settings()
@@ -199,6 +203,7 @@ class LayerDistanceExplorer(ExplorerBase):
         return matching_figure(np.empty((0, 2)), np.empty((0, 2)), np.empty((0, 2), dtype=int), title=title)
 
     def _bind_callbacks(self) -> None:
+        flush_figures()  # the callbacks go on the traces the figure holds after this step
         for trace in self.heatmap_fig.data:
             if trace.name == "ph":
                 trace.on_click(self._on_cell)

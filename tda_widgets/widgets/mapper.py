@@ -13,7 +13,7 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
-from ._common import (FIGURE_LOCK, FigureWidget, describe_classes, dropdown, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel,
+from ._common import (FigureWidget, describe_classes, dropdown, figure_batch, flush_figures, send_restyle, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel, ViewCache,
                       update_in_place)
 from .base import ExplorerBase
 
@@ -88,6 +88,7 @@ class MapperExplorer(ExplorerBase):
         self.class_groups = resolve_class_groups(class_groups, type(self).__name__)
         names = list(self.study.layers)
         self.graphs_: dict[str, MapperGraph] = {}
+        self._views = ViewCache(size=64)  # the figures of each view shown (graph, rings, tree)
         self.highlighted_: dict[str, list[str]] = {}
 
         with self.hold_trait_notifications():
@@ -244,14 +245,18 @@ class MapperExplorer(ExplorerBase):
             return
         from ..figures.hierarchy import class_tree_figure
 
-        try:
-            tree, agreement = self.class_tree()
-        except Exception as exc:  # e.g. a layer whose graph holds a single class
-            update_in_place(self.tree_fig, _empty_tree(f"{self.layer}: no class tree ({exc})"[:80]))
-            return
-        title = f"{self.layer}: class tree" + ("" if agreement is None else f" · groups agree {agreement:.2f}")
-        update_in_place(self.tree_fig, class_tree_figure(tree, class_names=self.study.class_names, title=title,
-                                                         width=260))
+        graph, key = self.graphs_[self.layer], ("tree", self.layer, repr(self.class_groups))
+        cached = self._views.get(key, graph)
+        if cached is None:
+            try:
+                tree, agreement = self.class_tree()
+            except Exception as exc:  # e.g. a layer whose graph holds a single class
+                cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80])
+            else:
+                title = f"{self.layer}: class tree" + ("" if agreement is None else f" · groups agree {agreement:.2f}")
+                cached = class_tree_figure(tree, class_names=self.study.class_names, title=title, width=260)
+            self._views.put(key, cached, graph)
+        update_in_place(self.tree_fig, cached)
 
     def _draw_confusion_tree(self) -> None:
         # the model's mistakes do not depend on the mapper settings: drawn once
@@ -276,13 +281,17 @@ class MapperExplorer(ExplorerBase):
         graph = self.graphs_.get(layer)
         if graph is None:
             return self._empty_figure(f"{layer}: no graph", width, height)
+        key = ("graph", layer, width, height, title, self.color_by, tuple(highlight or ()))
+        cached = self._views.get(key, graph)
+        if cached is not None:  # a view seen before: neither built nor serialised again
+            return cached
         # markers scale with the figure: at the strip's size the main graph's 8-30 px discs hid
         # each other, and a click picked a neighbour
         scale = min(1.0, width / MAIN_SIZE[0])
-        return mapper_graph_figure(graph, color_by=self.color_by, class_names=self.study.class_names,
-                                   highlight=highlight, title=title, width=width, height=height,
-                                   size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
-                                   key=width >= MAIN_SIZE[0])  # the main graph carries the key
+        return self._views.put(key, mapper_graph_figure(
+            graph, color_by=self.color_by, class_names=self.study.class_names, highlight=highlight, title=title,
+            width=width, height=height, size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
+            key=width >= MAIN_SIZE[0]), graph)  # the main graph carries the key
 
     def _redraw(self) -> None:
         if not self.graphs_:
@@ -301,6 +310,7 @@ class MapperExplorer(ExplorerBase):
     # ----------------------------------------------------------- linking
 
     def _bind_callbacks(self) -> None:
+        flush_figures()  # the callbacks go on the traces the figure holds after this step
         figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
         for name, fig in figs:
             for trace in fig.data:
@@ -358,19 +368,22 @@ class MapperExplorer(ExplorerBase):
         already holds (building every layer's figure again to copy its rings took 0.7-0.8 s
         for a click in the browser benchmark)."""
         figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
-        for name, fig in figs:
-            if self.graphs_.get(name) is None:
-                continue
-            nodes = next((t for t in fig.data if t.name == "nodes"), None)
-            ring = next((t for t in fig.data if t.name == "highlight"), None)
-            if nodes is None or ring is None or nodes.customdata is None:
-                continue
-            where = {str(node_id): k for k, node_id in enumerate(nodes.customdata)}
-            ids = [i for i in dict.fromkeys(self.highlighted_.get(name) or []) if str(i) in where]
-            rows = np.array([where[str(i)] for i in ids], dtype=np.int64)
-            sizes = np.asarray(nodes.marker.size, dtype=np.float64)
-            with FIGURE_LOCK, fig.batch_update():  # the same rings mapper_graph_figure draws
-                ring.x = np.asarray(nodes.x, dtype=np.float64)[rows]
-                ring.y = np.asarray(nodes.y, dtype=np.float64)[rows]
-                ring.marker.size = sizes[rows] + 10
-                ring.customdata = list(ids)
+        with figure_batch():  # every figure's rings go out before the Python copies are updated
+            flush_figures()   # read the node positions each figure holds after this step
+            for name, fig in figs:
+                if self.graphs_.get(name) is None:
+                    continue
+                names = [t.name for t in fig.data]
+                if "nodes" not in names or "highlight" not in names:
+                    continue
+                nodes, ring_index = fig.data[names.index("nodes")], names.index("highlight")
+                if nodes.customdata is None:
+                    continue
+                where = {str(node_id): k for k, node_id in enumerate(nodes.customdata)}
+                ids = [i for i in dict.fromkeys(self.highlighted_.get(name) or []) if str(i) in where]
+                rows = np.array([where[str(i)] for i in ids], dtype=np.int64)
+                sizes = np.asarray(nodes.marker.size, dtype=np.float64)
+                # the same rings mapper_graph_figure draws
+                send_restyle(fig, ring_index, {"x": np.asarray(nodes.x, dtype=np.float64)[rows],
+                                               "y": np.asarray(nodes.y, dtype=np.float64)[rows],
+                                               "marker.size": sizes[rows] + 10, "customdata": list(ids)})

@@ -11,7 +11,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._common import FigureWidget, dropdown, first_point, layer_slider, make_study, point_marks, row, slider, thumbnail_panel, update_in_place
+from ._common import FigureWidget, dropdown, first_point, flush_figures, layer_slider, make_study, point_marks, row, slider, thumbnail_panel, update_in_place, ViewCache
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -59,6 +59,7 @@ class PersistenceExplorer(ExplorerBase):
         self.result_: Optional[PersistenceResult] = None
         self.cloud_ = None
         self._displayed_key = None
+        self._views = ViewCache()  # the figures of each view shown, for a quick way back
 
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
@@ -121,9 +122,12 @@ class PersistenceExplorer(ExplorerBase):
         title = f"{layer} · persistence diagram"
         subtitle = (f"{cloud.mode} · {cloud.n_points} points in {cloud.n_dims} dims · {self.scale} scale · "
                     f"{result.backend}")
-        update_in_place(self.diagram_fig, persistence_diagram_figure(list(result.diagrams), title=title,
-                                                                    subtitle=subtitle, **_SIZE))
-        update_in_place(self.barcode_fig, barcode_figure(list(result.diagrams), title="barcode", **_SIZE))
+        key = (layer, self.mode, int(self.max_points), self.maxdim, self.backend, self.scale)
+        figures = self._views.get(key, cloud, result) or self._views.put(key, (
+            persistence_diagram_figure(list(result.diagrams), title=title, subtitle=subtitle, **_SIZE),
+            barcode_figure(list(result.diagrams), title="barcode", **_SIZE)), cloud, result)
+        update_in_place(self.diagram_fig, figures[0])
+        update_in_place(self.barcode_fig, figures[1])
         self._bind_callbacks()
         self.thumbnails.clear()
         self.selected_bar = None
@@ -131,6 +135,7 @@ class PersistenceExplorer(ExplorerBase):
     # ----------------------------------------------------------- linking
 
     def _bind_callbacks(self) -> None:
+        flush_figures()  # the callbacks go on the traces the figure holds after this step
         for fig in (self.diagram_fig, self.barcode_fig):
             for trace in fig.data:
                 if trace.name and trace.name.startswith("H"):

@@ -119,14 +119,110 @@ function pageHooks() {
   document.head.appendChild(style);
 }
 
+
+// The fast path (tda_widgets.widgets._common.FigureWidget.send_frame): the kernel sends a view's
+// whole figure once ("frame", JSON keyed by a hash of its content) and afterwards only its id
+// ("show"); the view is drawn with one Plotly.react. "restyle" sets a few attributes of one
+// trace with one Plotly.restyle. plotly's own model reads the shown figure through get(), so
+// views rendered later, and plotly's own edits that follow, start from it.
+const FRAMES_KEPT = 64;
+
+function fastPath(model, queue, real) {
+  const frames = new Map();
+  const templates = new Map();
+  const views = new Map();   // el -> drawn (false until plotly's first render of it ended)
+  let shown = null;          // {data, layout} of the figure shown, or null: plotly's own state
+  const state = { version: 0 };
+  const clone = (value) => (value === undefined ? value : JSON.parse(JSON.stringify(value)));
+  const plotly = () => globalThis.Plotly;
+
+  function draw(el) {
+    const P = plotly();
+    if (!P || !shown) return;
+    P.react(el, clone(shown.data), clone(shown.layout)).catch?.((e) => console.error("tda-widgets: redraw failed", e));
+  }
+  function redrawAll() {
+    state.version += 1;
+    if (real() === null) { queue.length = 0; return; }   // plotly not built yet: it reads `shown` when it renders
+    for (const [el, ready] of views) if (ready) draw(el);
+  }
+  function show(id) {
+    const frame = frames.get(id);
+    frames.delete(id);
+    frames.set(id, frame);      // most recently used last
+    const layout = clone(frame.layout);
+    const template = templates.get(frame.template_id);
+    if (template) layout.template = clone(template);
+    shown = { data: clone(frame.data), layout };
+    redrawAll();
+  }
+  function setPath(target, path, value) {
+    const parts = path.split(".");
+    let node = target;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {});
+    node[parts[parts.length - 1]] = value;
+  }
+  model.on("msg:custom", (msg) => {
+    if (!msg || typeof msg.tdaw !== "string") return;
+    if (msg.tdaw === "frame") {
+      if (msg.template !== undefined) templates.set(msg.template_id, JSON.parse(msg.template));
+      const figure = JSON.parse(msg.figure);
+      frames.set(msg.id, { data: figure.data, layout: figure.layout, template_id: msg.template_id });
+      while (frames.size > FRAMES_KEPT) frames.delete(frames.keys().next().value);
+      show(msg.id);
+    } else if (msg.tdaw === "show") {
+      if (frames.has(msg.id) && templates.has(frames.get(msg.id).template_id)) show(msg.id);
+      else model.send({ tdaw: "need", id: msg.id });
+    } else if (msg.tdaw === "restyle") {
+      const props = JSON.parse(msg.props);
+      // the drawn views always take it; the stored figure too when it holds that trace (else the
+      // kernel's next copy of its whole state brings it to views rendered later)
+      if (shown && shown.data[msg.trace]) {
+        for (const [path, values] of Object.entries(props)) setPath(shown.data[msg.trace], path, clone(values[0]));
+      }
+      state.version += 1;
+      const P = plotly();
+      if (real() === null || !P) { queue.length = 0; return; }
+      for (const [el, ready] of views) {
+        if (ready) P.restyle(el, clone(props), [msg.trace]).catch?.((e) => console.error("tda-widgets: restyle failed", e));
+      }
+    }
+  });
+  // a whole new figure state from the kernel (its copy for views rendered later) is the truth again
+  model.on("change:_widget_data", () => { shown = null; });
+  return {
+    get version() { return state.version; },
+    get(name, fallback) {
+      if (shown && name === "_widget_data") return shown.data;
+      if (shown && name === "_widget_layout") return shown.layout;
+      return fallback();
+    },
+    attach(el, drawnVersion) {
+      views.set(el, false);
+      // plotly's first render is asynchronous; a frame that came meanwhile is drawn after it
+      const done = (event) => {
+        if (event.detail?.element !== el) return;
+        document.removeEventListener("plotlywidget-after-render", done);
+        if (!views.has(el)) return;
+        views.set(el, true);
+        if (state.version !== drawnVersion && shown) draw(el);
+      };
+      document.addEventListener("plotlywidget-after-render", done);
+    },
+    detach(el) { views.delete(el); },
+  };
+}
+
 export function figureWidget(key) {
   let real = null;
   let built = null;
+  let fast = null;
   return {
     initialize({ model, experimental }) {
       busy();
       pageHooks();
       const queue = [];
+      fast = fastPath(model, queue, () => real);
       // A new _widget_data (tda-widgets resends the whole figure after each redraw) already
       // holds every edit queued before it: replaying those too doubled traces (a hover then
       // reached the wrong trace; found by the tour test's kernel-side diagnostic).
@@ -144,7 +240,7 @@ export function figureWidget(key) {
         const handlers = {};
         // plotly's model sees the widget model through this, so a replayed edit reads its value
         const view = {
-          get: (name) => (replaying && replaying[0] === name ? replaying[1] : model.get(name)),
+          get: (name) => (replaying && replaying[0] === name ? replaying[1] : fast.get(name, () => model.get(name))),
           set: (name, value) => model.set(name, value),
           on: (event, callback) => {
             (handlers[event] ||= []).push(callback);
@@ -169,7 +265,13 @@ export function figureWidget(key) {
     },
     async render({ el }) {
       const widget = await built;
-      return widget.render({ el });
+      const drawn = fast.version;
+      const remove = widget.render({ el });
+      fast.attach(el, drawn);
+      return () => {
+        fast.detach(el);
+        if (typeof remove === "function") remove();
+      };
     },
   };
 }
