@@ -296,6 +296,62 @@ PAPER = [
     where geometry and linear similarity part. The subsample moves the PH ranking a little too:
     try another `max_points` or `seed` in `CloudSpec`.
 
+    ## 1b. Every similarity measure side by side
+
+    PH and CKA are two of many ways to say how differently two layers represent the same images.
+    The field also uses **RTD** (Representation Topology Divergence: how the two clouds' loops
+    differ), **SVCCA** and **PWCCA** (canonical correlations between the two layers' features),
+    **orthogonal Procrustes** (the distance left after the best rotation of one cloud onto the
+    other) and **RSA** (do the two layers find the same images alike?). All of them here run on
+    the same 200-image clouds as PH above.
+
+    The measures table answers two questions about them:
+
+    - **Do they agree?** For every pair of measures, the Spearman rank correlation of their
+      values over the ten layer pairs (each turned into a dissimilarity: 1 - s for a
+      similarity). Near 1: the two rank the layer pairs alike; near 0: they see different
+      things.
+    - **Do they track depth?** *Monotonicity* (the ReSi benchmark's check): over every triple of
+      layers i < j < k, the share where the outer pair (i, k) is at least as different as either
+      inner pair. *Depth ρ*: the rank correlation between the number of layers between two
+      layers and their dissimilarity. A measure that sees layers change step by step scores
+      near 1 on both.
+    """),
+    code("""
+    from tda_widgets.figures import measures_table_figure
+
+    table = study.measures_table(layers, SPEC, skip_errors=True)   # PH (bottleneck) and CKA as above
+    print(f"{'measure':>22} {'kind':>10} {'monotonicity':>12} {'depth rho':>9}")
+    for label, kind, mono, depth in zip(table.labels, table.kinds, table.monotonicity, table.depth_correlation):
+        print(f"{label:>22} {kind:>10} {mono:12.2f} {depth:9.2f}")
+    for name, why in table.skipped.items():
+        print(f"not computed: {name}: {why}")
+    measures_table_figure(table.labels, table.agreement, table.monotonicity, table.depth_correlation)
+    """),
+    code("""
+    # Check one cell of the table and one monotonicity independently: scipy's Spearman of PH and
+    # 1 - RSA over the layer pairs, and the triples counted by hand.
+    rsa = study.similarity("rsa", layers, SPEC)
+    upper = np.triu_indices(len(layers), 1)
+    rho_ph_rsa = spearmanr(result["ph"][upper], 1.0 - rsa[upper]).statistic
+    a, b = table.names.index("ph"), table.names.index("rsa")
+    assert np.isclose(table.agreement[a, b], rho_ph_rsa), (table.agreement[a, b], rho_ph_rsa)
+
+    from itertools import combinations
+    triples = list(combinations(range(len(layers)), 3))
+    ph = result["ph"]
+    monotone = sum(ph[i, k] >= max(ph[i, j], ph[j, k]) for i, j, k in triples) / len(triples)
+    assert np.isclose(table.monotonicity[a], monotone)
+    assert {"ph", "cka", "rtd", "svcca", "procrustes", "rsa"} <= set(table.names), table.names
+    print(f"rho(PH, 1 - RSA) = {rho_ph_rsa:.2f}; PH monotonicity = {monotone:.2f}")
+    """),
+    md("""
+    **Reading it.** A measure whose row is red where the others' are red belongs with them; a
+    pale row is a measure that ranks layer pairs its own way. Read the bars beside it for each
+    measure's sanity: the ones near 1 grow with the distance between layers, as one expects of
+    a network that changes its representation a little at each layer. A measure that the data
+    cannot give is named above instead (PWCCA, for one, needs more images than features).
+
     ## 2. Mapper: classes separate from early to late layers
 
     One mapper graph per layer on all 450 images (lens: first principal component; 8
@@ -526,30 +582,79 @@ PAPER = [
     more strongly the bigger it is). Classes that share many nodes are joined early in a tree
     (a dendrogram); classes that never share a node join only at the top.
 
-    **How to read it.** Low joins = the layer treats those digits as similar; a tree whose two
-    top branches are the groups you expect means the layer knows the grouping. As a reference,
-    the same tree is built from the model's own mistakes (which digit it takes for which); the
-    number under each layer says how well its tree's top split agrees with the mistakes' tree
-    (1 = the same split, 0 = no better than chance).
-    """),
-    code("""
-    from tda_widgets.figures import class_tree_figure
-    from tda_widgets.topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
+    **How to read it.** Low joins = the layer treats those digits as similar; a tree whose top
+    branches are the groups you expect means the layer knows the grouping. A layer whose nodes
+    each hold one digit has no hierarchy left: every digit joins at the top.
 
-    predictions = study.predictions()
-    confusion_tree = class_tree(*confusion_affinity(demo.labels, predictions, list(range(10))))
-    mistakes = confusion_tree.cut(3)                    # the model's confusions, as three groups
-    print("groups the model's mistakes suggest:",
-          {k: sorted(c for c in mistakes if mistakes[c] == k) for k in sorted(set(mistakes.values()))})
-    trees = {layer: class_tree(*class_affinity(graphs[layer], list(range(10)))) for layer in layers}
-    for layer, tree in trees.items():
-        print(f"{layer:>7}: agreement with the mistakes' groups {grouping_agreement(tree, mistakes):+.2f}")
-    class_tree_figure(trees["block2"], class_names=demo.class_names, title="block2: which digits share nodes",
-                      width=520, height=320)
+    Digits have no named groups (CIFAR-10 has: vehicles and animals), so we ask the model which
+    digits it finds alike: the same kind of tree built from its **mistakes** on the same images,
+    counting for every pair of digits the probability it gives to the wrong one (not only its
+    final answers: it gets 445 of these 450 digits right, so five outright mistakes would say
+    little). Cut into three branches, that tree gives three groups of digits. Two numbers per
+    layer then follow:
+
+    - **group purity**: like class purity, the share of a node's images in its most common
+      *group*; high group purity with low class purity means the layer has separated the
+      groups but not yet the digits inside them;
+    - **agreement**: the layer's tree cut into three branches against the three groups (the
+      adjusted Rand index: 1 = the same split, 0 = no better than chance).
     """),
     code("""
-    class_tree_figure(confusion_tree, class_names=demo.class_names, title="the model's mistakes",
-                      width=520, height=320, color="#7f7f7f")
+    from plotly.subplots import make_subplots
+
+    from tda_widgets.figures import class_tree_figure, purity_by_layer_figure
+    from tda_widgets.topology.hierarchy import (class_affinity, class_tree, confusion_affinity, confusion_groups,
+                                                grouping_agreement)
+
+    digits = list(range(10))
+    probabilities = study.class_probabilities()         # the softmax of the model's outputs, per image
+    wrong = int((study.predictions() != demo.labels).sum())
+    print(f"outright mistakes: {wrong} of {len(demo.labels)} digits")
+    assert wrong == 5, wrong                            # as the text above says
+    confusion_tree = class_tree(*confusion_affinity(demo.labels, probabilities, digits))
+    groups = confusion_groups(demo.labels, probabilities, digits, n_groups=3)
+    print("groups the model's mistakes suggest:",
+          {g: [d for d in digits if groups[d] == g] for g in sorted(set(groups.values()))})
+    grouped = {layer: study.mapper(layer, MAPPER_SPEC, n_cubes=8, overlap=0.35, class_groups=groups)
+               for layer in layers}                     # the same graphs, nodes counted by group too
+    trees = {layer: class_tree(*class_affinity(grouped[layer], digits)) for layer in layers}
+    agreement = {layer: grouping_agreement(tree, groups) for layer, tree in trees.items()}
+    for layer in layers:
+        print(f"{layer:>7}: class purity {grouped[layer].mean_purity('class'):.2f}, "
+              f"group purity {grouped[layer].mean_purity('group'):.2f}, agreement {agreement[layer]:+.2f}")
+    purity_by_layer_figure(grouped, title="class and group purity per layer", width=640, height=380)
+    """),
+    code("""
+    # Every layer's tree beside the model's mistakes' tree (grey), one panel each.
+    panels = {f"{layer}: agreement {agreement[layer]:+.2f}": class_tree_figure(trees[layer], class_names=demo.class_names)
+              for layer in layers}
+    panels["the model's mistakes"] = class_tree_figure(confusion_tree, class_names=demo.class_names, color="#7f7f7f")
+    grid = make_subplots(rows=2, cols=3, subplot_titles=list(panels), vertical_spacing=0.2)
+    for k, tree_fig in enumerate(panels.values()):
+        row, col = k // 3 + 1, k % 3 + 1
+        grid.add_trace(tree_fig.data[0], row=row, col=col)
+        grid.update_xaxes(tickvals=tree_fig.layout.xaxis.tickvals, ticktext=tree_fig.layout.xaxis.ticktext,
+                          range=tree_fig.layout.xaxis.range, row=row, col=col)
+        grid.update_yaxes(range=[0, 1.02], row=row, col=col)
+    grid.update_layout(title="which digits share mapper nodes, layer by layer (height: 1 - affinity at the join)",
+                       width=900, height=560, showlegend=False)
+    grid
+    """),
+    code("""
+    # Independent checks: one layer's group purity from its nodes' members, and its agreement
+    # from scipy's cut of the tree and scikit-learn's adjusted Rand index.
+    from scipy.cluster.hierarchy import fcluster
+    from sklearn.metrics import adjusted_rand_score
+
+    layer = "block2"
+    node_labels = [demo.labels[study.cloud(layer, MAPPER_SPEC).image_index[n.members]] for n in grouped[layer].nodes]
+    group_of = np.array([groups[d] for d in digits])
+    in_top_group = sum(np.unique(group_of[lab], return_counts=True)[1].max() for lab in node_labels)
+    assert np.isclose(grouped[layer].mean_purity("group"), in_top_group / sum(len(lab) for lab in node_labels))
+    cut = fcluster(trees[layer].linkage, t=3, criterion="maxclust")
+    assert np.isclose(agreement[layer], adjusted_rand_score(group_of, cut))
+    assert len(set(groups.values())) == 3
+    assert all(grouped[l].mean_purity("group") >= grouped[l].mean_purity("class") - 1e-12 for l in layers)
     """),
     md("""
     In the interactive `MapperExplorer`, the same tree follows the layer slider, beside the

@@ -236,6 +236,16 @@ class Study:
         outputs = steps.outputs(self)
         return outputs.argmax(axis=1) if outputs is not None and outputs.ndim == 2 else None
 
+    def class_probabilities(self) -> Optional[np.ndarray]:
+        """The softmax of the model's outputs per image, shape (N, n_outputs), or None (for the
+        confusion structure :func:`~tda_widgets.topology.hierarchy.confusion_affinity`)."""
+        outputs = steps.outputs(self)
+        if outputs is None or outputs.ndim != 2:
+            return None
+        from scipy.special import softmax
+
+        return softmax(np.asarray(outputs, dtype=np.float64), axis=1)
+
     def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, preset=None, progress=None,
               cancel=None) -> PointCloud:
         """The point cloud of one layer (pooled modes from a pooled stream, same numbers)."""

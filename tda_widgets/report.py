@@ -297,6 +297,7 @@ def build_report(
             f"<td class='num'>{_fmt(100 * summary['covered'], 0)} %</td>"
             f"<td class='num'>{_fmt(summary['eps'])}</td><td class='num'><b>{_fmt(summary['purity'])}</b></td></tr>"
         )
+    hierarchy_html = _hierarchy_section(study, layers, spec, graphs, mapper_kwargs, cancel)
     report(progress, total - 1, total, "writing figures")
 
     first_params = graphs[layers[0]].params if layers else {}
@@ -387,6 +388,9 @@ def build_report(
 <th>points in a node</th><th>eps</th><th>purity (size-weighted)</th></tr>{''.join(summary_rows)}</table>
 <div class="grid">{''.join(mapper_html)}</div>
 
+<h2>The class hierarchy, layer by layer</h2>
+{hierarchy_html}
+
 <h2>How to read this</h2>
 <div class="note">
 <p><b>Layer distances.</b> Each layer's activations become a point cloud (one point per image for the
@@ -418,6 +422,117 @@ inline, nothing loaded from the network).</footer>
 """
     report(progress, total, total, "done")
     return body
+
+
+def _group_list(groups: dict, class_names) -> str:
+    """``group: class, class; group: ...`` as escaped text, groups in the order of their classes."""
+    from .figures._common import label_name
+
+    members: dict = {}
+    for label, group in groups.items():
+        members.setdefault(group, []).append(label)
+    return "; ".join(markup("<b>{}</b>: {}", group, ", ".join(label_name(c, class_names) for c in classes))
+                     for group, classes in members.items())
+
+
+def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict, mapper_kwargs: dict,
+                       cancel) -> str:
+    """The report's section on the class hierarchy: class and group purity per layer (figure
+    ``purity-by-layer``), each layer's class tree (``class-tree-<i>``) beside the model's
+    confusion tree (``confusion-tree``), and each tree's agreement with the groups.
+
+    Groups: ``mapper_kwargs["class_groups"]`` when given (a name such as ``"cifar10"`` or a
+    mapping), else the groups the model's mistakes suggest
+    (:func:`~tda_widgets.topology.hierarchy.confusion_groups`), said so in the text."""
+    from .figures import class_tree_figure, purity_by_layer_figure
+    from .topology.hierarchy import class_affinity, class_tree, confusion_affinity, confusion_groups, grouping_agreement
+    from .topology.mapper import resolve_class_groups
+
+    if study.labels is None:
+        return "<p>The class hierarchy needs labels; this study has none.</p>"
+    names = study.class_names
+    classes = list(range(len(names))) if names is not None else sorted(np.unique(study.labels).tolist())
+    # the probability the model gives each wrong class, not only its answers: a good model's few
+    # outright mistakes leave most of the tree tied at the top
+    probabilities = study.class_probabilities()
+    confusion_tree = None
+    if probabilities is not None:
+        try:
+            confusion_tree = class_tree(*confusion_affinity(study.labels, probabilities, classes))
+        except TDAInputError:  # a single class, or outputs that are not one per class
+            probabilities = None
+    given = resolve_class_groups(mapper_kwargs.get("class_groups"), "build_report(mapper_kwargs=...)")
+    if given is not None:
+        groups = dict(given)
+        source = "The groups are the ones given (<code>class_groups</code>): " + _group_list(
+            {c: groups[c] for c in classes if c in groups}, names) + "."
+        grouped = graphs
+    else:
+        groups = confusion_groups(study.labels, probabilities, classes) if probabilities is not None else None
+        if groups is None:
+            source = ("No groups were given (<code>class_groups</code>), and the model's mistakes suggest none "
+                      "here (no class probabilities, no confusion between classes, or fewer than 3 classes): only "
+                      "class purity is shown, and the trees have no agreement number.")
+        else:
+            source = ("No groups were given (<code>class_groups</code>), so the groups are the ones the "
+                      "model's own mistakes suggest: its confusion tree (the grey one below) cut into "
+                      f"{len(set(groups.values()))} groups: " + _group_list(groups, names) + ".")
+        grouped = graphs if groups is None else {
+            layer: study.mapper(layer, spec, cancel=cancel, **{**mapper_kwargs, "class_groups": groups})
+            for layer in layers}
+    check_cancel(cancel, "class hierarchy")
+    purity_fig = purity_by_layer_figure(grouped, title="class and group purity per layer" if groups else
+                                        "class purity per layer", width=520, height=340)
+    rows, cards = [], []
+    for i, layer in enumerate(layers):
+        graph = grouped[layer]
+        class_p, group_p = graph.mean_purity("class"), graph.mean_purity("group") if groups else float("nan")
+        try:
+            tree = class_tree(*class_affinity(graph, classes))
+        except TDAInputError as exc:
+            tree, why = None, str(exc)
+        agreement = float("nan")
+        if tree is not None and groups is not None:
+            agreement = grouping_agreement(tree, groups)
+        rows.append(f"<tr><td>{escape(layer)}</td><td class='num'>{_fmt(class_p)}</td>"
+                    f"<td class='num'>{_fmt(group_p)}</td><td class='num'><b>{_fmt(agreement, 2)}</b></td></tr>")
+        if tree is None:
+            cards.append(f"<div class='card'><p>{escape(layer)}: no class tree ({escape(why)})</p></div>")
+            continue
+        title = f"{layer}" + ("" if math.isnan(agreement) else f" · agreement {agreement:.2f}")
+        fig = class_tree_figure(tree, class_names=names, title=title, width=300, height=260)
+        cards.append(f"<div class='card'>{_figure_html(fig, f'class-tree-{i}', first=False, small=True)}</div>")
+    if confusion_tree is not None:
+        fig = class_tree_figure(confusion_tree, class_names=names, title="the model's confusions", width=300,
+                                height=260, color="#7f7f7f")
+        confusion_card = f"<div class='card'>{_figure_html(fig, 'confusion-tree', first=False, small=True)}</div>"
+    else:
+        confusion_card = "<div class='card'><p>No confusion tree: the model gives no class predictions.</p></div>"
+    return f"""<p>{source}</p>
+<table class="hierarchy"><tr><th>layer</th><th>class purity</th><th>group purity</th>
+<th>agreement of the layer's class tree with the groups</th></tr>{''.join(rows)}</table>
+{_figure_html(purity_fig, "purity-by-layer", first=False)}
+<div class="grid" style="flex-wrap: nowrap; align-items: flex-start">
+<div><p><b>The model's mistakes</b> (reference)</p>{confusion_card}</div>
+<div><p><b>The classes each layer's mapper graph groups together</b></p><div class="grid">{''.join(cards)}</div></div>
+</div>
+<div class="note">
+<p><b>How to read this.</b> <i>Class purity</i> is the share of a node's images in its most common
+class, averaged over a layer's mapper nodes (big nodes count more); <i>group purity</i> is the same for
+groups of classes. A layer whose group purity is high while its class purity is still low has already
+separated the groups but not yet the classes inside them: the hierarchy is learned top down.</p>
+<p>Each tree (a dendrogram) joins the classes that share mapper nodes: for every pair of classes, every
+node that holds both adds its size times the two classes' shares of it. Classes joined low down (near 0)
+share many nodes, so the layer treats them as alike; classes joined only at the top (near 1) never share
+a node. The grey tree is built from the model's own mistakes on the same images: for every pair of
+classes, the probability it gives to the wrong one of the two (not only its final answers: a good model
+rarely errs outright). It is the reference for which classes the network itself finds alike.</p>
+<p>The <i>agreement</i> cuts a layer's tree into as many branches as there are groups and compares the
+branches with the groups (the adjusted Rand index): 1 means the tree's top branches are exactly the
+groups, 0 means no better than chance (it can be slightly negative). Read it along the layers: where it
+rises, the layer has started to organise the classes into those groups. A layer whose nodes each hold
+a single class has no hierarchy left to show: every class joins at the top, and the agreement is 0.</p>
+</div>"""
 
 
 def _measures_table_html(table) -> str:

@@ -66,8 +66,9 @@ def test_one_self_contained_file(built, demo):
     assert len(document) < len(plotly_js) + 2_000_000
     assert not re.search(r"<script[^>]*\bsrc\s*=", document, re.IGNORECASE)  # no CDN, no file
     assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", document, re.IGNORECASE)
-    # the layer distances, the measures table, then a diagram and a mapper graph per layer
-    assert document.count("Plotly.newPlot(") == 2 + 2 * len(demo.layers)
+    # the layer distances, the measures table, a diagram and a mapper graph per layer, then the
+    # class hierarchy: purity per layer, the confusion tree and a class tree per layer
+    assert document.count("Plotly.newPlot(") == 2 + 2 * len(demo.layers) + 2 + len(demo.layers)
     assert 'id="measures-table"' in document
     for i, layer in enumerate(demo.layers):
         assert f">{layer}<" in document
@@ -256,3 +257,132 @@ def test_measures_table_section_equals_the_study(built):
     a, b = table.names.index("ph"), table.names.index("svcca")
     assert table.agreement[a, b] == pytest.approx(expected.agreement[0, 1])
     assert f"<b>{table.monotonicity[a]:.2f}</b>" in document
+
+
+def _hierarchy_rows(document):
+    section = document.split("The class hierarchy, layer by layer")[1].split('class="hierarchy"')[1]
+    return {m.group(1): [float(v) if v not in ("–",) else np.nan for v in m.group(2, 3, 4)]
+            for m in re.finditer(r"<tr><td>([^<]*)</td><td class='num'>([^<]*)</td><td class='num'>([^<]*)</td>"
+                                 r"<td class='num'><b>([^<]*)</b></td></tr>", section)}
+
+
+def _softmax_confusion_tree(study):
+    """The model's confusion tree from scratch: torch's softmax summed per true class, the
+    mistakes only (C + C.T off the diagonal over the root of the row totals), scipy's linkage."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    with torch.no_grad():
+        probabilities = torch.softmax(study.model(torch.as_tensor(np.asarray(study.images))), 1).double().numpy()
+    c = np.stack([probabilities[study.labels == k].sum(axis=0) for k in range(10)])
+    raw = c + c.T
+    np.fill_diagonal(raw, 0)
+    distance = 1 - raw / np.sqrt(np.outer(raw.sum(1), raw.sum(1)))
+    np.fill_diagonal(distance, 0)
+    return linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
+
+
+def _tree_of_nodes(graph, point_labels):
+    """A layer's class tree from the nodes' members directly (numpy + scipy)."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    raw = np.zeros((10, 10))
+    for node in graph.nodes:
+        p = np.bincount(point_labels[node.members], minlength=10) / len(node.members)
+        raw += len(node.members) * np.outer(p, p)
+    norm = np.sqrt(np.diag(raw))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        affinity = np.nan_to_num(raw / np.outer(norm, norm))
+    distance = 1 - affinity
+    np.fill_diagonal(distance, 0)
+    return linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
+
+
+def test_class_hierarchy_section_without_groups_uses_the_models_confusions(built, demo):
+    """Issue 18: no class_groups given: the groups are the confusion tree cut into 3, and every
+    number of the section equals a recomputation from the nodes' members and scipy."""
+    from scipy.cluster.hierarchy import fcluster, leaves_list
+    from sklearn.metrics import adjusted_rand_score
+
+    study, document, _ = built
+    section = document.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
+    for div in ["purity-by-layer", "confusion-tree"] + [f"class-tree-{i}" for i in range(len(demo.layers))]:
+        assert f'id="{div}"' in section
+    assert "mistakes suggest" in section and "How to read this" in section
+    confusion = fcluster(_softmax_confusion_tree(study), t=3, criterion="maxclust")
+    assert len(set(confusion)) == 3
+    # the groups named in the text are the scipy cut's clusters
+    for k in set(confusion):
+        members = ", ".join(str(c) for c in range(10) if confusion[c] == k)
+        assert f"</b>: {members}" in section
+    assert [str(c) for c in leaves_list(_softmax_confusion_tree(study))] == \
+        _figure_layout_ticks(document, "confusion-tree")
+    rows = _hierarchy_rows(document)
+    assert list(rows) == list(demo.layers)
+    drawn = _figure_data(document, "purity-by-layer")
+    for i, layer in enumerate(demo.layers):
+        graph = study.mapper(layer, SPEC)
+        point_labels = study.labels[study.cloud(layer, SPEC).image_index]
+        sizes = np.array([len(n.members) for n in graph.nodes])
+        class_counts = [np.bincount(point_labels[n.members], minlength=10) for n in graph.nodes]
+        group_counts = [np.bincount(confusion[point_labels[n.members]], minlength=4) for n in graph.nodes]
+        class_p = sum(c.max() for c in class_counts) / sizes.sum()
+        group_p = sum(c.max() for c in group_counts) / sizes.sum()
+        tree = _tree_of_nodes(graph, point_labels)
+        agreement = adjusted_rand_score(confusion, fcluster(tree, t=3, criterion="maxclust"))
+        assert rows[layer][0] == pytest.approx(class_p, abs=5e-4)
+        assert rows[layer][1] == pytest.approx(group_p, abs=5e-4)
+        assert rows[layer][2] == pytest.approx(agreement, abs=5e-3)
+        assert _decode(drawn["class purity"]["y"])[i] == pytest.approx(class_p)
+        assert _decode(drawn["group purity"]["y"])[i] == pytest.approx(group_p)
+        assert [str(c) for c in leaves_list(tree)] == _figure_layout_ticks(document, f"class-tree-{i}")
+    assert rows["block1"][0] < rows["head"][0]  # classes separate with depth
+
+
+def _figure_layout_ticks(document, div_id):
+    """The x tick labels of the figure drawn into ``div_id`` (a dendrogram's leaves)."""
+    match = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*', document)
+    decoder = json.JSONDecoder()
+    _, end = decoder.raw_decode(document, match.end())
+    layout, _ = decoder.raw_decode(document, re.search(r",\s*", document[end:]).end() + end)
+    return layout["xaxis"]["ticktext"]
+
+
+def test_class_hierarchy_section_with_given_groups(demo):
+    """Given groups (a dict) are used, named in the text, and the agreement is the scipy cut's
+    adjusted Rand index with them; a model that gives no class probabilities still reports."""
+    from scipy.cluster.hierarchy import fcluster
+    from sklearn.metrics import adjusted_rand_score
+
+    groups = {c: ("round" if c in (0, 6, 8, 9) else "straight") for c in range(10)}
+    study = _study(demo)
+    document = build_report(study, spec=SPEC, mapper_kwargs={"class_groups": groups})
+    section = document.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
+    assert "the ones given" in section and "<b>round</b>: 0, 6, 8, 9" in section
+    truth = [groups[c] for c in range(10)]
+    for layer, (class_p, group_p, agreement) in _hierarchy_rows(document).items():
+        graph = study.mapper(layer, SPEC)
+        point_labels = study.labels[study.cloud(layer, SPEC).image_index]
+        cut = fcluster(_tree_of_nodes(graph, point_labels), t=2, criterion="maxclust")
+        assert agreement == pytest.approx(adjusted_rand_score(truth, cut), abs=5e-3)
+        in_group = [sum(max(np.sum(np.isin(point_labels[n.members], [c for c in groups if groups[c] == g]))
+                                for g in ("round", "straight")) for n in graph.nodes)]
+        assert group_p == pytest.approx(in_group[0] / sum(len(n.members) for n in graph.nodes), abs=5e-4)
+
+
+def test_class_hierarchy_section_without_labels_or_probabilities(demo):
+    from torch import nn
+
+    no_labels = Study(demo.model, demo.images, None, demo.layers[:3])
+    document = build_report(no_labels, spec=SPEC)
+    section = document.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
+    assert "needs labels" in section and 'id="purity-by-layer"' not in section
+    # a model whose output is not one score per image: no confusion tree, class purity only
+    body = nn.Sequential(demo.model.block1, demo.model.block2)
+    no_logits = Study(body, demo.images, demo.labels, ["0", "1"], class_names=demo.class_names)
+    document = build_report(no_logits, spec=SPEC)
+    section = document.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
+    assert 'id="purity-by-layer"' in section and 'id="class-tree-1"' in section
+    assert 'id="confusion-tree"' not in section and "suggest none" in section
+    assert set(_figure_data(document, "purity-by-layer")) == {"class purity"}

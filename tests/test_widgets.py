@@ -645,7 +645,6 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
     agreement of the given groups with it, and the confusion tree beside it."""
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
-    from sklearn.metrics import confusion_matrix
 
     groups = {c: ("low" if c < 5 else "high") for c in range(10)}
     w = MapperExplorer(study=study, layer="fc1", n_cubes=5, class_groups=groups, threaded=False)
@@ -659,12 +658,14 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
         tree, agreement = w.class_tree()
         assert w.tree_fig.layout.title.text.startswith(f"{layer}: class tree · groups agree {agreement:.2f}")
         assert leaves_of(w.tree_fig) == [names[c] for c in tree.leaves()]
-    # the confusion tree, from scratch: sklearn's confusion matrix, C + C.T normalised, scipy's average linkage
-    c = confusion_matrix(study.labels, study.predictions(), labels=list(range(10))).astype(float)
+    # the confusion tree, from scratch: torch's softmax of the model's outputs summed per true class,
+    # C + C.T without its diagonal over the square root of the row totals, scipy's average linkage
+    with torch.no_grad():
+        probabilities = torch.softmax(study.model(torch.as_tensor(np.asarray(study.images))), dim=1).double().numpy()
+    c = np.stack([probabilities[study.labels == k].sum(axis=0) for k in range(10)])
     raw = c + c.T
-    d = np.sqrt(np.diag(raw))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        affinity = np.nan_to_num(raw / np.outer(d, d))
+    np.fill_diagonal(raw, 0)
+    affinity = raw / np.sqrt(np.outer(raw.sum(axis=1), raw.sum(axis=1))) + np.eye(10)
     distance = 1 - affinity
     np.fill_diagonal(distance, 0)
     order = dendrogram(linkage(squareform(np.clip(distance, 0, None), checks=False), method="average"),

@@ -15,8 +15,9 @@ before they separate the classes themselves. This module turns that reading into
    tree: the tree cut into as many clusters as there are groups, compared with the grouping by
    the adjusted Rand index (1: the same partition; about 0: no better than chance).
 4. :func:`confusion_affinity`: the same kind of matrix from the model's own mistakes
-   (predictions against labels on the same images), a sanity reference: classes a model confuses
-   are classes its late layers should mix.
+   (predictions, or the probability it gives to each wrong class, against labels on the same
+   images), a sanity reference: classes a model confuses are classes its late layers should mix;
+   :func:`confusion_groups` cuts it into a few groups for data without named groups.
 
 Pure numpy / scipy / scikit-learn: no torch, no widgets.
 """
@@ -29,7 +30,12 @@ import numpy as np
 
 from ..errors import TDAInputError
 
-__all__ = ["class_affinity", "class_tree", "grouping_agreement", "confusion_affinity", "ClassTree"]
+__all__ = ["class_affinity", "class_tree", "grouping_agreement", "confusion_affinity", "confusion_groups",
+           "ClassTree", "SUGGESTED_GROUPS"]
+
+#: How many groups :func:`confusion_groups` cuts the model's confusion tree into by default: a
+#: few, as CIFAR-10's two (vehicles, animals); three for ten digits read well.
+SUGGESTED_GROUPS = 3
 
 
 def _classes_of(graph, classes: Optional[Sequence]) -> list:
@@ -80,19 +86,48 @@ def class_affinity(graph, classes: Optional[Sequence] = None) -> tuple[np.ndarra
 
 
 def confusion_affinity(labels, predictions, classes: Optional[Sequence] = None) -> tuple[np.ndarray, list]:
-    """The model's confusion structure as an affinity: ``C + C.T`` of the confusion matrix
-    (counts of label a predicted as b), normalised like :func:`class_affinity`."""
+    """The model's confusion structure as an affinity: which classes it takes for which.
+
+    ``C[a, b]`` sums, over the images of class a, the model's answer b: a count for hard
+    ``predictions``, the probability it gives to b for ``predictions`` of shape (N, K) (a
+    good model rarely errs outright, but the probability it leaves for the other classes still
+    says which it finds alike). Only the mistakes count: ``S = C + C.T`` with its diagonal
+    removed, normalised like :func:`class_affinity`, ``S[a, b] / sqrt(s_a * s_b)`` with ``s_a``
+    the total of row a (1 on the diagonal; 0 for classes never taken for each other).
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+    predictions : array-like of shape (N,) or (N, K)
+        Predicted classes, or class probabilities with column k for ``classes[k]``.
+    classes : sequence, optional
+        Default: every label and predicted class seen (0..K-1 for probabilities), sorted.
+    """
     labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if labels.shape != predictions.shape or labels.ndim != 1:
-        raise TDAInputError(f"confusion_affinity needs labels and predictions of the same 1-D shape; got "
-                            f"{labels.shape} and {predictions.shape}.")
-    classes = list(classes) if classes is not None else sorted(set(labels.tolist()) | set(predictions.tolist()))
+    soft = predictions.ndim == 2
+    if labels.ndim != 1 or predictions.shape[0] != labels.shape[0] or predictions.ndim not in (1, 2):
+        raise TDAInputError(f"confusion_affinity needs labels of shape (N,) and predictions of shape (N,) or "
+                            f"(N, n_classes); got {labels.shape} and {predictions.shape}.")
+    if classes is None:
+        classes = list(range(predictions.shape[1])) if soft else \
+            sorted(set(labels.tolist()) | set(predictions.tolist()))
+    classes = list(classes)
+    if soft and predictions.shape[1] != len(classes):
+        raise TDAInputError(f"confusion_affinity: probabilities of shape {predictions.shape} need one column per "
+                            f"class; got {len(classes)} classes.")
     index = {c: k for k, c in enumerate(classes)}
     confusion = np.zeros((len(classes), len(classes)))
-    for a, b in zip(labels.tolist(), predictions.tolist()):
-        if a in index and b in index:
-            confusion[index[a], index[b]] += 1
-    return _cosine(confusion + confusion.T), classes
+    for row, a in enumerate(labels.tolist()):
+        if a not in index:
+            continue
+        if soft:
+            confusion[index[a]] += predictions[row]
+        elif predictions[row].item() in index:
+            confusion[index[a], index[predictions[row].item()]] += 1
+    raw = confusion + confusion.T
+    np.fill_diagonal(raw, 0.0)
+    np.fill_diagonal(raw, raw.sum(axis=1))  # s_a: every mistake of or into class a
+    return _cosine(raw), classes
 
 
 def _cosine(raw: np.ndarray) -> np.ndarray:
@@ -153,3 +188,29 @@ def grouping_agreement(tree: ClassTree, groups: Mapping[Any, Any]) -> float:
     names = [groups[c] for c in tree.classes]
     cut = tree.cut(len(set(names)))
     return float(adjusted_rand_score(names, [cut[c] for c in tree.classes]))
+
+
+def confusion_groups(labels, predictions, classes: Optional[Sequence] = None,
+                     n_groups: int = SUGGESTED_GROUPS) -> Optional[dict]:
+    """The groups of classes the model's own mistakes suggest, for data without named groups.
+
+    The confusion tree (:func:`class_tree` of :func:`confusion_affinity`) cut into ``n_groups``
+    clusters (at most ``len(classes) - 1``, so that a group holds two classes or more).
+
+    Returns
+    -------
+    dict or None
+        ``{class: "group k"}`` with k = 1, 2, ... in the order of each group's first class;
+        None when the tree gives fewer than 2 groups (too few mistakes: with hard predictions a
+        good model's tree is mostly ties at the top; pass probabilities) or there are fewer than
+        3 classes.
+    """
+    affinity, classes = confusion_affinity(labels, predictions, classes)
+    n_groups = min(int(n_groups), len(classes) - 1)
+    if n_groups < 2:
+        return None
+    cut = class_tree(affinity, classes).cut(n_groups)
+    if len(set(cut.values())) < 2:
+        return None
+    order = {k: n for n, k in enumerate(dict.fromkeys(cut[c] for c in classes), start=1)}
+    return {c: f"group {order[cut[c]]}" for c in classes}

@@ -267,9 +267,9 @@ class MapperExplorer(ExplorerBase):
         from ..topology.hierarchy import class_tree, confusion_affinity
 
         try:
-            predictions = self.study.predictions()
+            probabilities = self.study.class_probabilities()  # what it gives each wrong class, not only its answer
             classes = list(range(len(self.study.class_names))) if self.study.class_names is not None else None
-            tree = class_tree(*confusion_affinity(self.study.labels, predictions, classes))
+            tree = class_tree(*confusion_affinity(self.study.labels, probabilities, classes))
         except Exception as exc:  # a model without class logits has no confusions to show
             update_in_place(self.confusion_fig, _empty_tree(f"no confusion tree ({exc})"[:80]))
             return

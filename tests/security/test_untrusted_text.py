@@ -229,6 +229,23 @@ def test_report_has_no_foreign_tag_or_handler(evil_study):
     assert escape(EVIL_CLASSES[0]) in page and escape(EVIL_LAYERS[2]) in page
 
 
+def test_report_class_hierarchy_keeps_class_layer_and_group_names_as_text(evil_study):
+    """The class hierarchy's section: group names in its text, class names on the dendrograms'
+    axes, layer names in its table and titles, all escaped."""
+    groups = {k: EVIL_CLASSES[k % 2] for k in range(10)}
+    page = build_report(evil_study, spec=CloudSpec(mode="auto", max_points=50), mapper_kwargs={"class_groups": groups})
+    section = page.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
+    assert 'id="class-tree-0"' in section and 'id="confusion-tree"' in section
+    parser = _Tags()
+    parser.feed(section)
+    assert not [(tag, name) for tag, attrs in parser.found for name, _ in attrs if name.lower().startswith("on")]
+    assert not [tag for tag, _ in parser.found if tag in ("img", "svg", "a", "iframe")]
+    for payload in ("<img src=x", "<svg onload", "<b onmouseover", "</script><script>window.__xss",
+                    "<a href='javascript"):
+        assert payload not in section and payload.replace("<", "\\u003c") not in section
+    assert escape(EVIL_CLASSES[1]) in section and escape(EVIL_LAYERS[0]) in section
+
+
 # ----------------------------------------------------------------------------- the checks can fail
 
 

@@ -26,10 +26,38 @@ def test_affinity_by_hand():
 
 
 def test_confusion_affinity_by_hand():
-    affinity, classes = confusion_affinity([0, 0, 1, 1], [0, 1, 1, 1])
-    # confusion [[1, 1], [0, 2]] -> C + C.T = [[2, 1], [1, 4]]
-    np.testing.assert_allclose(affinity, [[1.0, 1 / math.sqrt(8)], [1 / math.sqrt(8), 1.0]], atol=1e-12)
-    assert classes == [0, 1]
+    # labels 0 0 1 1 2 2, predicted 0 1 1 0 2 1: confusion [[1, 1, 0], [1, 1, 0], [0, 1, 1]]
+    affinity, classes = confusion_affinity([0, 0, 1, 1, 2, 2], [0, 1, 1, 0, 2, 1])
+    # mistakes only: S = C + C.T off the diagonal = [[0, 2, 0], [2, 0, 1], [0, 1, 0]], row totals 2, 3, 1
+    expected = [[1.0, 2 / math.sqrt(6), 0.0], [2 / math.sqrt(6), 1.0, 1 / math.sqrt(3)], [0.0, 1 / math.sqrt(3), 1.0]]
+    np.testing.assert_allclose(affinity, expected, atol=1e-12)
+    assert classes == [0, 1, 2]
+
+
+def test_confusion_affinity_of_probabilities_sums_what_the_model_gives_each_wrong_class():
+    labels = np.array([0, 0, 1, 2])
+    probabilities = np.array([[0.8, 0.2, 0.0], [0.6, 0.3, 0.1], [0.1, 0.9, 0.0], [0.0, 0.4, 0.6]])
+    affinity, classes = confusion_affinity(labels, probabilities)
+    # C = [[1.4, .5, .1], [.1, .9, 0], [0, .4, .6]]; off-diagonal C + C.T: (0,1) .6, (0,2) .1, (1,2) .4
+    s = np.array([0.7, 1.0, 0.5])
+    off = np.array([[0, 0.6, 0.1], [0.6, 0, 0.4], [0.1, 0.4, 0]])
+    np.testing.assert_allclose(affinity, off / np.sqrt(np.outer(s, s)) + np.eye(3), atol=1e-12)
+    assert classes == [0, 1, 2]
+    with pytest.raises(TDAInputError, match="one column per class"):
+        confusion_affinity(labels, probabilities, classes=[0, 1])
+
+
+def test_confusion_groups_cut_the_mistakes_tree_and_refuse_a_tree_of_ties():
+    from tda_widgets.topology.hierarchy import confusion_groups
+
+    # 0 <-> 1 and 2 <-> 3 are confused, never across: two groups
+    labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    predictions = np.array([0, 1, 1, 0, 2, 3, 3, 2])
+    groups = confusion_groups(labels, predictions, n_groups=2)
+    assert groups == {0: "group 1", 1: "group 1", 2: "group 2", 3: "group 2"}
+    # no mistakes at all: every join at the top, no groups to suggest
+    assert confusion_groups(labels, labels, n_groups=2) is None
+    assert confusion_groups([0, 1], [1, 0]) is None  # two classes: nothing to group
 
 
 def _two_level_cloud(seed=0):
