@@ -117,9 +117,33 @@ def test_hover_on_a_bar_shows_exactly_its_images(study):
     assert w.thumbnails.selected == sorted(set(cloud.image_index[edge].tolist()))
 
 
+def test_a_quick_job_sends_no_progress_and_a_slow_one_shows_it(study):
+    """A view from the cache is a few ms of work: its job never shows the progress bar or the
+    status (no messages, nothing flickers, issue 17); a job that runs longer than SHOW_AFTER_S shows both."""
+    w = PersistenceExplorer(study=study, layer="block1", max_points=50)
+    w.wait()
+    w.layer = "fc1"
+    w.wait()
+    w.SHOW_AFTER_S = 3.0  # every job below is "quick"
+    changes = []
+    for widget in (w.progress_bar, w.progress_bar.layout, w.status_label):
+        widget.observe(lambda c: changes.append(c["name"]), names=["value", "max", "description", "visibility"])
+    w.layer = "block1"  # cached
+    w.wait()
+    assert w.state == "done" and changes == [], changes
+    assert w.diagram_fig.layout.title.text.startswith("block1")
+
+    w.SHOW_AFTER_S = 0.0  # now every job shows its progress at once
+    w.max_points = 70  # a new cloud and diagram
+    w.wait()
+    assert "visibility" in changes and "value" in changes
+    assert w.progress_bar.layout.visibility == "hidden"  # hidden again when done
+
+
 def test_progress_reaches_the_end_and_status_shows_errors(study):
     seen = []
     w = PersistenceExplorer(study=study, layer="block1", max_points=50, autostart=False)
+    w.SHOW_AFTER_S = 0.0  # shown from the start, whatever the machine's speed
     w.progress_bar.observe(lambda c: seen.append((w.progress_bar.value, w.progress_bar.max)), names="value")
     w.recompute()
     w.wait()

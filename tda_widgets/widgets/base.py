@@ -203,13 +203,19 @@ class ExplorerBase(W.VBox):
     # --------------------------------------------------------------- status
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
+        self._progress = (done, total)
+        if message:
+            self._message = message
+        if getattr(self, "_busy_shown", True):  # a quick job sends nothing: no messages, no flicker
+            self._draw_progress()
+            if message:
+                self._show_running()
+
+    def _draw_progress(self) -> None:
+        done, total = getattr(self, "_progress", (0, 1))
         self.progress_bar.max = max(float(total), 1.0)
         self.progress_bar.value = float(min(done, total))
         self.progress_bar.description = f"{done}/{total}"
-        if message:
-            self._message = message
-            if getattr(self, "_busy_shown", True):  # a quick job's status never flickers
-                self._show_running()
 
     #: Seconds between two updates of a running job's elapsed time.
     TICK_S = 0.5
@@ -230,6 +236,7 @@ class ExplorerBase(W.VBox):
                 return
             self._busy_shown = True
             self.progress_bar.bar_style = "info"
+            self._draw_progress()
             self.progress_bar.layout.visibility = "visible"
             self._show_running()
 
@@ -253,7 +260,7 @@ class ExplorerBase(W.VBox):
             self.status = message
             self.cancel_button.disabled = not running
             if running:
-                self.progress_bar.value = 0.0
+                self._progress = (0, 1)
                 self._started_at, self._message = time.monotonic(), message
                 self._run = getattr(self, "_run", 0) + 1
                 self._busy_shown = False

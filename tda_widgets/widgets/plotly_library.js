@@ -127,13 +127,47 @@ function pageHooks() {
 // views rendered later, and plotly's own edits that follow, start from it.
 const FRAMES_KEPT = 64;
 
+// plotly.py writes numeric arrays as base64 typed arrays ({dtype, bdata[, shape]}); plotly.js
+// draws those, but keeps them undecoded in gd.data, where plotly's own widget path (and code
+// reading a figure's data) has typed arrays. Decoded once per frame, to the same.
+const TYPED = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array, i4: Int32Array,
+  u4: Uint32Array, f4: Float32Array, f8: Float64Array };
+
+function decode(value) {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value === null || typeof value !== "object") return value;
+  if (typeof value.bdata === "string" && TYPED[value.dtype]) {
+    const binary = atob(value.bdata);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+    const flat = new TYPED[value.dtype](bytes.buffer);
+    if (!value.shape) return flat;
+    const dims = String(value.shape).split(",").map((d) => parseInt(d, 10)).filter((d) => !Number.isNaN(d));
+    if (dims.length !== 2) return flat;
+    return Array.from({ length: dims[0] }, (_, r) => flat.subarray(r * dims[1], (r + 1) * dims[1]));
+  }
+  const out = {};
+  for (const [key, item] of Object.entries(value)) out[key] = decode(item);
+  return out;
+}
+
+// a deep copy that keeps typed arrays typed
+function copy(value) {
+  if (ArrayBuffer.isView(value)) return value.slice();
+  if (Array.isArray(value)) return value.map(copy);
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const [key, item] of Object.entries(value)) out[key] = copy(item);
+  return out;
+}
+
 function fastPath(model, queue, real) {
   const frames = new Map();
   const templates = new Map();
   const views = new Map();   // el -> drawn (false until plotly's first render of it ended)
   let shown = null;          // {data, layout} of the figure shown, or null: plotly's own state
   const state = { version: 0 };
-  const clone = (value) => (value === undefined ? value : JSON.parse(JSON.stringify(value)));
+  const clone = copy;
   const plotly = () => globalThis.Plotly;
 
   function draw(el) {
@@ -167,14 +201,14 @@ function fastPath(model, queue, real) {
     if (msg.tdaw === "frame") {
       if (msg.template !== undefined) templates.set(msg.template_id, JSON.parse(msg.template));
       const figure = JSON.parse(msg.figure);
-      frames.set(msg.id, { data: figure.data, layout: figure.layout, template_id: msg.template_id });
+      frames.set(msg.id, { data: decode(figure.data), layout: decode(figure.layout), template_id: msg.template_id });
       while (frames.size > FRAMES_KEPT) frames.delete(frames.keys().next().value);
       show(msg.id);
     } else if (msg.tdaw === "show") {
       if (frames.has(msg.id) && templates.has(frames.get(msg.id).template_id)) show(msg.id);
       else model.send({ tdaw: "need", id: msg.id });
     } else if (msg.tdaw === "restyle") {
-      const props = JSON.parse(msg.props);
+      const props = decode(JSON.parse(msg.props));
       // the drawn views always take it; the stored figure too when it holds that trace (else the
       // kernel's next copy of its whole state brings it to views rendered later)
       if (shown && shown.data[msg.trace]) {
