@@ -24,6 +24,7 @@ from .clouds import CloudSpec
 from .errors import TDAInputError, TDATypeError
 from .topology.cka import linear_cka
 from .topology.distances import DistanceSpec, diagrams_distance
+from .topology.identification import identified_layers
 from .topology.persistence import PersistenceSpec
 from .topology.similarity import MEASURE_INFO, SimilaritySpec, MEASURES as SIMILARITY_MEASURES, representation_similarity
 
@@ -37,40 +38,6 @@ MEASURES = {"ph": "distance", "cka": "similarity", **{m: MEASURE_INFO[m].kind fo
 #: How figures and tables name each measure.
 MEASURE_LABELS = {"ph": "PH", "cka": "linear CKA", **{m: MEASURE_INFO[m].label for m in SIMILARITY_MEASURES}}
 _D, _P = DistanceSpec(), PersistenceSpec()
-
-
-def identified_layers(matrix, kind: str) -> np.ndarray:
-    """For each row i of a square layers-by-layers matrix: is column i strictly the best?
-
-    Parameters
-    ----------
-    matrix : array_like of shape (L, L)
-        Rows: the layers of model A; columns: the same layers of model B.
-    kind : {"distance", "similarity"}
-        Smaller is better (a distance) or larger is better (a similarity).
-
-    Returns
-    -------
-    ndarray of bool, shape (L,)
-
-    Examples
-    --------
-    >>> identified_layers([[0.0, 1.0], [0.5, 0.5]], "distance").tolist()
-    [True, False]
-    """
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise TDAInputError(f"identified_layers needs a square matrix (the same layers in both models). "
-                            f"Got shape {m.shape}.")
-    if kind not in ("distance", "similarity"):
-        raise TDAInputError(f"The 'kind' parameter of identified_layers must be 'distance' or 'similarity'. "
-                            f"Got {kind!r} instead.")
-    m = m if kind == "distance" else -m
-    out = np.zeros(m.shape[0], dtype=bool)
-    for i, row in enumerate(m):
-        best = np.min(row)
-        out[i] = row[i] == best and np.count_nonzero(row == best) == 1
-    return out
 
 
 @dataclass(frozen=True)
@@ -212,20 +179,20 @@ def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None
     return steps.cached(study_a, key, compute, "cross_model").copy()
 
 
-def _as_models(models) -> tuple[list, list]:
+def _as_models(models, where: str = "cross_model_comparison") -> tuple[list, list]:
     if isinstance(models, Mapping):
         labels, items = list(models.keys()), list(models.values())
     elif isinstance(models, (str, nn.Module)) or not isinstance(models, Sequence):
-        raise TDATypeError("The 'models' parameter of cross_model_comparison must be a list (or a mapping label -> "
+        raise TDATypeError(f"The 'models' parameter of {where} must be a list (or a mapping label -> "
                            "model) of at least two models or checkpoints, the first a model. "
                            f"Got {type(models).__name__} instead.")
     else:
         labels, items = list(range(len(models))), list(models)
     if len(items) < 2:
-        raise TDAInputError("The 'models' parameter of cross_model_comparison needs at least two models (A and one "
+        raise TDAInputError(f"The 'models' parameter of {where} needs at least two models (A and one "
                             f"to compare it with). Got {len(items)}.")
     if not isinstance(items[0], nn.Module):
-        raise TDATypeError("The first entry of 'models' in cross_model_comparison must be an nn.Module (the "
+        raise TDATypeError(f"The first entry of 'models' in {where} must be an nn.Module (the "
                            "architecture the checkpoints that follow are loaded into). "
                            f"Got {type(items[0]).__name__} instead.")
     from .checkpoints import _load
