@@ -558,6 +558,23 @@ PAPER = [
     dominated by what a seed changes. On three convolutional layers the test is coarse: read
     it as a first check, and rerun it on your own model with more layers.
 
+    The same comparison, to explore: the heat map is every layer of seed 0 (rows) against
+    every layer of the seed chosen in "model B" (columns); a star marks a row's best match
+    where it is the corresponding layer, a cross where it is another. "measure" switches
+    between PH, CKA and the other similarity measures; "identify with every measure" fills
+    the table below with each measure's fraction of layers identified; "sensitivity of this
+    layer" draws section 7's curve for the layer on the slider (click a row to choose it).
+    """),
+    code("""
+    from tda_widgets import CrossModelExplorer
+
+    cross = CrossModelExplorer({"seed 0": demo.model, **{f"seed {s}": m for s, m in seeds.items()}},
+                               demo.images, demo.labels, preset="ph")
+    cross.wait(600)
+    assert cross.state == "done", cross.status
+    cross
+    """),
+    md("""
     ## 7. How sensitive is the distance? Remove principal components
 
     Ding, Denain & Steinhardt (2021) test a measure by damaging a representation on purpose:

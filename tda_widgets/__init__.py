@@ -54,6 +54,7 @@ _LAZY = {
     "PersistenceExplorer": "tda_widgets.widgets",
     "LayerDistanceExplorer": "tda_widgets.widgets",
     "MapperExplorer": "tda_widgets.widgets",
+    "CrossModelExplorer": "tda_widgets.widgets",
     "Dashboard": "tda_widgets.widgets",
     "ThumbnailPanel": "tda_widgets.widgets",
     # errors

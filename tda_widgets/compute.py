@@ -185,7 +185,7 @@ class Study:
         self.cache = ResultCache(cache_bytes)
         self.store = DiskStore(store) if store is not None else None
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0,
-                      "similarity": 0}
+                      "similarity": 0, "sensitivity": 0, "cross_model": 0}
 
     @property
     def batch_size(self) -> int:
@@ -408,6 +408,32 @@ class Study:
                                                      clusterer=clusterer, eps=eps, min_samples=min_samples))
         return steps.mapper(self, layer, a["spec"], a["lens"], a["n_cubes"], a["overlap"], a["clusterer"], a["eps"],
                             a["min_samples"], class_groups, cancel)
+
+    def sensitivity(self, layer: str, spec: CloudSpec = CloudSpec(), *, removed: Optional[Sequence[int]] = None,
+                    step: int = 4, measures: Sequence[str] = ("ph", "cka"), metric: str = "sliced-wasserstein",
+                    dims: Sequence[int] = (1,), remove: str = "lowest", center: bool = False,
+                    infinite: str = _D.infinite, preset=None, progress=None, cancel=None):
+        """The principal-component sensitivity test of one layer's cloud, cached
+        (:func:`~tda_widgets.topology.sensitivity.pc_removal_sensitivity`: the distance between the
+        cloud and itself with ``removed`` components gone, PH and 1 - linear CKA).
+
+        The cloud is :meth:`cloud`'s under ``spec`` (``preset`` fills it), unscaled as in the
+        study's script; the other arguments are passed on. Returns a ``SensitivityResult``."""
+        from .topology.sensitivity import pc_removal_sensitivity
+
+        _, args = self._with_preset(preset, layer, {"spec": spec})
+        spec = args["spec"]
+        removed_key = None if removed is None else tuple(sorted({int(k) for k in removed}))
+        key = self._key("sensitivity", layer, spec, removed_key, int(step), tuple(measures), metric,
+                        tuple(sorted({int(d) for d in dims})), remove, bool(center), infinite)
+
+        def compute():
+            points = self.cloud(layer, spec, cancel=cancel).points
+            return pc_removal_sensitivity(points, removed=removed_key, step=step, measures=tuple(measures),
+                                          metric=metric, dims=dims, remove=remove, center=center, infinite=infinite,
+                                          progress=progress, cancel=cancel)
+
+        return steps.cached(self, key, compute, "sensitivity")
 
     def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
         """The images as a float array (N, C, H, W), at most ``max_side`` pixels a side (cached)."""

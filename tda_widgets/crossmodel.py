@@ -24,47 +24,20 @@ from .clouds import CloudSpec
 from .errors import TDAInputError, TDATypeError
 from .topology.cka import linear_cka
 from .topology.distances import DistanceSpec, diagrams_distance
+from .topology.identification import identified_layers
 from .topology.persistence import PersistenceSpec
+from .topology.similarity import MEASURE_INFO, SimilaritySpec, MEASURES as SIMILARITY_MEASURES, representation_similarity
 
-__all__ = ["CrossModelComparison", "cross_model_comparison", "MEASURES", "identified_layers"]
+__all__ = ["CrossModelComparison", "cross_model_comparison", "cross_model_matrix", "MEASURES", "MEASURE_LABELS",
+           "identified_layers"]
 
-#: The measures, and whether each is a distance (smaller: more similar) or a similarity.
-MEASURES = {"ph": "distance", "cka": "similarity"}
+#: The measures, and whether each is a distance (smaller: more similar) or a similarity: PH
+#: distances, linear CKA, and every representational-similarity measure of
+#: :mod:`tda_widgets.topology.similarity` (their kinds read from its ``MEASURE_INFO``).
+MEASURES = {"ph": "distance", "cka": "similarity", **{m: MEASURE_INFO[m].kind for m in SIMILARITY_MEASURES}}
+#: How figures and tables name each measure.
+MEASURE_LABELS = {"ph": "PH", "cka": "linear CKA", **{m: MEASURE_INFO[m].label for m in SIMILARITY_MEASURES}}
 _D, _P = DistanceSpec(), PersistenceSpec()
-
-
-def identified_layers(matrix, kind: str) -> np.ndarray:
-    """For each row i of a square layers-by-layers matrix: is column i strictly the best?
-
-    Parameters
-    ----------
-    matrix : array_like of shape (L, L)
-        Rows: the layers of model A; columns: the same layers of model B.
-    kind : {"distance", "similarity"}
-        Smaller is better (a distance) or larger is better (a similarity).
-
-    Returns
-    -------
-    ndarray of bool, shape (L,)
-
-    Examples
-    --------
-    >>> identified_layers([[0.0, 1.0], [0.5, 0.5]], "distance").tolist()
-    [True, False]
-    """
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise TDAInputError(f"identified_layers needs a square matrix (the same layers in both models). "
-                            f"Got shape {m.shape}.")
-    if kind not in ("distance", "similarity"):
-        raise TDAInputError(f"The 'kind' parameter of identified_layers must be 'distance' or 'similarity'. "
-                            f"Got {kind!r} instead.")
-    m = m if kind == "distance" else -m
-    out = np.zeros(m.shape[0], dtype=bool)
-    for i, row in enumerate(m):
-        best = np.min(row)
-        out[i] = row[i] == best and np.count_nonzero(row == best) == 1
-    return out
 
 
 @dataclass(frozen=True)
@@ -104,20 +77,122 @@ class CrossModelComparison:
                 for k, label in enumerate(self.models[1:])]
 
 
-def _as_models(models) -> tuple[list, list]:
+def _check_measures(measures, where: str) -> tuple:
+    if isinstance(measures, str):
+        measures = (measures,)
+    measures = tuple(measures)
+    unknown = [m for m in measures if m not in MEASURES]
+    if unknown or not measures:
+        import difflib
+
+        close = difflib.get_close_matches(str(unknown[0]), list(MEASURES), n=1) if unknown else []
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TDAInputError(f"The 'measures' parameter of {where} must hold some of {list(MEASURES)}. "
+                            f"Got {list(measures)!r} instead.{hint}")
+    return measures
+
+
+def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None, layers_b: Any = None, *,
+                       spec: CloudSpec = CloudSpec(), metric: str = _D.metric, dims: Sequence[int] = _D.dims,
+                       scale: str = _P.scale, infinite: str = _D.infinite, progress=None, cancel=None,
+                       **options) -> np.ndarray:
+    """One measure between every layer of model A and every layer of model B, cached in A's study.
+
+    Parameters
+    ----------
+    study_a, study_b : Study
+        The two models' studies, on the same images (same fingerprint, same order).
+    measure : str, default "ph"
+        One of :data:`MEASURES`: ``"ph"``: the diagram distance ``metric`` on ``dims`` between
+        the layers' clouds under ``spec`` (rescaled by ``scale``; each study's cached diagrams);
+        ``"cka"``: linear CKA of the flattened activations (Kornblith et al. 2019); the others:
+        :func:`~tda_widgets.topology.similarity.representation_similarity` of the layers'
+        one-point-per-image clouds under ``spec`` (as :meth:`Study.similarity`), rows aligned by image.
+    layers, layers_b : sequence of str, optional
+        Rows (A's layers; default all of ``study_a.layers``) and columns (default: ``layers``).
+    spec, metric, dims, scale, infinite
+        The cloud and the PH distance (see :meth:`tda_widgets.Study.compare`).
+    progress, cancel
+        ``progress(done_rows, n_rows, message)``; a ``threading.Event``.
+    **options
+        The similarity measure's options (:class:`~tda_widgets.topology.similarity.SimilaritySpec`).
+
+    Returns
+    -------
+    ndarray of shape (len(layers), len(layers_b))
+        A distance (``"ph"``, ``"rtd"``, ``"procrustes"``) or a similarity (the others):
+        ``MEASURES[measure]``.
+    """
+    from .compute import Study
+    from .engine import steps
+
+    where = "cross_model_matrix"
+    if not isinstance(study_a, Study) or not isinstance(study_b, Study):
+        raise TDATypeError(f"The 'study_a' and 'study_b' parameters of {where} must be Study objects. "
+                           f"Got {type(study_a).__name__} and {type(study_b).__name__} instead.")
+    (measure,) = _check_measures((measure,), where)
+    if study_a._inputs_key != study_b._inputs_key:
+        raise TDAInputError(f"{where} compares two models image by image, so both studies must see the same images "
+                            "(the same ones, in the same order, with the same n_images and seed). Build both with the "
+                            "same images, labels, n_images and seed.")
+    rows = steps.layers_of(study_a, layers)
+    cols = steps.layers_of(study_b, layers_b if layers_b is not None else rows)
+    dims = tuple(sorted({int(d) for d in dims}))
+    if measure == "ph":
+        DistanceSpec.check(where, metric=metric, infinite=infinite)
+        PersistenceSpec.check(where, scale=scale)
+        settings: tuple = (spec, metric, dims, scale, infinite)
+    elif measure == "cka":
+        settings = ()
+        if options:
+            raise TDAInputError(f"{where}: linear CKA takes no options. Got {sorted(options)}.")
+    else:
+        kwargs = SimilaritySpec.from_kwargs(where, measure=measure, **options).measure_kwargs()
+        settings = (spec, tuple(sorted(kwargs.items())))
+    key = study_a._key("cross-model", study_b.model_key(), tuple(rows), tuple(cols), measure, settings)
+
+    def compute() -> np.ndarray:
+        if measure == "ph":
+            maxdim = steps.diagram_maxdim(dims)
+            a = study_a.diagrams(rows, spec, maxdim=maxdim, scale=scale, cancel=cancel)
+            b = study_b.diagrams(cols, spec, maxdim=maxdim, scale=scale, cancel=cancel)
+            pair = lambda x, y: diagrams_distance(a[x], b[y], metric, dims=dims, infinite=infinite)
+        elif measure == "cka":
+            a = {k: v.reshape(study_a.n_images, -1) for k, v in study_a.activations(rows, cancel=cancel).items()}
+            b = {k: v.reshape(study_b.n_images, -1) for k, v in study_b.activations(cols, cancel=cancel).items()}
+            pair = lambda x, y: linear_cka(a[x], b[y])
+        else:
+            arrays_a, images_a = steps.similarity_representations(study_a, rows, spec, cancel)
+            arrays_b, images_b = steps.similarity_representations(study_b, cols, spec, cancel)
+            shared = np.intersect1d(images_a, images_b)
+            keep_a, keep_b = np.isin(images_a, shared), np.isin(images_b, shared)
+            a = {name: x[keep_a] for name, x in zip(rows, arrays_a)}
+            b = {name: y[keep_b] for name, y in zip(cols, arrays_b)}
+            pair = lambda x, y: representation_similarity(a[x], b[y], measure, **kwargs)
+        out = np.empty((len(rows), len(cols)))
+        for i, x in enumerate(rows):
+            check_cancel(cancel, "cross-model comparison")
+            out[i] = [pair(x, y) for y in cols]
+            report(progress, i + 1, len(rows), f"{MEASURE_LABELS[measure]}: {x}")
+        return out
+
+    return steps.cached(study_a, key, compute, "cross_model").copy()
+
+
+def _as_models(models, where: str = "cross_model_comparison") -> tuple[list, list]:
     if isinstance(models, Mapping):
         labels, items = list(models.keys()), list(models.values())
     elif isinstance(models, (str, nn.Module)) or not isinstance(models, Sequence):
-        raise TDATypeError("The 'models' parameter of cross_model_comparison must be a list (or a mapping label -> "
+        raise TDATypeError(f"The 'models' parameter of {where} must be a list (or a mapping label -> "
                            "model) of at least two models or checkpoints, the first a model. "
                            f"Got {type(models).__name__} instead.")
     else:
         labels, items = list(range(len(models))), list(models)
     if len(items) < 2:
-        raise TDAInputError("The 'models' parameter of cross_model_comparison needs at least two models (A and one "
+        raise TDAInputError(f"The 'models' parameter of {where} needs at least two models (A and one "
                             f"to compare it with). Got {len(items)}.")
     if not isinstance(items[0], nn.Module):
-        raise TDATypeError("The first entry of 'models' in cross_model_comparison must be an nn.Module (the "
+        raise TDATypeError(f"The first entry of 'models' in {where} must be an nn.Module (the "
                            "architecture the checkpoints that follow are loaded into). "
                            f"Got {type(items[0]).__name__} instead.")
     from .checkpoints import _load
@@ -142,6 +217,7 @@ def cross_model_comparison(
     preset: Any = None,
     n_images: Optional[int] = None,
     seed: int = 0,
+    options: Optional[dict] = None,
     progress=None,
     cancel=None,
 ) -> CrossModelComparison:
@@ -161,15 +237,20 @@ def cross_model_comparison(
         One label per image (used only to sample ``n_images`` class-balanced).
     spec, metric, dims, scale, infinite
         The cloud and the PH distance (see :meth:`tda_widgets.Study.compare`).
-    measures : sequence of {"ph", "cka"}, default ("ph", "cka")
+    measures : sequence of str, default ("ph", "cka")
+        Any of :data:`MEASURES`: ``"ph"``, ``"cka"``, and the similarity measures ``"rtd"``,
+        ``"svcca"``, ``"pwcca"``, ``"procrustes"``, ``"rsa"`` (on each layer's one-point-per-image
+        cloud, see :func:`cross_model_matrix`).
     preset : {"ph", "mapper"} or Preset, optional
         The study's settings (:mod:`tda_widgets.presets`) for every argument left at its default;
         ``preset="ph"`` is the study's own cross mode (every Conv2d, top-l2 clouds, sliced
         Wasserstein on H1, no rescaling).
     n_images, seed : int, optional
         A seeded sample of the images (the same for every model).
+    options : dict, optional
+        The similarity measures' options (:class:`~tda_widgets.topology.similarity.SimilaritySpec`).
     progress : callable, optional
-        ``progress(done, total, message)`` after each model.
+        ``progress(done, total, message)`` after each measure of each other model.
     cancel : threading.Event, optional
 
     Returns
@@ -183,13 +264,9 @@ def cross_model_comparison(
     """
     from . import presets as _presets
     from .compute import Study
-    from .engine.steps import diagram_maxdim
 
     where = "cross_model_comparison"
-    unknown = [m for m in measures if m not in MEASURES]
-    if unknown or not measures:
-        raise TDAInputError(f"The 'measures' parameter of {where} must hold some of {list(MEASURES)}. "
-                            f"Got {list(measures)!r} instead.")
+    measures = _check_measures(measures, where)
     if preset is not None:
         filled = _presets.resolve(preset, dict(spec=spec, metric=metric, dims=tuple(dims), scale=scale,
                                                infinite=infinite),
@@ -200,6 +277,8 @@ def cross_model_comparison(
     PersistenceSpec.check(where, scale=scale)
     dims = tuple(sorted({int(d) for d in dims}))
     model_labels, loaded = _as_models(models)
+    if options:
+        SimilaritySpec.from_kwargs(f"{where}(options=...)", **options)
 
     studies = [Study(model, images, labels, layers, preset=preset, n_images=n_images, seed=seed) for model in loaded]
     names = list(studies[0].layers)
@@ -207,27 +286,19 @@ def cross_model_comparison(
         if list(study.layers) != names:
             raise TDAInputError(f"Model {label!r} has layers {list(study.layers)}, model A has {names}; "
                                 "cross-model comparison pairs layers by name. Pass layers= names every model has.")
-    total = len(studies) + len(studies) - 1
-    diagrams, features = [], []
-    for k, study in enumerate(studies):
-        check_cancel(cancel, "cross-model comparison")
-        if "ph" in measures:
-            results = study.diagrams(names, spec, maxdim=diagram_maxdim(dims), scale=scale, cancel=cancel)
-            diagrams.append([results[name] for name in names])
-        if "cka" in measures:
-            acts = study.activations(names, cancel=cancel)
-            features.append([acts[name].reshape(study.n_images, -1) for name in names])
-        report(progress, k + 1, total, f"model {model_labels[k]!r}")
-
+    n_other = len(studies) - 1
     matrices: dict = {m: [] for m in measures}
     for k in range(1, len(studies)):
-        check_cancel(cancel, "cross-model comparison")
-        if "ph" in measures:
-            matrices["ph"].append(np.array([[diagrams_distance(a, b, metric, dims=dims, infinite=infinite)
-                                             for b in diagrams[k]] for a in diagrams[0]]))
-        if "cka" in measures:
-            matrices["cka"].append(np.array([[linear_cka(x, y) for y in features[k]] for x in features[0]]))
-        report(progress, len(studies) + k, total, f"{model_labels[0]!r} x {model_labels[k]!r}")
+        for j, measure in enumerate(measures):
+            check_cancel(cancel, "cross-model comparison")
+            done = (k - 1) * len(measures) + j
+            step = None if progress is None else \
+                (lambda d, t, msg, done=done: report(progress, done, n_other * len(measures), msg))
+            matrices[measure].append(cross_model_matrix(
+                studies[0], studies[k], measure, names, spec=spec, metric=metric, dims=dims, scale=scale,
+                infinite=infinite, progress=step, cancel=cancel,
+                **((options or {}) if measure in SIMILARITY_MEASURES else {})))
+        report(progress, k * len(measures), n_other * len(measures), f"{model_labels[0]!r} x {model_labels[k]!r}")
     identified = {m: np.array([identified_layers(mat, MEASURES[m]) for mat in mats]) for m, mats in matrices.items()}
     settings = {"spec": spec, "metric": metric, "dims": dims, "scale": scale, "infinite": infinite,
                 "n_images": studies[0].n_images, "preset": None if preset is None else _presets.get(preset).name}

@@ -151,6 +151,8 @@ def build_report(
     model_name: Optional[str] = None,
     data_name: Optional[str] = None,
     preset: Any = None,
+    sensitivity: bool = True,
+    other_models: Any = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelEvent] = None,
 ) -> str:
@@ -179,6 +181,15 @@ def build_report(
         The study's own settings (:mod:`tda_widgets.presets`; default: the study's preset):
         ``spec``, ``metric``, ``dims``, ``scale`` and the mapper options left at their defaults
         take the preset's values, and the report lists each value with its source.
+    sensitivity : bool, default True
+        Add the section "How sensitive is each measure?": per layer, the PH distance (``metric``
+        on ``dims``) and 1 - linear CKA between the layer's cloud and itself with 25, 50 and
+        75 % of its principal components removed (:meth:`Study.sensitivity`; Ding et al. 2021).
+    other_models : list or mapping of label to model, optional
+        Models with the study's layer names (other seeds, widths, checkpoints as modules) to
+        compare with the study's model on the same images: adds the section "Across models"
+        (PH and linear CKA between every layer of the study's model and every layer of each
+        other model, and Kornblith et al.'s fraction of layers identified per measure).
     progress : callable, optional
         ``progress(done, total, message)`` after each step.
     cancel : threading.Event, optional
@@ -190,7 +201,9 @@ def build_report(
         The HTML document. plotly.js is inlined once (in the first figure), so the file opens
         offline; each figure is a ``<div>`` with a stable id: ``layer-distances``,
         ``measures-table`` (:meth:`Study.measures_table`: PH, CKA and the similarity measures'
-        agreement and layer monotonicity), ``diagram-<i>`` and ``mapper-<i>`` for the i-th layer.
+        agreement and layer monotonicity), ``sensitivity`` (with ``sensitivity=True``),
+        ``cross-model``, ``cross-model-ph`` and ``cross-model-cka`` (with ``other_models``),
+        ``diagram-<i>`` and ``mapper-<i>`` for the i-th layer.
 
     Raises
     ------
@@ -234,6 +247,7 @@ def build_report(
         raise TDAInputError(f"The 'mapper_kwargs' parameter of {func} must be a dict or None. "
                             f"Got {type(mapper_kwargs).__name__} instead.")
     mapper_kwargs = dict(mapper_kwargs or {})
+    others = _other_studies(study, other_models, func)
 
     layers = list(study.layers)
     n_layers = len(layers)
@@ -261,6 +275,11 @@ def build_report(
     # e.g. PWCCA on a layer with more features than images, is named instead of failing the report)
     table = study.measures_table(layers, spec, metric=metric, dims=dims, scale=scale, skip_errors=True, cancel=cancel)
     report(progress, compare_total + n_layers + 1, total, "similarity measures")
+    extra_html = ""
+    if sensitivity:
+        extra_html += _sensitivity_html(study, layers, spec, metric, dims, cancel)
+    if others:
+        extra_html += _cross_model_html(study, others, layers, spec, metric, dims, scale, cancel)
 
     model_name = model_name or type(study.model).__name__
     title = title or f"Topology of {model_name} activations"
@@ -379,6 +398,7 @@ def build_report(
 
 <h2>Similarity measures beside PH and CKA</h2>
 {measures_html}
+{extra_html}
 
 <h2>Persistence diagram per layer</h2>
 <div class="grid">{''.join(diagram_html)}</div>
@@ -535,6 +555,88 @@ a single class has no hierarchy left to show: every class joins at the top, and 
 </div>"""
 
 
+#: The fractions of principal components the report's sensitivity section removes.
+SENSITIVITY_FRACTIONS = (0.0, 0.25, 0.5, 0.75)
+
+
+def _sensitivity_html(study: Study, layers, spec, metric, dims, cancel) -> str:
+    """The section "How sensitive is each measure?" (:meth:`Study.sensitivity` per layer)."""
+    from .figures import sensitivity_figure
+
+    results = {}
+    for layer in layers:
+        check_cancel(cancel, "sensitivity")
+        n = study.cloud(layer, spec, cancel=cancel).n_dims
+        removed = sorted({int(round(f * n)) for f in SENSITIVITY_FRACTIONS if round(f * n) < n})
+        results[layer] = study.sensitivity(layer, spec, removed=removed, metric=metric, dims=dims, cancel=cancel)
+    fig = sensitivity_figure(results, width=1000, height=420,
+                             title="distance to the original layer as principal components are removed")
+    rows = "".join(
+        f"<tr><td>{escape(layer)}</td><td class='num'>{r.settings['n_features']}</td>"
+        + "".join(f"<td class='num'>{_fmt(ph)} / {_fmt(cka, 2)}</td>"
+                  for ph, cka in zip(r.distances["ph"][1:], r.distances["cka"][1:])) + "</tr>"
+        for layer, r in results.items())
+    head = "".join(f"<th>{int(100 * f)} % removed: PH / 1 − CKA</th>" for f in SENSITIVITY_FRACTIONS[1:])
+    return markup("""<h2>How sensitive is each measure?</h2>
+<p>The test of Ding, Denain &amp; Steinhardt (2021), as the study ran it: each layer's cloud (unscaled) is
+projected onto its principal components with the lowest-variance ones removed (25, 50 and 75 %), and
+compared with the original by the {} distance on {} and by 1 − linear CKA. A useful measure grows as
+more of the representation goes; one that stays near 0 does not see the change.</p>
+""", metric, ", ".join(f"H{d}" for d in dims)) + (
+        f"<table class='measures'><tr><th>layer</th><th>dims</th>{head}</tr>{rows}</table>"
+        + _figure_html(fig, "sensitivity", first=False))
+
+
+def _other_studies(study: Study, other_models, where: str) -> dict:
+    """``{label: Study}`` of each other model on the study's images and layers."""
+    if other_models is None:
+        return {}
+    from torch import nn
+
+    if isinstance(other_models, nn.Module) or isinstance(other_models, str):
+        raise TDATypeError(f"The 'other_models' parameter of {where} must be a list or a mapping label -> model. "
+                           f"Got {type(other_models).__name__} instead; wrap one model in a list.")
+    items = dict(other_models) if isinstance(other_models, dict) else \
+        {f"model {k + 1}": model for k, model in enumerate(other_models)}
+    out = {}
+    for label, model in items.items():
+        if not isinstance(model, nn.Module):
+            raise TDATypeError(f"Each entry of 'other_models' in {where} must be an nn.Module. "
+                               f"Got {type(model).__name__} for {label!r}.")
+        out[str(label)] = Study(model, study.images, study.labels, list(study.layers), class_names=study.class_names)
+    return out
+
+
+def _cross_model_html(study: Study, others: dict, layers, spec, metric, dims, scale, cancel) -> str:
+    """The section "Across models": PH and CKA between every layer of the study's model and of
+    each other model, and the fraction of layers identified per measure."""
+    from .crossmodel import MEASURE_LABELS, MEASURES, cross_model_matrix
+    from .figures import cross_model_figure, identification_figure
+    from .topology.identification import identified_layers
+
+    fractions, figures = {}, []
+    for measure in ("ph", "cka"):
+        for k, (label, other) in enumerate(others.items()):
+            matrix = cross_model_matrix(study, other, measure, layers, spec=spec, metric=metric, dims=dims,
+                                        scale=scale, cancel=cancel)
+            fractions.setdefault(MEASURE_LABELS[measure], {})[label] = float(
+                np.mean(identified_layers(matrix, MEASURES[measure], layers, layers)))
+            if k == 0:
+                name = MEASURE_LABELS[measure] + (f" ({metric})" if measure == "ph" else "")
+                fig = cross_model_figure(matrix, layers, layers, kind=MEASURES[measure], measure=name,
+                                         model_a="this model", model_b=label, width=490, height=460)
+                figures.append(f"<div class='card'>{_figure_html(fig, f'cross-model-{measure}', False, True)}</div>")
+    table = identification_figure(fractions, width=1000, title="fraction of layers identified (Kornblith et al. 2019)")
+    return markup("""<h2>Across models</h2>
+<p>The same images through {} other model(s) ({}). For each layer of this model, is the most similar layer
+of the other model the corresponding one (the layer of the same name)? Kornblith et al. (2019) asked
+this of differently seeded networks; a measure that finds every partner gives 100 %. The heat maps
+compare this model with {}; a star marks a row's best match where it is the corresponding layer, a
+cross where it is another.</p>
+""", len(others), ", ".join(others), next(iter(others))) + (
+        _figure_html(table, "cross-model", first=False) + f"<div class='grid'>{''.join(figures)}</div>")
+
+
 def _measures_table_html(table) -> str:
     """The measures table as HTML: one row per measure, its monotonicity and its ρ with every other."""
     head = "".join(f"<th>ρ with {escape(label)}</th>" for label in table.labels)
@@ -614,6 +716,10 @@ def add_report_parser(subparsers) -> Any:
     source.add_argument("--n-images", type=int, default=None,
                         help="class-balanced sample of this many images (default: 500; the demo: all 450)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
+    source.add_argument("--seeds", default=None, metavar="1,2",
+                        help="with --demo: also train the digits CNN with these seeds (deterministic, seconds each) "
+                             "and add the section 'Across models' (PH and CKA between the layers of the shipped "
+                             "model and of each seeded one, and the fraction of layers identified)")
     add_report_settings(parser.add_argument_group("study settings"))
     parser.set_defaults(func=run_report)
     return parser
@@ -653,7 +759,8 @@ def check_report_settings(args) -> Path:
     return out
 
 
-def write_report_from_args(out: Path, study: Study, args, *, model_name: str, data_name: str) -> Path:
+def write_report_from_args(out: Path, study: Study, args, *, model_name: str, data_name: str,
+                           other_models: Any = None) -> Path:
     """Write the report of ``study`` with the settings parsed by :func:`add_report_settings`
     (and ``args.seed``), with a progress bar unless ``--quiet``."""
     from tqdm.auto import tqdm
@@ -678,7 +785,7 @@ def write_report_from_args(out: Path, study: Study, args, *, model_name: str, da
     try:
         return write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
                             mapper_kwargs=mapper_kwargs, preset=preset, model_name=model_name,
-                            data_name=data_name, progress=progress)
+                            data_name=data_name, other_models=other_models, progress=progress)
     finally:
         bar.close()
 
@@ -776,6 +883,22 @@ def _user_study(args):
     return study, model_name, data_name
 
 
+def _parse_seeds(text: Optional[str], demo: bool) -> list:
+    """``--seeds 1,2`` as ``[1, 2]`` (only with ``--demo``); a clear error otherwise."""
+    if not text:
+        return []
+    if not demo:
+        raise TDAInputError("--seeds trains seeded copies of the demo's digits CNN, so it needs --demo. For your own "
+                            "models, call build_report(study, other_models=[...]) from Python.")
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise TDAInputError(f"--seeds must be comma-separated whole numbers such as 1,2. Got {text!r}.") from None
+    if not seeds or min(seeds) < 0:
+        raise TDAInputError(f"--seeds must be comma-separated whole numbers >= 0 such as 1,2. Got {text!r}.")
+    return seeds
+
+
 def run_report(args) -> int:
     """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
     chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
@@ -785,6 +908,8 @@ def run_report(args) -> int:
             raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
                                 + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
         out = check_report_settings(args)
+        seeds = _parse_seeds(getattr(args, "seeds", None), args.demo)
+        other_models = None
         if args.demo:
             from .data import load_demo
 
@@ -795,9 +920,14 @@ def run_report(args) -> int:
                           preset=args.preset)
             model_name = "digits CNN (shipped weights)"
             data_name = f"held-out scikit-learn digits ({demo.subset} split)"
+            if seeds:
+                from .data.train_digits import train_seeds
+
+                other_models = {f"seed {s}": model for s, model in train_seeds(seeds).items()}
         else:
             study, model_name, data_name = _user_study(args)
-        write_report_from_args(out, study, args, model_name=model_name, data_name=data_name)
+        write_report_from_args(out, study, args, model_name=model_name, data_name=data_name,
+                               other_models=other_models)
     except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
         message = " ".join(str(exc).split())
         print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)

@@ -259,3 +259,31 @@ def test_seeded_digits_models_are_deterministic_and_cached_on_disk(tmp_path):
     for name, value in first.state_dict().items():
         assert torch.equal(value, again.state_dict()[name]) and torch.equal(value, cached.state_dict()[name])
     assert not torch.equal(first.state_dict()["block1.conv.weight"], other.state_dict()["block1.conv.weight"])
+
+
+def test_the_ph_preset_on_the_demo_equals_the_studys_script_written_out():
+    """Done when (issue 19): the demo's digits CNN with the 'ph' preset gives the matrices the
+    study's scripts give: hooks on every Conv2d output (before BatchNorm and ReLU), each image's
+    top-l2 position, ripser (maxdim 1) on the unscaled clouds, persim's sliced Wasserstein on H1,
+    within the model and across models (the shipped model against its epoch-1 checkpoint)."""
+    from tda_widgets.data import load_demo
+    from tda_widgets.data.digits import load_digits_checkpoints
+
+    demo = load_demo()
+    other = load_digits_checkpoints()[1]
+    images = torch.as_tensor(np.asarray(demo.images))
+    h1 = {}
+    for label, model in (("a", demo.model), ("b", other)):
+        clouds = {name: top_l2_cloud(t) for name, t in conv_outputs(model, images).items()}
+        h1[label] = {name: ripser.ripser(cloud, maxdim=1)["dgms"][1] for name, cloud in clouds.items()}
+    conv = list(h1["a"])
+    assert conv == ["block1.conv", "block2.conv", "block3.conv"] and images.shape[0] == 450
+    within = np.array([[persim.sliced_wasserstein(h1["a"][i], h1["a"][j]) for j in conv] for i in conv])
+    across = np.array([[persim.sliced_wasserstein(h1["a"][i], h1["b"][j]) for j in conv] for i in conv])
+    assert within.max() > 0 and across.max() > 0
+
+    study = Study(demo.model, demo.images, demo.labels, preset="ph")
+    assert study.layers == conv and study.n_images == 450
+    np.testing.assert_allclose(study.compare().ph, within, rtol=1e-6, atol=1e-9)
+    result = cross_model_comparison([demo.model, other], demo.images, preset="ph", measures=("ph",))
+    np.testing.assert_allclose(result.matrices["ph"][0], across, rtol=1e-6, atol=1e-9)

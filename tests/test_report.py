@@ -66,9 +66,9 @@ def test_one_self_contained_file(built, demo):
     assert len(document) < len(plotly_js) + 2_000_000
     assert not re.search(r"<script[^>]*\bsrc\s*=", document, re.IGNORECASE)  # no CDN, no file
     assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", document, re.IGNORECASE)
-    # the layer distances, the measures table, a diagram and a mapper graph per layer, then the
-    # class hierarchy: purity per layer, the confusion tree and a class tree per layer
-    assert document.count("Plotly.newPlot(") == 2 + 2 * len(demo.layers) + 2 + len(demo.layers)
+    # the layer distances, the measures table, the sensitivity test, a diagram and a mapper graph per
+    # layer, then the class hierarchy: purity per layer, the confusion tree and a class tree per layer
+    assert document.count("Plotly.newPlot(") == 3 + 2 * len(demo.layers) + 2 + len(demo.layers)
     assert 'id="measures-table"' in document
     for i, layer in enumerate(demo.layers):
         assert f">{layer}<" in document

@@ -12,6 +12,7 @@ from .diagrams import (
     matching_figure,
     persistence_diagram_figure,
 )
+from .crossmodel import cross_model_figure, identification_figure
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure, measures_table_figure
 from .hierarchy import class_tree_figure
 from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
@@ -34,6 +35,8 @@ __all__ = [
     "SCALE_NOTES",
     "barcode_figure",
     "checkpoint_grid_figure",
+    "cross_model_figure",
+    "identification_figure",
     "diagram_point_to_bar",
     "layer_distance_figure",
     "mapper_graph_figure",

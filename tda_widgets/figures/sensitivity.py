@@ -57,7 +57,7 @@ def sensitivity_figure(results, *, title: str = "sensitivity to removing princip
     layout = layout_defaults(title=title, width=width, height=height)
     first = next(iter(results.values()))
     metric = first.settings.get("metric", "")
-    dims = "".join(f"H{d}" for d in first.settings.get("dims", ()))
+    dims = ", ".join(f"H{d}" for d in first.settings.get("dims", ()))
     layout.update(
         xaxis=axis_style(title=dict(text="fraction of principal components removed"), tickformat=".0%"),
         yaxis=axis_style(title=dict(text=escape(f"{metric} on {dims}" if metric else "PH distance")),

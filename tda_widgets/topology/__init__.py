@@ -8,6 +8,7 @@ from .cka import KERNELS, CKASpec, cka_matrix, linear_cka, rank_correlation, rbf
 from .distances import (INFINITE_POLICIES, METRICS, DistanceSpec, diagram_distance, diagrams_distance, layer_distance_matrix,
                         matching)
 from .mapper import MapperGraph, MapperNode, MapperSpec, default_eps, mapper_graph
+from .identification import best_matches, identified_layers
 from .sensitivity import SensitivityResult, pc_removal_sensitivity, remove_principal_components
 from .persistence import BACKENDS, PersistenceResult, PersistenceSpec, bar_points, estimate_persistence_cost, persistence
 from .scaling import SCALES, pairwise_distances, rescale_points, validate_cloud
@@ -26,4 +27,5 @@ __all__ = [
     "PersistenceSpec", "DistanceSpec", "CKASpec", "MapperSpec", "SimilaritySpec",
     "measures_table", "MeasuresTable", "measure_agreement", "layer_monotonicity", "depth_correlation",
     "pc_removal_sensitivity", "remove_principal_components", "SensitivityResult",
+    "best_matches", "identified_layers",
 ]

@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .._progress import check_cancel, report
 from ..errors import TDAInputError
 from .cka import linear_cka
 from .distances import DistanceSpec, diagrams_distance
@@ -105,6 +106,8 @@ def pc_removal_sensitivity(
     remove: str = "lowest",
     center: bool = False,
     infinite: str = _D.infinite,
+    progress=None,
+    cancel=None,
 ) -> SensitivityResult:
     """Distance between a cloud and itself with principal components removed, per step.
 
@@ -126,6 +129,10 @@ def pc_removal_sensitivity(
     center : bool, default False
     infinite : str, default "match"
         Infinite-bar policy (H0 has one infinite bar per cloud, so it matches).
+    progress : callable, optional
+        ``progress(done_steps, n_steps, message)`` after each step.
+    cancel : threading.Event, optional
+        Checked before each step; raises :class:`~tda_widgets.errors.Cancelled` when set.
 
     Returns
     -------
@@ -162,6 +169,8 @@ def pc_removal_sensitivity(
     original = persistence(points, maxdim=maxdim).diagrams if "ph" in measures else None
     distances = {m: np.zeros(removed.size) for m in measures}
     for i, k in enumerate(removed):
+        check_cancel(cancel, "sensitivity test")
+        report(progress, i, removed.size, f"{int(k)} of {n_features} components removed")
         if k == 0:
             continue  # the original itself: 0 for both measures
         reduced = remove_principal_components(points, int(k), remove=remove, center=center)
@@ -170,6 +179,7 @@ def pc_removal_sensitivity(
                                                    dims=dims, infinite=infinite)
         if "cka" in measures:
             distances["cka"][i] = 1.0 - linear_cka(points, reduced)
+    report(progress, removed.size, removed.size, "sensitivity test")
     settings = {"metric": metric, "dims": dims, "maxdim": maxdim, "remove": remove, "center": center,
                 "step": step, "n_features": n_features}
     return SensitivityResult(removed=removed, fraction=removed / n_features, distances=distances, settings=settings)

@@ -10,6 +10,7 @@ _LAZY = {
     "PersistenceExplorer": ".persistence",
     "LayerDistanceExplorer": ".distances",
     "MapperExplorer": ".mapper",
+    "CrossModelExplorer": ".crossmodel",
     "Dashboard": ".dashboard",
     "ThumbnailPanel": ".thumbnails",
 }
