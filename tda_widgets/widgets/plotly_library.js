@@ -161,6 +161,19 @@ function copy(value) {
   return out;
 }
 
+// plotly's own model deserialises what it reads (its qu()): a typed array there must come as
+// {dtype, buffer, shape}, and any other object is copied key by key, so a bare typed array would
+// become a plain object {0: .., 1: ..} (a mapper graph drawn with no nodes, found by
+// tests/browser/test_explorers.py). What it reads from the fast path is given as plain arrays.
+function plain(value) {
+  if (ArrayBuffer.isView(value)) return Array.from(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const [key, item] of Object.entries(value)) out[key] = plain(item);
+  return out;
+}
+
 function fastPath(model, queue, real) {
   const frames = new Map();
   const templates = new Map();
@@ -227,8 +240,8 @@ function fastPath(model, queue, real) {
   return {
     get version() { return state.version; },
     get(name, fallback) {
-      if (shown && name === "_widget_data") return shown.data;
-      if (shown && name === "_widget_layout") return shown.layout;
+      if (shown && name === "_widget_data") return plain(shown.data);
+      if (shown && name === "_widget_layout") return plain(shown.layout);
       return fallback();
     },
     attach(el, drawnVersion) {
