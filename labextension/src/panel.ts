@@ -344,6 +344,8 @@ export class TDAPanel extends Widget {
         redefined)
     ) {
       void this._describe();
+    } else if (!this._model.value) {
+      void this._describe(); // no model (any more): nothing described, nothing to say
     } else {
       this._renderPresets();
     }
@@ -377,6 +379,7 @@ export class TDAPanel extends Widget {
     const model = this._model.value;
     if (!session || !model) {
       this._description = null;
+      this._presetInfo.textContent = '';
       this._renderPresets();
       return;
     }

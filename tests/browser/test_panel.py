@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.error
 
 import pytest
 
@@ -54,6 +56,27 @@ def _wait_estimate(page) -> str:
                            " return box && !box.classList.contains('tda-estimate-pending') && box.innerText.trim(); }",
                            timeout=30_000)
     return page.locator(f"{PANEL} .tda-estimate").inner_text()
+
+
+def _run_visible_cell(page) -> None:
+    """Run the first cell of the notebook on screen (Shift+Enter in its editor)."""
+    page.locator(".jp-NotebookPanel:visible .jp-CodeCell .cm-content").first.click()
+    page.keyboard.press("Shift+Enter")
+
+
+def _wait_kernels(server, n: int, timeout: float = 60.0) -> None:
+    """Wait until the server runs ``n`` kernels, all idle (a notebook just opened starts its own;
+    the REST API, since each open notebook has its own execution indicator)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kernels = server.kernels()
+        except urllib.error.HTTPError:  # 500 while a kernel is starting (see wait_kernel_idle)
+            kernels = []
+        if len(kernels) >= n and all(k["execution_state"] == "idle" for k in kernels):
+            return
+        assert time.monotonic() < deadline, kernels
+        time.sleep(0.2)
 
 
 def _screenshot_panel(panel, name: str) -> None:
@@ -123,8 +146,8 @@ def test_the_panel_follows_the_current_notebook_and_kernel_restarts(page, lab_se
     # another notebook: its kernel's models, not the first one's
     page.locator(".jp-DirListing-item", has_text=re.compile(r"^second\.ipynb")).dblclick()
     page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for(timeout=SLOW_MS)
-    wait_kernel_idle(page, lab_server)
-    run_all_cells(page)
+    _wait_kernels(lab_server, 2)
+    _run_visible_cell(page)
     _panel_text_has(page, "net_second")
     _panel_text_has(page, "net_first", present=False)
     # back to the first notebook
@@ -136,8 +159,8 @@ def test_the_panel_follows_the_current_notebook_and_kernel_restarts(page, lab_se
     page.locator(".jp-Dialog button.jp-mod-accept").click()
     _panel_text_has(page, "net_first", present=False, timeout=60_000)
     _panel_text_has(page, "0 model(s)", timeout=60_000)
-    wait_kernel_idle(page, lab_server)
-    run_all_cells(page)
+    _wait_kernels(lab_server, 2)
+    _run_visible_cell(page)
     _panel_text_has(page, "net_first", timeout=60_000)
     assert not [e for e in console_errors if "tda" in e.lower()], console_errors
 
@@ -157,9 +180,9 @@ def test_the_launcher_opens_the_tour_and_the_palette_a_new_notebook(page, lab_se
     # the palette's command: a new notebook that loads tda-widgets
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette-input").fill("New tda-widgets notebook")
-    page.locator(".lm-CommandPalette-item", has_text="New tda-widgets notebook").first.click()
-    page.wait_for_function("(n) => document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab').length > n",
-                           arg=2, timeout=SLOW_MS)  # launcher was replaced by the tour: tour + new one
+    page.locator(".lm-CommandPalette-item.lm-mod-active[data-command='tda-widgets:new-notebook']").wait_for()
+    page.keyboard.press("Enter")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Untitled").wait_for(timeout=SLOW_MS)
     new = set(lab_server.root.glob("*.ipynb")) - before - {tour}
     assert len(new) == 1, new
     cells = json.loads(new.pop().read_text())["cells"]
