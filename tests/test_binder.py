@@ -100,6 +100,18 @@ def test_postbuild_is_an_executable_bash_script_that_stops_on_errors():
         assert mode[0] == "100755", mode
 
 
+def test_postbuild_fails_the_build_when_the_extension_is_not_enabled():
+    # the check fails (set -o pipefail, grep's exit status) unless 'jupyter labextension list'
+    # reports tda-widgets enabled and OK; test_postbuild_runs_in_this_environment runs it
+    text = (BINDER / "postBuild").read_text()
+    assert "set -euo pipefail" in text
+    line = next(ln for ln in text.splitlines() if "labextension list" in ln and not ln.lstrip().startswith("#"))
+    pattern = re.search(r'grep -E "([^"]+)"', line).group(1)
+    assert re.search(pattern, "        tda-widgets v0.1.0 enabled OK (python, tda-widgets)")
+    assert not re.search(pattern, "        tda-widgets v0.1.0 disabled OK (python, tda-widgets)")
+    assert not re.search(pattern, "        tda-widgets v0.1.0 enabled  X (python, tda-widgets)")
+
+
 @pytest.mark.slow
 def test_postbuild_runs_in_this_environment(tmp_path):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

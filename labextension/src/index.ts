@@ -65,12 +65,12 @@ function starterNotebook(): any {
 /** The tour notebook shipped in the prebuilt extension's static folder. */
 async function fetchTour(): Promise<any> {
   const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(
-    PageConfig.getOption('fullLabextensionsUrl'),
-    'tda-widgets',
-    'static',
-    TOUR_NAME
-  );
+  // fullLabextensionsUrl is a path ('/lab/extensions'); the server connection takes only URLs
+  // under its base URL, so make it absolute.
+  const url = new URL(
+    URLExt.join(PageConfig.getOption('fullLabextensionsUrl'), 'tda-widgets', 'static', TOUR_NAME),
+    window.location.origin
+  ).href;
   const response = await ServerConnection.makeRequest(url, {}, settings);
   if (!response.ok) {
     throw new Error(`The tour notebook is missing from the extension (${response.status} ${url})`);

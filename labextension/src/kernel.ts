@@ -22,6 +22,12 @@ export interface IImageEntry {
   shape?: number[];
   length?: number | null;
   batch_size?: number | null;
+  /** The number of images. */
+  count?: number | null;
+  /** The label arrays with one label per image. */
+  labels?: string[];
+  /** Datasets and DataLoaders bring their own labels. */
+  own_labels?: boolean;
 }
 
 export interface ILabelEntry {
@@ -43,15 +49,49 @@ export interface IModelDescription {
   class?: string;
   layers: { name: string; type: string; output_shape?: number[] | null }[];
   presets: { [preset: string]: { layers?: string[]; error?: string } };
+  /** The explorers (name: class), from tda_widgets.extension.magics.EXPLORERS. */
+  explorers?: { [name: string]: string };
+  /** The settings offered beside layers and images, as CloudSpec declares them. */
+  settings?: { [name: string]: ISetting };
   error?: string;
   shape_error?: string;
 }
 
+export interface ISetting {
+  default: string | number | null;
+  choices: string[] | null;
+  minimum: number | null;
+  help: string;
+  label: string;
+}
+
+export interface IEstimate {
+  explorer?: string;
+  n_images?: number;
+  peak_bytes?: number;
+  budget_bytes?: number;
+  layers?: {
+    layer: string;
+    output_shape: number[];
+    mode: string;
+    captured_bytes: number;
+    cloud_points: number;
+    cloud_dims: number;
+    persistence_bytes: number;
+  }[];
+  over_budget?: boolean;
+  warnings?: string[];
+  summary?: string;
+  error?: string;
+}
+
+export type RequestValue = string | number | string[] | null;
+
 const MODULE =
   '__import__("tda_widgets.extension.namespace", fromlist=["_"]).panel_json';
 
-function pyString(value: string): string {
-  // JSON string literals are valid Python string literals for the names we send.
+function pyValue(value: string | number | string[]): string {
+  // JSON strings, numbers and lists of strings are valid Python literals.
   return JSON.stringify(value);
 }
 
@@ -60,8 +100,8 @@ function pyString(value: string): string {
  */
 export async function panelRequest<T>(
   session: ISessionContext,
-  request: 'list' | 'describe',
-  args: { [key: string]: string | null } = {}
+  request: 'list' | 'describe' | 'estimate',
+  args: { [key: string]: RequestValue } = {}
 ): Promise<T> {
   const kernel = session.session?.kernel;
   if (!kernel) {
@@ -69,9 +109,9 @@ export async function panelRequest<T>(
   }
   const kwargs = Object.entries(args)
     .filter(([, v]) => v !== null && v !== '')
-    .map(([k, v]) => `, ${k}=${pyString(v as string)}`)
+    .map(([k, v]) => `, ${k}=${pyValue(v as string | number | string[])}`)
     .join('');
-  const expression = `${MODULE}(globals(), ${pyString(request)}${kwargs})`;
+  const expression = `${MODULE}(globals(), ${pyValue(request)}${kwargs})`;
   const future = kernel.requestExecute(
     {
       code: '',

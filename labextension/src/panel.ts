@@ -1,6 +1,8 @@
 /**
  * The "TDA" side panel: the active notebook's models and images, a model's layer presets,
- * an explorer, a preview of the code and Insert (a code cell below the active cell, run).
+ * an explorer and its settings, the labels that fit the images, the package's memory estimate
+ * (with a warning over the budget), a preview of the code and Insert (a code cell below the
+ * active cell, run).
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { KernelMessage } from '@jupyterlab/services';
@@ -11,10 +13,13 @@ import {
 } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import { EXPLORERS, makeCode } from './codegen';
+import { makeCode } from './codegen';
 import {
+  IEstimate,
+  IImageEntry,
   IModelDescription,
   INamespaceListing,
+  RequestValue,
   panelRequest
 } from './kernel';
 
@@ -52,6 +57,16 @@ function fillSelect(
   }
 }
 
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
 function formatCount(n: number): string {
   if (n >= 1e6) {
     return `${(n / 1e6).toFixed(1)}M`;
@@ -77,6 +92,11 @@ export class TDAPanel extends Widget {
   /** The last listing received (tests and debugging). */
   get listing(): INamespaceListing | null {
     return this._listing;
+  }
+
+  /** The last memory estimate received (tests and debugging). */
+  get estimate(): IEstimate | null {
+    return this._estimate;
   }
 
   /** The code the preview shows, which Insert inserts. */
@@ -199,19 +219,19 @@ export class TDAPanel extends Widget {
     const form = el('div', 'tda-form');
     const row = (label: string, control: HTMLElement) => {
       const line = el('label', 'tda-row');
-      line.appendChild(el('span', undefined, label));
+      const name = el('span', undefined, label);
+      line.appendChild(name);
       line.appendChild(control);
       form.appendChild(line);
+      return name;
     };
     this._model = el('select', 'tda-model-select');
     this._images = el('select', 'tda-images-select');
     this._labels = el('select', 'tda-labels-select');
     this._explorer = el('select', 'tda-explorer-select');
-    fillSelect(
-      this._explorer,
-      Object.keys(EXPLORERS).map(k => ({ value: k, label: k })),
-      false
-    );
+    this._mode = el('select', 'tda-mode-select');
+    this._maxPoints = el('input', 'tda-max-points');
+    this._maxPoints.type = 'number';
     this._preset = el('select', 'tda-preset-select');
     this._nImages = el('input', 'tda-n-images');
     this._nImages.type = 'number';
@@ -223,11 +243,17 @@ export class TDAPanel extends Widget {
     row('explorer', this._explorer);
     row('layers', this._preset);
     row('images used', this._nImages);
+    this._modeLabel = row('point cloud', this._mode);
+    this._maxPointsLabel = row('points', this._maxPoints);
     this.node.appendChild(form);
     this._presetInfo = el('div', 'tda-preset-info');
     this.node.appendChild(this._presetInfo);
     this._layerBoxes = el('div', 'tda-layers');
     this.node.appendChild(this._layerBoxes);
+
+    this.node.appendChild(el('h3', undefined, 'Memory estimate'));
+    this._estimateBox = el('div', 'tda-estimate');
+    this.node.appendChild(this._estimateBox);
 
     this.node.appendChild(el('h3', undefined, 'Code'));
     this._preview = el('pre', 'tda-preview');
@@ -238,11 +264,23 @@ export class TDAPanel extends Widget {
 
     const describe = () => void this._describe();
     this._model.onchange = describe;
-    this._images.onchange = describe;
-    this._labels.onchange = () => this._updateCode();
+    this._images.onchange = () => {
+      this._labelsChosen = false;
+      this._renderLabels();
+      describe();
+    };
+    this._labels.onchange = () => {
+      this._labelsChosen = true;
+      this._updateCode();
+    };
     this._explorer.onchange = () => this._updateCode();
     this._preset.onchange = () => this._renderLayers();
     this._nImages.oninput = () => this._updateCode();
+    this._mode.onchange = () => {
+      this._modeChosen = true;
+      this._updateCode();
+    };
+    this._maxPoints.oninput = () => this._updateCode();
   }
 
   private _render(): void {
@@ -289,13 +327,10 @@ export class TDAPanel extends Widget {
       images.map(i => ({ value: i.name, label: `${i.name} (${i.kind})` })),
       true
     );
-    fillSelect(
-      this._labels,
-      [{ value: '', label: '(none)' }].concat(
-        (listing?.labels ?? []).map(l => ({ value: l.name, label: l.name }))
-      ),
-      true
-    );
+    if (this._images.value !== imagesBefore) {
+      this._labelsChosen = false;
+    }
+    this._renderLabels();
     // Describe again when the choice changed or the chosen model was redefined.
     const chosen = models.find(m => m.name === this._model.value);
     const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}` : '';
@@ -309,8 +344,32 @@ export class TDAPanel extends Widget {
         redefined)
     ) {
       void this._describe();
+    } else if (!this._model.value) {
+      void this._describe(); // no model (any more): nothing described, nothing to say
     } else {
       this._renderPresets();
+    }
+  }
+
+  private _chosenImages(): IImageEntry | undefined {
+    return this._listing?.images.find(i => i.name === this._images.value);
+  }
+
+  /**
+   * The labels that fit the chosen images (one per image); a Dataset's own labels come first
+   * for datasets. Until the user picks, the first fitting array is chosen.
+   */
+  private _renderLabels(): void {
+    const entry = this._chosenImages();
+    const none = entry?.own_labels ? "(the dataset's own labels)" : '(none)';
+    const candidates = entry?.labels ?? [];
+    fillSelect(
+      this._labels,
+      [{ value: '', label: none }].concat(candidates.map(l => ({ value: l, label: l }))),
+      true
+    );
+    if (!this._labelsChosen) {
+      this._labels.value = entry && !entry.own_labels && candidates.length ? candidates[0] : '';
     }
   }
 
@@ -320,6 +379,7 @@ export class TDAPanel extends Widget {
     const model = this._model.value;
     if (!session || !model) {
       this._description = null;
+      this._presetInfo.textContent = '';
       this._renderPresets();
       return;
     }
@@ -348,6 +408,32 @@ export class TDAPanel extends Widget {
       options.push({ value: CUSTOM, label: CUSTOM });
     }
     fillSelect(this._preset, options, true);
+    fillSelect(
+      this._explorer,
+      Object.keys(description?.explorers ?? {}).map(k => ({ value: k, label: k })),
+      true
+    );
+    const settings = description?.settings ?? {};
+    const mode = settings['mode'];
+    if (mode) {
+      this._modeLabel.textContent = mode.label;
+      this._mode.title = mode.help;
+      fillSelect(
+        this._mode,
+        (mode.choices ?? []).map(c => ({ value: c, label: c })),
+        true
+      );
+      if (!this._modeChosen) {
+        this._mode.value = String(mode.default);
+      }
+    }
+    const points = settings['max_points'];
+    if (points) {
+      this._maxPointsLabel.textContent = points.label;
+      this._maxPoints.title = points.help;
+      this._maxPoints.placeholder = String(points.default);
+      this._maxPoints.min = String(points.minimum ?? 1);
+    }
     if (description?.error) {
       this._presetInfo.textContent = description.error;
     }
@@ -406,21 +492,122 @@ export class TDAPanel extends Widget {
     } else if (preset) {
       layers = preset;
     }
-    if (!model || !images || layers === null) {
+    const explorerClass = this._description?.explorers?.[this._explorer.value];
+    if (!model || !images || layers === null || !explorerClass) {
       this._preview.textContent = '';
       this._insert.disabled = true;
+      this._requestEstimate(null);
       return;
     }
     const n = parseInt(this._nImages.value, 10);
+    const nImages = Number.isFinite(n) && n > 0 ? n : null;
+    // Only the settings that differ from their declared defaults appear in the code.
+    const settings: { [name: string]: string | number } = {};
+    const declared = this._description?.settings ?? {};
+    if (declared['mode'] && this._mode.value && this._mode.value !== declared['mode'].default) {
+      settings['mode'] = this._mode.value;
+    }
+    const points = parseInt(this._maxPoints.value, 10);
+    if (declared['max_points'] && Number.isFinite(points) && points !== declared['max_points'].default) {
+      settings['max_points'] = points;
+    }
     this._preview.textContent = makeCode({
-      explorer: this._explorer.value,
+      explorerClass,
       model,
       images,
       labels: this._labels.value || null,
       layers,
-      nImages: Number.isFinite(n) ? n : null
+      nImages,
+      settings
     });
     this._insert.disabled = false;
+    this._requestEstimate({
+      model,
+      images,
+      layers,
+      explorer: this._explorer.value,
+      n_images: nImages,
+      ...settings
+    });
+  }
+
+  /**
+   * Ask the kernel for the package's memory estimate of the previewed code (one forward pass
+   * on one image), shortly after the last change and only when the choice or the chosen
+   * model or images changed since the last estimate.
+   */
+  private _requestEstimate(args: { [key: string]: RequestValue } | null): void {
+    const images = this._chosenImages();
+    const key =
+      args === null
+        ? ''
+        : JSON.stringify([args, this._describedKey, images?.shape ?? images?.count ?? null]);
+    if (key === this._estimateKey) {
+      return;
+    }
+    this._estimateKey = key;
+    window.clearTimeout(this._estimateTimer);
+    if (args === null) {
+      this._estimate = null;
+      this._renderEstimate();
+      return;
+    }
+    this._estimateBox.classList.add('tda-estimate-pending');
+    this._estimateTimer = window.setTimeout(async () => {
+      const session = this._session;
+      if (!session) {
+        return;
+      }
+      let estimate: IEstimate;
+      try {
+        estimate = await panelRequest<IEstimate>(session, 'estimate', args);
+      } catch (error) {
+        estimate = { error: String((error as Error).message ?? error) };
+      }
+      if (key === this._estimateKey) {
+        this._estimate = estimate;
+        this._renderEstimate();
+      }
+    }, 250);
+  }
+
+  private _renderEstimate(): void {
+    const estimate = this._estimate;
+    const box = this._estimateBox;
+    box.classList.remove('tda-estimate-pending');
+    box.replaceChildren();
+    if (!estimate) {
+      return;
+    }
+    if (estimate.error) {
+      box.appendChild(el('div', 'tda-estimate-error', estimate.error));
+      return;
+    }
+    box.appendChild(el('div', 'tda-estimate-summary', estimate.summary ?? ''));
+    const peak = estimate.peak_bytes ?? 0;
+    const budget = estimate.budget_bytes ?? 1;
+    const bar = el('div', 'tda-estimate-bar');
+    const fill = el('div', 'tda-estimate-fill');
+    fill.style.width = `${Math.min(100, (100 * peak) / budget).toFixed(1)}%`;
+    bar.appendChild(fill);
+    bar.title = `${formatBytes(peak)} of ${formatBytes(budget)}`;
+    box.appendChild(bar);
+    const table = el('table', 'tda-estimate-layers');
+    const head = el('tr');
+    ['layer', 'stored', 'cloud'].forEach(n => head.appendChild(el('th', undefined, n)));
+    table.appendChild(head);
+    for (const row of estimate.layers ?? []) {
+      const tr = el('tr');
+      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v =>
+        tr.appendChild(el('td', undefined, v))
+      );
+      table.appendChild(tr);
+    }
+    box.appendChild(table);
+    box.classList.toggle('tda-over-budget', !!estimate.over_budget);
+    for (const warning of estimate.warnings ?? []) {
+      box.appendChild(el('div', 'tda-estimate-warning', `⚠ Over the budget: ${warning}`));
+    }
   }
 
   /** Insert the previewed code in a new code cell below the active cell, and run it. */
@@ -447,6 +634,11 @@ export class TDAPanel extends Widget {
   private _description: IModelDescription | null = null;
   private _pending = false;
   private _describedKey = '';
+  private _labelsChosen = false;
+  private _modeChosen = false;
+  private _estimate: IEstimate | null = null;
+  private _estimateKey = '';
+  private _estimateTimer = 0;
   private _status!: HTMLDivElement;
   private _modelTable!: HTMLTableElement;
   private _imageTable!: HTMLTableElement;
@@ -456,6 +648,11 @@ export class TDAPanel extends Widget {
   private _explorer!: HTMLSelectElement;
   private _preset!: HTMLSelectElement;
   private _nImages!: HTMLInputElement;
+  private _mode!: HTMLSelectElement;
+  private _maxPoints!: HTMLInputElement;
+  private _modeLabel!: HTMLSpanElement;
+  private _maxPointsLabel!: HTMLSpanElement;
+  private _estimateBox!: HTMLDivElement;
   private _presetInfo!: HTMLDivElement;
   private _layerBoxes!: HTMLDivElement;
   private _preview!: HTMLPreElement;

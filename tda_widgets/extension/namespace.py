@@ -15,6 +15,12 @@ It is an ``isinstance`` check per variable, so hundreds of variables take millis
 what each preset of :data:`tda_widgets.layers.PRESETS` selects. Given images it runs the model
 on **one** image (:func:`tda_widgets.capture.describe_layers`) for the output shapes, as
 ``%tda layers model images`` does; it is only called on the user's choice, never on refresh.
+
+:func:`estimate_explorer` is the memory estimate the panel shows before Insert: the package's
+own :func:`tda_widgets.budget.estimate_study` for the chosen model, images, layers, explorer and
+settings (one forward pass on one image), compared with the budgets of the explorer's
+:class:`~tda_widgets.Study`; a study over a budget comes back with
+:func:`tda_widgets.budget.check_budget`'s message (which knob to turn).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import json
 import sys
 from typing import Any, Optional
 
-__all__ = ["inspect_namespace", "describe_model", "panel_json"]
+__all__ = ["inspect_namespace", "describe_model", "estimate_explorer", "panel_json", "PANEL_SETTINGS"]
 
 #: Names the panel never lists (IPython's own).
 _HIDDEN = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
@@ -31,6 +37,9 @@ _HIDDEN = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
 MAX_ENTRIES = 200
 #: At most this many layers in a description.
 MAX_LAYERS = 1000
+#: The settings the panel offers beside layers and images: CloudSpec's declared options, which
+#: every explorer takes (their choices, defaults and help are read from the declaration).
+PANEL_SETTINGS = ("mode", "max_points")
 
 
 def _shape(value) -> list:
@@ -67,8 +76,9 @@ def inspect_namespace(namespace: dict) -> dict:
         ``{"models": [{"name", "class", "parameters", "device", "training"}],
         "images": [{"name", "kind" ("tensor" | "array" | "dataset" | "dataloader"), "class",
         "shape" (tensors and arrays) or "length" (datasets, dataloaders: number of images),
-        "batch_size" (dataloaders)}], "labels": [{"name", "kind", "shape"}],
-        "truncated": bool}``. Private names (``_x``) and IPython's own are left out;
+        "batch_size" (dataloaders), "count" (number of images), "labels" (names of the label
+        arrays of that length), "own_labels" (datasets and dataloaders bring their labels)}],
+        "labels": [{"name", "kind", "shape"}], "truncated": bool}``. Private names (``_x``) and IPython's own are left out;
         models are ``torch.nn.Module`` instances; images are tensors and arrays of at least two
         dimensions (the first is the batch), ``torch.utils.data.Dataset`` and ``DataLoader``;
         labels are one-dimensional integer tensors or arrays.
@@ -114,6 +124,13 @@ def inspect_namespace(namespace: dict) -> dict:
                                "length": _length(value)})
         except Exception:  # a value whose attributes raise is left out, never shown
             continue
+    for entry in images:
+        count = entry["shape"][0] if "shape" in entry else entry.get("length")
+        entry["count"] = count
+        # the labels that fit these images: one per image
+        entry["labels"] = [label["name"] for label in labels if count is not None and label["shape"][0] == count]
+        # a Dataset (or a DataLoader's) gives its own labels (targets or (image, label) items)
+        entry["own_labels"] = entry["kind"] in ("dataset", "dataloader")
     return {"models": models, "images": images, "labels": labels, "truncated": truncated}
 
 
@@ -130,12 +147,13 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
     -------
     dict
         ``{"model", "class", "layers": [{"name", "type", "output_shape"?}],
-        "presets": {preset: {"layers": [...]} or {"error": message}}, "error"?}``.
+        "presets": {preset: {"layers": [...]} or {"error": message}}, "explorers": {name: class},
+        "settings": {name: {"default", "choices", "minimum", "help", "label"}}, "error"?}``.
         With ``images`` (a variable name), the model runs on the first image once.
     """
     from ..layers import PRESETS, select_layers
 
-    out: dict = {"model": model, "layers": [], "presets": {}}
+    out: dict = {"model": model, "layers": [], "presets": {}, "explorers": _explorers(), "settings": _settings()}
     value = namespace.get(model)
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.nn.Module):
@@ -171,6 +189,124 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
     return out
 
 
+def _explorers() -> dict:
+    from .magics import EXPLORERS
+
+    return dict(EXPLORERS)
+
+
+def _settings() -> dict:
+    from ..clouds import CloudSpec
+
+    declared = CloudSpec.options()
+    return {name: {"default": declared[name].default,
+                   "choices": list(declared[name].choices) if declared[name].choices else None,
+                   "minimum": declared[name].minimum, "help": declared[name].help, "label": declared[name].text}
+            for name in PANEL_SETTINGS}
+
+
+def _explorer_work(explorer: str) -> tuple:
+    """What ``explorer`` computes, for its memory estimate: ``(maxdim, cka)``, the highest
+    homology dimension of its persistence step and its CKA estimator (None: no CKA).
+
+    The mapper explorer computes no persistence; its term is H0's (the cloud's distance matrix),
+    a bound on its nearest-neighbour radius and clustering."""
+    from ..topology.cka import CKASpec
+    from ..topology.distances import DistanceSpec
+    from ..topology.persistence import PersistenceSpec
+
+    ph, dist, cka = PersistenceSpec().maxdim, max(DistanceSpec().dims), CKASpec().estimator
+    work = {"persistence": (ph, None), "distances": (dist, cka), "mapper": (0, None),
+            "dashboard": (max(ph, dist), cka)}
+    if explorer not in work or explorer not in _explorers():
+        raise ValueError(f"unknown explorer {explorer!r}; choose one of {sorted(_explorers())}")
+    return work[explorer]
+
+
+def estimate_explorer(namespace: dict, model: str, images: str, layers: Any, explorer: str = "persistence",
+                      mode: Any = None, max_points: Any = None, n_images: Any = None) -> dict:
+    """The memory estimate of an explorer on ``model`` and ``images`` (variable names), before
+    anything is captured: :func:`tda_widgets.budget.estimate_study` on one image, with the
+    explorer's persistence dimension and CKA estimator and the chosen cloud settings.
+
+    Parameters
+    ----------
+    namespace : dict
+        The kernel's globals.
+    model, images : str
+        Variable names.
+    layers : str or list of str
+        A preset name or layer names, as the inserted code passes them.
+    explorer : str
+        A key of :data:`tda_widgets.extension.magics.EXPLORERS`.
+    mode, max_points : optional
+        CloudSpec settings (default: the declared defaults).
+    n_images : int, optional
+        The explorer's ``n_images`` (default: every image).
+
+    Returns
+    -------
+    dict
+        ``{"explorer", "n_images", "peak_bytes", "capture_bytes", "clouds_bytes", "forward_bytes",
+        "cka_bytes", "cka_estimator", "maxdim", "budget_bytes" (the study's ``max_bytes``),
+        "persistence_budget_bytes" (its ``max_memory_bytes``), "layers": [{"layer", "output_shape",
+        "mode", "captured_bytes", "cloud_points", "cloud_dims", "persistence_bytes"}],
+        "over_budget": bool, "warnings": [message], "summary": str}``, or ``{"error": message}``.
+    """
+    import inspect
+
+    from ..budget import check_budget, estimate_study, format_bytes
+    from ..clouds import CloudSpec
+    from ..compute import Study
+    from ..errors import BudgetExceededError
+    from ..inputs import count_images
+    from ..topology.persistence import check_persistence_budget
+
+    torch = sys.modules.get("torch")
+    net, data = namespace.get(model), namespace.get(images)
+    if torch is None or not isinstance(net, torch.nn.Module):
+        return {"error": f"{model!r} is not a torch.nn.Module in the kernel (any more)."}
+    if data is None:
+        return {"error": f"{images!r} is not defined in the kernel (any more)."}
+    maxdim, cka = _explorer_work(explorer)
+    declared = CloudSpec()
+    spec = CloudSpec(mode=declared.mode if mode is None else mode,
+                     max_points=declared.max_points if max_points is None else int(max_points))
+    total = count_images(data)
+    n = total if n_images is None else int(n_images)
+    if not 2 <= n <= total:  # as the explorer's Study would refuse it
+        return {"error": f"images used (n_images) must be between 2 and the number of images ({total}); got {n}."}
+    defaults = {name: p.default for name, p in inspect.signature(Study).parameters.items()}
+    budget, persistence_budget = int(defaults["max_bytes"]), int(defaults["max_memory_bytes"])
+    est = estimate_study(net, data, layers, n, spec, maxdim=maxdim, stream_pooled=defaults["stream_pooled"],
+                         capture_bytes=budget, cka=cka)
+    warnings = []
+    if est.peak_bytes > budget:
+        try:
+            check_budget(net, data, layers, n, spec, max_bytes=budget, maxdim=maxdim,
+                         stream_pooled=defaults["stream_pooled"], capture_bytes=budget, cka=cka)
+        except BudgetExceededError as exc:
+            warnings.append(str(exc))
+    if explorer != "mapper":
+        for row in est.layers:
+            try:
+                check_persistence_budget(row.cloud_points, row.cloud_dims, maxdim, persistence_budget)
+            except BudgetExceededError as exc:
+                warnings.append(f"Layer {row.layer!r}: {exc}")
+    summary = (f"{len(est.layers)} layer(s), {n} images: estimated peak {format_bytes(est.peak_bytes)} "
+               f"of the {format_bytes(budget)} budget (activations {format_bytes(est.capture_bytes)}, clouds "
+               f"{format_bytes(est.clouds_bytes)}, forward pass {format_bytes(est.forward_bytes)}"
+               + (f", CKA ({est.cka_estimator}) {format_bytes(est.cka_bytes)}" if cka else "") + ")")
+    return {"explorer": explorer, "n_images": n, "peak_bytes": est.peak_bytes, "capture_bytes": est.capture_bytes,
+            "clouds_bytes": est.clouds_bytes, "forward_bytes": est.forward_bytes, "cka_bytes": est.cka_bytes,
+            "cka_estimator": est.cka_estimator, "maxdim": maxdim, "budget_bytes": budget,
+            "persistence_budget_bytes": persistence_budget,
+            "layers": [{"layer": r.layer, "output_shape": list(r.output_shape), "mode": r.mode,
+                        "captured_bytes": r.captured_bytes, "cloud_points": r.cloud_points,
+                        "cloud_dims": r.cloud_dims, "persistence_bytes": r.persistence_bytes} for r in est.layers],
+            "over_budget": bool(warnings), "warnings": warnings, "summary": summary}
+
+
 class _JSONText:
     """A value whose text/plain representation is its JSON, as the panel reads it."""
 
@@ -185,12 +321,15 @@ class _JSONText:
 
 
 def panel_json(namespace: dict, request: str = "list", **kwargs: Any) -> _JSONText:
-    """The panel's entry point: ``request`` is ``"list"`` or ``"describe"``; errors become JSON."""
+    """The panel's entry point: ``request`` is ``"list"``, ``"describe"`` or ``"estimate"``;
+    errors become JSON."""
     try:
         if request == "list":
             result = inspect_namespace(namespace)
         elif request == "describe":
             result = describe_model(namespace, **kwargs)
+        elif request == "estimate":
+            result = estimate_explorer(namespace, **kwargs)
         else:
             result = {"error": f"unknown request {request!r}"}
     except Exception as exc:  # never a traceback in the panel's kernel messages

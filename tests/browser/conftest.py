@@ -20,6 +20,7 @@ from tests.browser.harness import (
     collect_console_errors,
     launch_chromium,
     start_lab,
+    start_server,
 )
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -92,5 +93,39 @@ def page(request, lab_server, playwright_instance, console_errors):
                 )
             # Any test whose page saw a dead model fails by that name, not as a blank figure later.
             assert_no_dead_models(console_errors)
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def notebook7_server():
+    """A Jupyter Notebook 7 server (same settings overrides as the JupyterLab one)."""
+    server = start_server("notebook")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def notebook7_page(request, notebook7_server, playwright_instance):
+    notebook7_server.delete_sessions()
+    with tempfile.TemporaryDirectory(prefix="tdaw-chromium-") as user_data_dir:
+        context = launch_chromium(playwright_instance, user_data_dir)
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            errors = collect_console_errors(page)
+            yield page
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
+                ARTIFACTS.mkdir(exist_ok=True)
+                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+                except Exception as exc:  # a crashed page must not hide the test's own error
+                    print(f"could not save a screenshot: {exc}")
+                (ARTIFACTS / f"{stem}.log").write_text("console errors:\n" + "\n".join(errors)
+                                                      + "\n\nserver log tail:\n" + notebook7_server.log_tail())
+            assert_no_dead_models(errors)
         finally:
             context.close()

@@ -159,6 +159,12 @@ def start_server(app: str = "lab", timeout: float = 90.0) -> LabServer:
     for folder in (root, app_settings, temp_dir / "user-settings", temp_dir / "workspaces",
                    temp_dir / "config", temp_dir / "runtime", temp_dir / "ipython"):
         folder.mkdir()
+    # The front end loads this checkout's prebuilt extension, whichever build the environment
+    # has installed or linked: JUPYTER_PATH comes first where JupyterLab looks for extensions,
+    # and the first folder holding an extension wins.
+    extensions = temp_dir / "jupyter-path" / "labextensions"
+    extensions.mkdir(parents=True)
+    (extensions / "tda-widgets").symlink_to(REPO_ROOT / "tda_widgets" / "labextension", target_is_directory=True)
     overrides = {
         "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
         # no news pop-up over the notebook, no requests to the internet
@@ -176,6 +182,7 @@ def start_server(app: str = "lab", timeout: float = 90.0) -> LabServer:
         JUPYTER_CONFIG_DIR=str(temp_dir / "config"),
         JUPYTER_RUNTIME_DIR=str(temp_dir / "runtime"),
         IPYTHONDIR=str(temp_dir / "ipython"),
+        JUPYTER_PATH=os.pathsep.join(p for p in (str(temp_dir / "jupyter-path"), env.get("JUPYTER_PATH")) if p),
         # the kernel imports this checkout's tda_widgets, installed or not
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
     )

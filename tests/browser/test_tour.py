@@ -7,25 +7,18 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import shutil
-import tempfile
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
 from tests.browser.harness import (
     REPO_ROOT,
     SLOW_MS,
-    assert_no_dead_models,
     kernel_eval,
     assert_no_widget_errors,
-    collect_console_errors,
-    launch_chromium,
     run_all_cells,
-    start_server,
     wait_kernel_idle,
 )
 from tests.browser.test_explorers import _TRACE_POINTS_JS
@@ -219,40 +212,6 @@ def test_tour_runs_and_every_explorer_renders_in_jupyterlab(page, lab_server):
 
 
 # ----------------------------------------------------------------------------- Notebook 7
-
-
-@pytest.fixture(scope="module")
-def notebook7_server():
-    """A Jupyter Notebook 7 server (same settings overrides as the JupyterLab one)."""
-    server = start_server("notebook")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def notebook7_page(request, notebook7_server, playwright_instance):
-    notebook7_server.delete_sessions()
-    with tempfile.TemporaryDirectory(prefix="tdaw-chromium-") as user_data_dir:
-        context = launch_chromium(playwright_instance, user_data_dir)
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            errors = collect_console_errors(page)
-            yield page
-            report = getattr(request.node, "rep_call", None)
-            if report is not None and report.failed:
-                ARTIFACTS.mkdir(exist_ok=True)
-                stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-                try:
-                    page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
-                except Exception as exc:  # a crashed page must not hide the test's own error
-                    print(f"could not save a screenshot: {exc}")
-                (ARTIFACTS / f"{stem}.log").write_text("console errors:\n" + "\n".join(errors)
-                                                      + "\n\nserver log tail:\n" + notebook7_server.log_tail())
-            assert_no_dead_models(errors)
-        finally:
-            context.close()
 
 
 def test_tour_runs_and_every_explorer_renders_in_notebook7(notebook7_page, notebook7_server):

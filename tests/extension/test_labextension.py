@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "tda-widgets"
@@ -43,3 +48,25 @@ def test_jupyter_labextension_list_shows_it_enabled():
     assert line is not None, text
     assert "enabled" in line and "OK" in line and "disabled" not in line, line
     assert "(python, tda-widgets)" in line, line
+
+
+@pytest.mark.slow
+def test_the_wheel_built_from_a_clean_checkout_contains_the_extension(tmp_path):
+    # a clean checkout: the committed files only (git archive of HEAD), no build outputs
+    source = tmp_path / "checkout"
+    source.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             check=True).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(source, filter="data")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("tda_widgets-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    prefix = next(n for n in names if n.endswith("/share/jupyter/labextensions/tda-widgets/package.json"))
+    folder = prefix[: -len("package.json")]
+    package = json.loads(zipfile.ZipFile(wheel).read(prefix))
+    # where JupyterLab looks once installed, with the entry point its package.json names
+    assert prefix.startswith("tda_widgets-") and ".data/data/" in prefix, prefix
+    for needed in (package["jupyterlab"]["_build"]["load"], "install.json", "static/01_tour.ipynb"):
+        assert folder + needed in names, needed

@@ -48,7 +48,8 @@ def test_lists_models_images_and_labels_with_their_fields():
     assert set(imgs) == {"images", "arr", "dataset", "loader"}
     assert imgs["images"]["kind"] == "tensor" and imgs["images"]["shape"] == [5, 1, 8, 8]
     assert imgs["arr"]["kind"] == "array" and imgs["arr"]["shape"] == [3, 8, 8]
-    assert imgs["dataset"] == {"name": "dataset", "kind": "dataset", "class": "TensorDataset", "length": 5}
+    assert imgs["dataset"] == {"name": "dataset", "kind": "dataset", "class": "TensorDataset", "length": 5,
+                               "count": 5, "labels": ["labels"], "own_labels": True}
     assert imgs["loader"]["kind"] == "dataloader" and imgs["loader"]["length"] == 5
     assert imgs["loader"]["batch_size"] == 2
     assert {l["name"] for l in listing["labels"]} == {"labels", "np_labels"}
