@@ -285,15 +285,22 @@ PAGE_JS = r"""(() => {
     const ids = Array.from(el.querySelectorAll('.tdaw-thumb')).map((c) => c.dataset.index).join(',');
     return [title ? title.textContent : '', el.dataset.nSelected || '0', el.dataset.nShown || '0', ids];
   };
-  const sig = (el) => {
-    if (isPanel(el)) return JSON.stringify(panelState(el));
+  // a figure's element keeps the plots of views seen before and shows one of them (the fast
+  // path swaps plots in it): watch the element, read the plot it shows
+  const plotOf = (el) => !el.classList.contains('tdaw-figure') ? el
+    : (Array.from(el.children).find((c) => c.classList.contains('js-plotly-plot') && c.style.visibility !== 'hidden')
+       || el);
+  const sig = (box) => {
+    if (isPanel(box)) return JSON.stringify(panelState(box));
+    const el = plotOf(box);
     const domTitle = el.querySelector('.gtitle');
     return JSON.stringify([titleOf(el), traces(el), el.querySelectorAll('.point').length,
                            domTitle ? domTitle.textContent : '']);
   };
   const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
   // Does element el hold the state the kernel reported (see bench_state in the notebook)?
-  const holds = (el, want) => {
+  const holds = (box, want) => {
+    const el = isPanel(box) ? box : plotOf(box);
     if (isPanel(el)) {
       const [title, nSelected] = panelState(el);
       return title === want.panel_title && Number(nSelected) === want.n_selected;
@@ -310,7 +317,8 @@ PAGE_JS = r"""(() => {
   let armed = null;
   window.__bench = {
     sig,
-    elements: (selectors) => selectors.flatMap((s) => Array.from(document.querySelectorAll(s))),
+    elements: (selectors) => selectors.flatMap((s) => Array.from(document.querySelectorAll(s)))
+      .map((el) => (el.parentElement && el.parentElement.classList.contains('tdaw-figure') ? el.parentElement : el)),
     arm(selectors, events) {
       const els = this.elements(selectors);
       if (els.length === 0) throw new Error('nothing to watch at ' + selectors.join(', '));

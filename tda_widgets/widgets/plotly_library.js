@@ -174,24 +174,98 @@ function plain(value) {
   return out;
 }
 
+// Each view keeps the plots of the last VIEW_PLOTS frames it drew, attached one at a time to the
+// view's own element: showing a frame seen before swaps its plot in (a few ms, no plotly.js
+// redraw: Plotly.react of a persistence diagram took ~100 ms on a busy machine). Plots other than
+// plotly's own pass their hover / click events on to it, so the kernel's callbacks still fire.
+const VIEW_PLOTS = 8;
+const FORWARDED = ["plotly_hover", "plotly_unhover", "plotly_click"];
+
 function fastPath(model, queue, real) {
   const frames = new Map();
   const templates = new Map();
-  const views = new Map();   // el -> drawn (false until plotly's first render of it ended)
-  let shown = null;          // {data, layout} of the figure shown, or null: plotly's own state
+  const views = new Set();
+  let shown = null;          // {id, data, layout} of the figure shown, or null: plotly's own state
   const state = { version: 0 };
   const clone = copy;
   const plotly = () => globalThis.Plotly;
+  const config = () => Object.assign({}, plain(model.get("_config") || {}), { editSelection: false });
+  const report = (what) => (error) => console.error("tda-widgets: " + what + " failed", error);
 
-  function draw(el) {
+  function newPlot(view) {
+    const gd = document.createElement("div");
+    for (const name of FORWARDED) {
+      // plotly's own view sends the kernel its callbacks; the points carry trace and point indices
+      const forward = (data) => view.inner.emit?.(name, data);
+      gd.__tdawForward = gd.__tdawForward || [];
+      gd.__tdawForward.push([name, forward]);
+    }
+    return gd;
+  }
+  function listen(gd) {
+    for (const [name, forward] of gd.__tdawForward || []) gd.on?.(name, forward);
+    gd.__tdawForward = null;
+  }
+  function swapIn(view, gd) {
+    if (view.displayed === gd) return;
+    try { plotly()?.Fx?.unhover(view.displayed); } catch (error) { /* no hover label to remove */ }
+    gd.style.visibility = "";
+    gd.style.position = "";
+    view.displayed.replaceWith(gd);
+    view.displayed = gd;
+  }
+  function drop(view, gd) {
+    if (gd === view.inner) { view.spare = gd; return; }   // plotly's own: kept for its listeners
     const P = plotly();
-    if (!P || !shown) return;
-    P.react(el, clone(shown.data), clone(shown.layout)).catch?.((e) => console.error("tda-widgets: redraw failed", e));
+    if (P) P.purge(gd);
+    gd.remove();
+  }
+  async function draw(view) {
+    const P = plotly();
+    if (!P || !shown || !view.ready) return;
+    const id = shown.id;
+    if (view.displayedId === id) return;
+    const cached = view.plots.get(id);
+    if (cached) {
+      view.plots.delete(id);
+      view.plots.set(id, cached);                  // most recently used last
+      if (view.displayedId === null && view.displayed !== cached) {
+        const dirty = view.displayed;
+        swapIn(view, cached);
+        drop(view, dirty);
+      } else swapIn(view, cached);
+      view.displayedId = id;
+      return;
+    }
+    const figure = shown;
+    let gd;
+    if (view.displayedId === null) gd = view.displayed;        // changed by a restyle: redrawn in place
+    else if (view.spare) { gd = view.spare; view.spare = null; }
+    else gd = newPlot(view);
+    if (gd !== view.displayed) {                               // drawn hidden beside the shown one, then swapped
+      gd.style.visibility = "hidden";
+      gd.style.position = "absolute";
+      view.el.appendChild(gd);
+    }
+    await P.react(gd, clone(figure.data), clone(figure.layout), config());
+    listen(gd);
+    swapIn(view, gd);
+    view.displayedId = figure.id;
+    view.plots.set(figure.id, gd);
+    while (view.plots.size > VIEW_PLOTS) {
+      const [oldId, old] = view.plots.entries().next().value;
+      view.plots.delete(oldId);
+      if (old !== view.displayed) drop(view, old);
+    }
+  }
+  function redraw(view) {
+    // one drawing at a time per view; each draws the newest frame (quick moves skip the ones between)
+    view.chain = view.chain.then(() => draw(view)).catch(report("redraw"));
   }
   function redrawAll() {
     state.version += 1;
     if (real() === null) { queue.length = 0; return; }   // plotly not built yet: it reads `shown` when it renders
-    for (const [el, ready] of views) if (ready) draw(el);
+    for (const view of views) redraw(view);
   }
   function show(id) {
     const frame = frames.get(id);
@@ -200,7 +274,7 @@ function fastPath(model, queue, real) {
     const layout = clone(frame.layout);
     const template = templates.get(frame.template_id);
     if (template) layout.template = clone(template);
-    shown = { data: clone(frame.data), layout };
+    shown = { id, data: clone(frame.data), layout };
     redrawAll();
   }
   function setPath(target, path, value) {
@@ -208,6 +282,26 @@ function fastPath(model, queue, real) {
     let node = target;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {});
     node[parts[parts.length - 1]] = value;
+  }
+  function restyle(props, trace) {
+    // the stored figure takes it when it holds that trace (else the kernel's next copy of its whole
+    // state brings it to views rendered later); so does each view's shown plot, which then no
+    // longer is the plot of a frame as stored
+    if (shown && shown.data[trace]) {
+      for (const [path, values] of Object.entries(props)) setPath(shown.data[trace], path, clone(values[0]));
+      shown = { ...shown, id: null };
+    }
+    state.version += 1;
+    const P = plotly();
+    if (real() === null || !P) { queue.length = 0; return; }
+    for (const view of views) {
+      view.chain = view.chain.then(() => {
+        if (!view.ready) return;
+        if (view.displayedId !== null) view.plots.delete(view.displayedId);
+        view.displayedId = null;
+        return P.restyle(view.displayed, clone(props), [trace]);
+      }).catch(report("restyle"));
+    }
   }
   model.on("msg:custom", (msg) => {
     if (!msg || typeof msg.tdaw !== "string") return;
@@ -221,22 +315,23 @@ function fastPath(model, queue, real) {
       if (frames.has(msg.id) && templates.has(frames.get(msg.id).template_id)) show(msg.id);
       else model.send({ tdaw: "need", id: msg.id });
     } else if (msg.tdaw === "restyle") {
-      const props = decode(JSON.parse(msg.props));
-      // the drawn views always take it; the stored figure too when it holds that trace (else the
-      // kernel's next copy of its whole state brings it to views rendered later)
-      if (shown && shown.data[msg.trace]) {
-        for (const [path, values] of Object.entries(props)) setPath(shown.data[msg.trace], path, clone(values[0]));
-      }
-      state.version += 1;
-      const P = plotly();
-      if (real() === null || !P) { queue.length = 0; return; }
-      for (const [el, ready] of views) {
-        if (ready) P.restyle(el, clone(props), [msg.trace]).catch?.((e) => console.error("tda-widgets: restyle failed", e));
-      }
+      restyle(decode(JSON.parse(msg.props)), msg.trace);
     }
   });
-  // a whole new figure state from the kernel (its copy for views rendered later) is the truth again
-  model.on("change:_widget_data", () => { shown = null; });
+  // The kernel's copy of its whole figure (for views rendered later) holds what the frames and
+  // restyles already drew, so it changes nothing here (dropping the frame then left a view whose
+  // first render was still under way drawing the state before it: a blank mapper graph after Run
+  // All in Notebook 7). An edit through plotly's own messages (code changing an explorer's figure
+  // directly) reaches only plotly's own plot, which may not be the one shown: ask the kernel for
+  // its whole figure as a frame.
+  let asked = false;
+  for (const name of EDITS) {
+    model.on("change:" + name, () => {
+      if (real() === null || model.get(name) === null || asked) return;
+      asked = true;
+      setTimeout(() => { asked = false; model.send({ tdaw: "need" }); }, 0);
+    });
+  }
   return {
     get version() { return state.version; },
     get(name, fallback) {
@@ -244,19 +339,32 @@ function fastPath(model, queue, real) {
       if (shown && name === "_widget_layout") return plain(shown.layout);
       return fallback();
     },
-    attach(el, drawnVersion) {
-      views.set(el, false);
+    // a view: `el` is the widget's element, `inner` the div plotly's own view draws in
+    attach(el, inner, drawnVersion, drawnId) {
+      const view = { el, inner, displayed: inner, displayedId: null, plots: new Map(), spare: null,
+                     ready: false, chain: Promise.resolve() };
+      views.add(view);
       // plotly's first render is asynchronous; a frame that came meanwhile is drawn after it
       const done = (event) => {
-        if (event.detail?.element !== el) return;
+        if (event.detail?.element !== inner) return;
         document.removeEventListener("plotlywidget-after-render", done);
-        if (!views.has(el)) return;
-        views.set(el, true);
-        if (state.version !== drawnVersion && shown) draw(el);
+        if (!views.has(view)) return;
+        view.ready = true;
+        if (state.version === drawnVersion && drawnId) {
+          view.displayedId = drawnId;                 // plotly drew exactly this frame
+          view.plots.set(drawnId, inner);
+        }
+        redraw(view);
       };
       document.addEventListener("plotlywidget-after-render", done);
+      return view;
     },
-    detach(el) { views.delete(el); },
+    detach(view) {
+      views.delete(view);
+      const P = plotly();
+      for (const gd of view.plots.values()) if (gd !== view.displayed && P) P.purge(gd);
+    },
+    get shownId() { return shown ? shown.id : null; },
   };
 }
 
@@ -312,11 +420,16 @@ export function figureWidget(key) {
     },
     async render({ el }) {
       const widget = await built;
+      // plotly's own view draws in a child, so that the fast path can swap plots in this element
+      el.classList.add("tdaw-figure");
+      const inner = document.createElement("div");
+      el.appendChild(inner);
       const drawn = fast.version;
-      const remove = widget.render({ el });
-      fast.attach(el, drawn);
+      const drawnId = fast.shownId;
+      const remove = widget.render({ el: inner });
+      const view = fast.attach(el, inner, drawn, drawnId);
       return () => {
-        fast.detach(el);
+        fast.detach(view);
         if (typeof remove === "function") remove();
       };
     },

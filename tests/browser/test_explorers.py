@@ -254,6 +254,34 @@ def test_layer_slider_redraws_the_diagram(nb, lab_server):
     assert_no_widget_errors(nb)
 
 
+def test_a_layer_seen_before_comes_back_as_the_plot_drawn_then(nb, lab_server):
+    """Issue 17, 1: a view seen before is not redrawn: the browser keeps the plot it drew for it
+    and swaps it back in (the same element, marked here), and its hover still reaches the kernel."""
+    title = lambda: nb.evaluate("(s) => document.querySelector(s).layout.title.text", DIAGRAM)
+    assert title().startswith("block2 ·"), title()   # where the slider test left it
+    nb.evaluate("(s) => { document.querySelector(s).__tdawMark = 'block2'; }", DIAGRAM)
+    handle = nb.locator(PERSISTENCE + " .widget-slider", has_text="layer").locator(".noUi-handle")
+    for key, layer in (("ArrowLeft", "block1"), ("ArrowRight", "block2")):
+        handle.focus()
+        nb.keyboard.press(key)
+        nb.wait_for_function("([s, l]) => document.querySelector(s).layout.title.text.startsWith(l + ' ·')",
+                             arg=[DIAGRAM, layer], timeout=60_000)
+    assert nb.evaluate("(s) => document.querySelector(s).__tdawMark", DIAGRAM) == "block2"
+    assert kernel_out(nb, lab_server, "pe.wait(); print(json.dumps(pe.layer))") == "block2"
+    # one plot per figure on the page: the others wait detached
+    assert nb.locator(PERSISTENCE + " .tdaw-figure").count() == 2
+    assert nb.locator(PERSISTENCE + " .tdaw-figure > .js-plotly-plot").count() == 2
+    panel = PERSISTENCE + " .tdaw-thumbs"
+    point = isolated_point(nb, DIAGRAM, ["H0", "H1"], ["H0"],
+                           accept=lambda p: isinstance(p["customdata"][3], (int, float))
+                           and math.isfinite(p["customdata"][3]))
+    dim, bar = int(point["customdata"][0]), int(point["customdata"][1])
+    hover_and_time(nb, panel, point["x"], point["y"],
+                   f"root.querySelector('.tdaw-thumbs-title').textContent.startsWith('H{dim} bar {bar} ')")
+    assert kernel_out(nb, lab_server, "print(json.dumps(list(pe.selected_bar)))") == [dim, bar]
+    assert_no_widget_errors(nb)
+
+
 def test_progress_bar_shows_during_a_recompute(nb, lab_server):
     bar = PERSISTENCE + " .tda-progress"
     assert nb.evaluate("(s) => getComputedStyle(document.querySelector(s)).visibility", bar) == "hidden"
