@@ -449,3 +449,28 @@ def hover(page, x: float, y: float) -> None:
     """Move the real mouse onto (x, y) in two moves: Plotly throttles hover events."""
     page.mouse.move(x - 30, y - 30)
     page.mouse.move(x, y, steps=5)
+
+
+_CONTROLS_JS = """(root) => {
+    const all = Array.from(root.querySelectorAll(
+        '.noUi-handle, select, input:not([type=hidden]), textarea, button'));
+    const usable = all.filter((el) => !el.disabled && el.offsetParent !== null && el.tabIndex >= 0);
+    usable.forEach((el, i) => el.setAttribute('data-tdaw-tab', String(i)));
+    return usable.map((el) => (el.getAttribute('aria-label') || el.textContent || el.tagName).trim().slice(0, 30)
+                               || el.tagName);
+}"""
+
+
+def tab_through(page, root) -> tuple[list[str], set[int]]:
+    """Focus the first usable control of the element ``root`` (a Locator), press Tab once per
+    control (and a few more), and return (every control's label, the indices the focus reached)."""
+    labels = root.evaluate(_CONTROLS_JS)
+    assert labels, "no usable control in the explorer"
+    root.locator("[data-tdaw-tab='0']").focus()
+    reached = set()
+    for _ in range(len(labels) + 4):
+        index = page.evaluate("() => document.activeElement && document.activeElement.getAttribute('data-tdaw-tab')")
+        if index is not None:
+            reached.add(int(index))
+        page.keyboard.press("Tab")
+    return labels, reached

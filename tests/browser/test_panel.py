@@ -177,7 +177,16 @@ def test_the_launcher_opens_the_tour_and_the_palette_a_new_notebook(page, lab_se
     # copied into the folder (it was missing) and opened
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=TOUR.name).wait_for(timeout=SLOW_MS)
     assert json.loads(tour.read_text()) == json.loads(TOUR.read_text())
-    # the palette's command: a new notebook that loads tda-widgets
+    # the palette's command: a new notebook that loads tda-widgets. The tour, once loaded, moves
+    # the focus into its first cell (which closed a palette opened before, or took its Enter):
+    # wait for that, and leave the cell's editor first
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first.wait_for(timeout=SLOW_MS)
+    try:
+        page.wait_for_function("() => !!(document.activeElement && document.activeElement.closest('.jp-Notebook'))",
+                               timeout=15_000)
+    except Exception:
+        pass  # the focus stayed where it was: nothing will take it from the palette
+    page.keyboard.press("Escape")
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette-input").fill("New tda-widgets notebook")
     # a click, not Enter: the tour opening moves the focus into its first cell when it is ready,

@@ -19,6 +19,7 @@ from tests.browser.harness import (
     kernel_eval,
     assert_no_widget_errors,
     run_all_cells,
+    tab_through,
     wait_kernel_idle,
 )
 from tests.browser.test_explorers import _TRACE_POINTS_JS
@@ -243,4 +244,7 @@ def test_tour_runs_and_every_explorer_renders_in_notebook7(notebook7_page, noteb
     assert shown in layers[:-1] and after.startswith(layers[layers.index(shown) + 1] + " ·"), (before, after)
     focus_inside = page.evaluate("() => !!document.activeElement.closest('.tda-explorer')")
     assert focus_inside, "the arrow key moved the focus out of the explorer"
+    # Tab reaches every control of the explorer, in order (issue 17, 5)
+    labels, reached = tab_through(page, first)
+    assert reached == set(range(len(labels))), [labels[i] for i in range(len(labels)) if i not in reached]
     _assert_no_kernel_errors(notebook7_server)
