@@ -599,8 +599,39 @@ def test_an_explorer_sends_every_figure_before_it_updates_the_python_copies(stud
     monkeypatch.setattr(_common, "_update_in_place", lambda widget, new: (events.append(("python", None)),
                                                                           real(widget, new)))
     w.layer = "block1"
-    assert events == [("send", "show"), ("send", "show"), ("python", None), ("python", None)], events
+    # (a "bind" tells the browser which frames the controls bring back: sent after the figures)
+    assert [e for e in events if e != ("send", "bind")] == [("send", "show"), ("send", "show"), ("python", None),
+                                                            ("python", None)], events
+    assert events[:2] == [("send", "show"), ("send", "show")], events
     assert w.diagram_fig.layout.title.text.startswith("block1")
+
+
+def test_the_browser_learns_which_frame_each_layer_brings_back(study):
+    """Issue 17, 1: after two layers were shown, each persistence figure's front end is told, for
+    the layer slider, the frame of each of those layers (with the other settings as they are), so
+    that moving the slider back needs no answer from the kernel first; another setting makes a
+    different binding (its views are the new setting's)."""
+    w = PersistenceExplorer(study=study, layer="block1", max_points=60, threaded=False)
+    sent = {id(fig): [] for fig in (w.diagram_fig, w.barcode_fig)}
+    for fig in (w.diagram_fig, w.barcode_fig):
+        fig._tdaw_send = lambda content, fig=fig: sent[id(fig)].append(content)
+    shown = {}
+    for layer in ("fc1", "block1"):
+        w.layer = layer
+        shown[layer] = [fig._tdaw_fast["shown"] for fig in (w.diagram_fig, w.barcode_fig)]
+    names = list(study.layers)
+    for k, fig in enumerate((w.diagram_fig, w.barcode_fig)):
+        binds = [m for m in sent[id(fig)] if m["tdaw"] == "bind" and m["control"] == w.layer_slider.model_id]
+        assert binds and binds[-1]["trait"] == "index"
+        assert binds[-1]["views"] == {str(names.index(layer)): ids[k] for layer, ids in shown.items()}
+        assert shown["fc1"][k] != shown["block1"][k]
+    # the mode dropdown's binding names the frame of the one mode seen so far, for this layer
+    binds = [m for m in sent[id(w.diagram_fig)] if m["tdaw"] == "bind" and m["control"] == w.mode_dropdown.model_id]
+    modes = [value for _, value in w.mode_dropdown.options]
+    assert binds[-1]["trait"] == "index" and binds[-1]["views"] == {str(modes.index(w.mode)): shown["block1"][0]}
+    w.max_points = 80
+    binds = [m for m in sent[id(w.diagram_fig)] if m["tdaw"] == "bind" and m["control"] == w.layer_slider.model_id]
+    assert binds[-1]["views"] == {str(names.index("block1")): w.diagram_fig._tdaw_fast["shown"]}
 
 
 def test_a_long_single_step_shows_progress_that_moves(study):

@@ -129,7 +129,8 @@ class FigureWidget(go.FigureWidget):
     def _tdaw_state(self):
         state = self.__dict__.get("_tdaw_fast")
         if state is None:
-            state = self.__dict__["_tdaw_fast"] = {"sent": OrderedDict(), "templates": set(), "shown": None}
+            state = self.__dict__["_tdaw_fast"] = {"sent": OrderedDict(), "templates": set(), "shown": None,
+                                                   "bindings": {}}
             self.on_msg(FigureWidget._tdaw_on_custom)
         return state
 
@@ -155,6 +156,19 @@ class FigureWidget(go.FigureWidget):
         state["shown"] = frame_id
         return frame_id
 
+    def send_binding(self, control: W.Widget, trait: str, views: dict) -> None:
+        """Tell the browser which stored frame each value of ``control``'s ``trait`` brings back
+        (``views``: value -> frame id; the other settings as they are now), so that moving the
+        control to one of them swaps its plot in at once, before the kernel has answered. Sent only
+        when it changed; the kernel's own answer follows as always."""
+        state = self._tdaw_state()
+        views = {str(value): frame_id for value, frame_id in views.items() if frame_id}
+        key = (control.model_id, trait)
+        if state["bindings"].get(key) == views:
+            return
+        state["bindings"][key] = views
+        self._tdaw_send({"tdaw": "bind", "control": control.model_id, "trait": trait, "views": views})
+
     def send_restyle(self, props: dict, trace_index: int) -> None:
         """Restyle one trace in the browser with one small message (``props``: plotly.restyle's
         attribute strings to plain values, e.g. ``{"x": [...], "marker.size": [...]}``)."""
@@ -176,6 +190,7 @@ class FigureWidget(go.FigureWidget):
                 state = widget._tdaw_state()
                 state["sent"].clear()
                 state["templates"].clear()
+                state["bindings"].clear()
                 current = go.Figure(widget.to_dict())
                 widget.send_frame(current)
 
@@ -268,6 +283,17 @@ class ViewCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+def control_values(control: W.Widget) -> Optional[tuple]:
+    """``(synced trait, {trait value: setting value})`` of a control whose values can be bound to
+    frames in the browser (dropdowns and selection sliders by index, int sliders by value), else None."""
+    if isinstance(control, (W.Dropdown, W.SelectionSlider)):
+        options = [option[1] if isinstance(option, tuple) else option for option in control.options]
+        return "index", dict(enumerate(options))
+    if isinstance(control, W.IntSlider) and (control.max - control.min) // max(control.step, 1) <= 200:
+        return "value", {v: v for v in range(control.min, control.max + 1, max(control.step, 1))}
+    return None
 
 
 def update_in_place(widget: go.FigureWidget, new: go.Figure) -> None:

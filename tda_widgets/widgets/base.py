@@ -324,6 +324,49 @@ class ExplorerBase(W.VBox):
                         f"{{{', '.join(map(repr, choices))}}}. Got {value!r} instead.{hint}"
                     )
             W.link((self, trait), (control, "value"))
+            self.__dict__.setdefault("_controls", {})[trait] = control
+
+    #: Traits besides the linked controls' that decide what the figures show.
+    VIEW_TRAITS: tuple = ()
+    #: Settings remembered per explorer with the frames they showed.
+    VIEWS_KEPT = 256
+
+    def _view_settings(self) -> dict:
+        names = list(self.__dict__.get("_controls", {})) + list(self.VIEW_TRAITS)
+        return {name: repr(getattr(self, name)) for name in names}
+
+    def _remember_views(self, figures) -> None:
+        """After a redraw: the frames ``figures`` show belong to the current settings. Then tell the
+        browser, for each control, which frames its values bring back with the other settings as
+        they are (a view seen before then appears before the kernel has even answered; the
+        kernel's answer follows and confirms it, or corrects a guess made on stale settings)."""
+        from collections import OrderedDict
+
+        from ._common import control_values
+
+        figures = [fig for fig in figures if fig is not None]
+        ids = [fig.__dict__.get("_tdaw_fast", {}).get("shown") for fig in figures]
+        if not figures or not all(ids):
+            return
+        seen = self.__dict__.setdefault("_seen_views", OrderedDict())
+        settings = self._view_settings()
+        key = tuple(settings.items())
+        seen[key] = ids
+        seen.move_to_end(key)
+        while len(seen) > self.VIEWS_KEPT:
+            seen.popitem(last=False)
+        for trait, control in self.__dict__.get("_controls", {}).items():
+            bindable = control_values(control)
+            if bindable is None:
+                continue
+            synced, values = bindable
+            for k, fig in enumerate(figures):
+                views = {}
+                for value, setting in values.items():
+                    got = seen.get(tuple({**settings, trait: repr(setting)}.items()))
+                    if got is not None:
+                        views[value] = got[k]
+                fig.send_binding(control, synced, views)
 
     @staticmethod
     def format_exception(exc: BaseException) -> str:

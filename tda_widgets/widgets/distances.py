@@ -186,6 +186,7 @@ class LayerDistanceExplorer(ExplorerBase):
             rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"], dims=result["dims"],
             cka_name=name, cka_kind=kind, rho_label=rho_label, width=FIT_WIDTH))
         update_in_place(self.heatmap_fig, fig)
+        self._remember_views([self.heatmap_fig])
         self._bind_callbacks()
         shown = self._matching_settings()
         if self.selected_pair is not None and getattr(self, "_matching_shown", None) != shown:

@@ -224,6 +224,7 @@ class MapperExplorer(ExplorerBase):
             what = "class and group purity" if self.class_groups is not None else "class purity"
             update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
             self._draw_confusion_tree()  # the class tree was drawn by _redraw above
+            self._remember_views(self._view_figures())  # now with this cover's purity figure
         if errors:
             first = next(iter(errors.items()))
             self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")
@@ -293,7 +294,19 @@ class MapperExplorer(ExplorerBase):
             width=width, height=height, size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
             key=width >= MAIN_SIZE[0]), graph)  # the main graph carries the key
 
+    #: besides the linked controls, what decides the figures
+    VIEW_TRAITS = ("lens", "eps", "class_groups")
+
     def _redraw(self) -> None:
+        with figure_batch():  # every figure's change reaches the browser before the Python copies
+            self._redraw_figures()
+        if not self.highlighted_:  # figures without rings are views the settings alone decide
+            self._remember_views(self._view_figures())
+
+    def _view_figures(self) -> list:
+        return [self.main_fig, *self.layer_figs.values(), self.tree_fig, self.purity_fig]
+
+    def _redraw_figures(self) -> None:
         if not self.graphs_:
             return
         self._draw_class_tree()  # the tree follows the layer slider

@@ -128,6 +128,7 @@ class PersistenceExplorer(ExplorerBase):
             barcode_figure(list(result.diagrams), title="barcode", **_SIZE)), cloud, result)
         update_in_place(self.diagram_fig, figures[0])
         update_in_place(self.barcode_fig, figures[1])
+        self._remember_views([self.diagram_fig, self.barcode_fig])
         self._bind_callbacks()
         self.thumbnails.clear()
         self.selected_bar = None

@@ -316,8 +316,36 @@ function fastPath(model, queue, real) {
       else model.send({ tdaw: "need", id: msg.id });
     } else if (msg.tdaw === "restyle") {
       restyle(decode(JSON.parse(msg.props)), msg.trace);
+    } else if (msg.tdaw === "bind") {
+      bind(msg.control, msg.trait, msg.views || {});
     }
   });
+
+  // Bindings: for a control of the explorer (a slider, a dropdown), the stored frame each of its
+  // values brings back with the other settings as they are. A change of the control (the user's,
+  // or the kernel's) shows that frame at once; the kernel's own "show" follows and, for the same
+  // frame, changes nothing.
+  const bindings = new Map();
+  function bind(controlId, trait, views) {
+    let entry = bindings.get(controlId);
+    if (!entry) {
+      entry = { trait, views };
+      bindings.set(controlId, entry);
+      const manager = model.widget_manager;
+      if (!manager || typeof manager.get_model !== "function") return;
+      Promise.resolve(manager.get_model(controlId)).then((control) => {
+        if (!control || typeof control.on !== "function") return;
+        control.on("change:" + entry.trait, () => {
+          const id = entry.views[String(control.get(entry.trait))];
+          if (id && frames.has(id) && templates.has(frames.get(id).template_id) && (!shown || shown.id !== id)) {
+            show(id);
+          }
+        });
+      }).catch(report("binding"));
+    }
+    entry.trait = trait;
+    entry.views = views;
+  }
   // The kernel's copy of its whole figure (for views rendered later) holds what the frames and
   // restyles already drew, so it changes nothing here (dropping the frame then left a view whose
   // first render was still under way drawing the state before it: a blank mapper graph after Run
