@@ -398,7 +398,8 @@ POINTS_JS = r"""([selector, names]) => {
       if (!isFinite(p.x) || !isFinite(p.y)) return;
       const px = xa.d2p(p.x), py = ya.d2p(p.y);
       points.push({trace: trace.name, index: i,
-                   customdata: gd.data[t].customdata ? Array.from([gd.data[t].customdata[i]]).flat() : null,
+                   customdata: gd.data[t].customdata ? ((c) => (ArrayBuffer.isView(c) ? Array.from(c)
+                                                                : Array.from([c]).flat()))(gd.data[t].customdata[i]) : null,
                    x: box.left + xa._offset + px, y: box.top + ya._offset + py,
                    inside: px >= 5 && px <= xa._length - 5 && py >= 5 && py <= ya._length - 5,
                    keep: names.includes(trace.name)});

@@ -452,25 +452,31 @@ def hover(page, x: float, y: float) -> None:
 
 
 _CONTROLS_JS = """(root) => {
+    // the explorer's own controls (plotly's toolbar buttons are focusable too, but are the plot's)
     const all = Array.from(root.querySelectorAll(
-        '.noUi-handle, select, input:not([type=hidden]), textarea, button'));
+        '.noUi-handle, select, input:not([type=hidden]), textarea, button'))
+        .filter((el) => !el.closest('.js-plotly-plot'));
     const usable = all.filter((el) => !el.disabled && el.offsetParent !== null && el.tabIndex >= 0);
     usable.forEach((el, i) => el.setAttribute('data-tdaw-tab', String(i)));
-    return usable.map((el) => (el.getAttribute('aria-label') || el.textContent || el.tagName).trim().slice(0, 30)
-                               || el.tagName);
+    const focusable = root.querySelectorAll('a[href], button, input, select, textarea, [tabindex]').length;
+    return [usable.map((el) => (el.getAttribute('aria-label') || el.textContent || el.tagName).trim().slice(0, 30)
+                                || el.tagName), focusable];
 }"""
 
 
 def tab_through(page, root) -> tuple[list[str], set[int]]:
     """Focus the first usable control of the element ``root`` (a Locator), press Tab once per
-    control (and a few more), and return (every control's label, the indices the focus reached)."""
-    labels = root.evaluate(_CONTROLS_JS)
+    focusable element in it (and a few more), and return (every control's label, the indices of
+    the controls the focus reached)."""
+    labels, focusable = root.evaluate(_CONTROLS_JS)
     assert labels, "no usable control in the explorer"
     root.locator("[data-tdaw-tab='0']").focus()
     reached = set()
-    for _ in range(len(labels) + 4):
+    for _ in range(focusable + 4):
         index = page.evaluate("() => document.activeElement && document.activeElement.getAttribute('data-tdaw-tab')")
         if index is not None:
             reached.add(int(index))
+        if len(reached) == len(labels):
+            break
         page.keyboard.press("Tab")
     return labels, reached
