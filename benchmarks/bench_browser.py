@@ -818,7 +818,7 @@ def persistence_groups(bench: Bench, wanted: set[str]) -> None:
                 state = current()
                 target = layers[1 - layers.index(state["layer"])]
                 evicted = kernel_json(bench.server, (
-                    f"print(json.dumps(bench_forget(pe.study, lambda k: k[0] in ('activations', 'cloud', "
+                    f"pe.forget_views(); print(json.dumps(bench_forget(pe.study, lambda k: k[0] in ('activations', 'cloud', "
                     f"'diagrams') and len(k) > 3 and k[3] == {target!r})))"))
                 # nothing to evict the first time a layer is shown; stats_delta checks the computation
                 ms = move(target, stats_delta(state["stats"], "persistence", 1), "persist_new")
@@ -895,7 +895,7 @@ def mapper_groups(bench: Bench, wanted: set[str]) -> None:
                 state = current()
                 target = values[1 - values.index(state["n_cubes"])]
                 evicted = kernel_json(bench.server, (
-                    f"print(json.dumps(bench_forget(me.study, lambda k: k[0] == 'mapper' and len(k) > 6 "
+                    f"me.forget_views(); print(json.dumps(bench_forget(me.study, lambda k: k[0] == 'mapper' and len(k) > 6 "
                     f"and k[6] == {target})))"))
                 out = move(target, stats_delta(state["stats"], "mapper", n_graphs - 1), "mapper_new")
                 print(f"  mapper_new rep {k + 1}: intervals {state['n_cubes']} -> {target} (new, {evicted} "
@@ -958,7 +958,7 @@ def distance_groups(bench: Bench, wanted: set[str]) -> None:
                     choose("bottleneck")   # untimed: back to the metric shown first
                 state = current()
                 evicted = kernel_json(bench.server, (
-                    "print(json.dumps(bench_forget(de.study, lambda k: k[0] == 'distances' and 'wasserstein-1' in k)))"))
+                    "de.forget_views(); print(json.dumps(bench_forget(de.study, lambda k: k[0] == 'distances' and 'wasserstein-1' in k)))"))
                 ms = choose("wasserstein-1", stats_delta(state["stats"], "distance_matrices", 1), "metric_new")
                 print(f"  metric_new rep {k + 1}: bottleneck -> wasserstein-1 (first time, "
                       f"{evicted} matrix evicted) {ms:.0f} ms", flush=True)

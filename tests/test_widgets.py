@@ -634,6 +634,19 @@ def test_the_browser_learns_which_frame_each_layer_brings_back(study):
     assert binds[-1]["views"] == {str(names.index("block1")): w.diagram_fig._tdaw_fast["shown"]}
 
 
+def test_forgotten_views_are_sent_again_as_the_first_time(study):
+    """forget_views (used by the browser benchmark's first-view rows): the browser is told to drop
+    its stored views, and the next view of a layer seen before is sent whole again, not named."""
+    w = PersistenceExplorer(study=study, layer="block1", max_points=60, threaded=False)
+    w.layer = "fc1"
+    sent = []
+    w.diagram_fig._tdaw_send = lambda content: sent.append(content)
+    w.forget_views()
+    w.layer = "block1"
+    kinds = [m["tdaw"] for m in sent]
+    assert kinds[0] == "forget" and "frame" in kinds and "show" not in kinds, kinds
+
+
 def test_a_long_single_step_shows_progress_that_moves(study):
     """One layer's persistence is one step ('0/1'): the status names what is computed and its
     elapsed time moves while it runs (issue 17)."""

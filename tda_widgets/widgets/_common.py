@@ -169,6 +169,15 @@ class FigureWidget(go.FigureWidget):
         state["bindings"][key] = views
         self._tdaw_send({"tdaw": "bind", "control": control.model_id, "trait": trait, "views": views})
 
+    def forget_frames(self) -> None:
+        """Forget every stored view, here and in the browser (which keeps only the plot it shows):
+        the next view is drawn from its figure, as the first time (benchmarks of first views)."""
+        state = self._tdaw_state()
+        state["sent"].clear()
+        state["bindings"].clear()
+        state["shown"] = None
+        self._tdaw_send({"tdaw": "forget"})
+
     def send_restyle(self, props: dict, trace_index: int) -> None:
         """Restyle one trace in the browser with one small message (``props``: plotly.restyle's
         attribute strings to plain values, e.g. ``{"x": [...], "marker.size": [...]}``)."""

@@ -335,6 +335,21 @@ class ExplorerBase(W.VBox):
         names = list(self.__dict__.get("_controls", {})) + list(self.VIEW_TRAITS)
         return {name: repr(getattr(self, name)) for name in names}
 
+    def forget_views(self) -> None:
+        """Forget the views seen so far, in the kernel and in the browser: the next view of every
+        figure is built and drawn as the first time (the browser benchmark's first-view rows)."""
+        from ._common import FigureWidget
+
+        self.__dict__.pop("_seen_views", None)
+        cache = self.__dict__.get("_views")
+        if cache is not None:
+            cache.clear()
+        for value in list(self.__dict__.values()):
+            figures = value.values() if isinstance(value, dict) else [value]
+            for fig in figures:
+                if isinstance(fig, FigureWidget):
+                    fig.forget_frames()
+
     def _remember_views(self, figures) -> None:
         """After a redraw: the frames ``figures`` show belong to the current settings. Then tell the
         browser, for each control, which frames its values bring back with the other settings as

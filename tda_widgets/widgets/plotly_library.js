@@ -318,6 +318,17 @@ function fastPath(model, queue, real) {
       restyle(decode(JSON.parse(msg.props)), msg.trace);
     } else if (msg.tdaw === "bind") {
       bind(msg.control, msg.trait, msg.views || {});
+    } else if (msg.tdaw === "forget") {
+      // every stored view goes; each view keeps only the plot it shows
+      frames.clear();
+      for (const entry of bindings.values()) entry.views = {};
+      for (const view of views) {
+        view.chain = view.chain.then(() => {
+          for (const gd of view.plots.values()) if (gd !== view.displayed) drop(view, gd);
+          view.plots = new Map();
+          view.displayedId = null;
+        }).catch(report("forget"));
+      }
     }
   });
 
