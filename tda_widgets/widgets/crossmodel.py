@@ -135,7 +135,7 @@ class CrossModelExplorer(ExplorerBase):
         self.measure_dropdown = W.Dropdown(options=MEASURE_OPTIONS, description="measure",
                                            tooltip="PH distance (metric and homology below), linear CKA, or a "
                                                    "representational-similarity measure on the same clouds",
-                                           layout=W.Layout(width="220px"))
+                                           style={"description_width": "initial"}, layout=W.Layout(width="220px"))
         self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
                                         tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
@@ -143,7 +143,7 @@ class CrossModelExplorer(ExplorerBase):
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")
-        self.layer_slider = layer_slider(names)
+        self.layer_slider = layer_slider(names, width="300px")
         self._link_controls((("model_b", self.model_dropdown), ("measure", self.measure_dropdown),
                              ("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                              ("mode", self.mode_dropdown), ("max_points", self.points_slider),
@@ -158,17 +158,20 @@ class CrossModelExplorer(ExplorerBase):
         self._bind_callbacks()
         self.identify_button = W.Button(description="identify with every measure", icon="table",
                                         tooltip="the fraction of layers identified by every measure, against every "
-                                                "model (Kornblith et al. 2019)", layout=W.Layout(width="240px"))
+                                                "model (Kornblith et al. 2019)", layout=W.Layout(width="220px"))
         self.identify_button.on_click(lambda _: self.identify_every_measure())
         self.sensitivity_button = W.Button(description="sensitivity of this layer", icon="line-chart",
                                            tooltip="remove the layer's principal components in steps and plot PH and "
                                                    "CKA distances to the original (Ding et al. 2021)",
-                                           layout=W.Layout(width="240px"))
+                                           layout=W.Layout(width="200px"))
         self.sensitivity_button.on_click(lambda _: self.show_sensitivity())
         self.sensitivity_fig = None
+        # rows that fit an 800 px output (FIT_WIDTH) whole: what is compared, the PH measure's
+        # settings, the clouds', then the layer and what to do with it
         controls = W.VBox([
-            row([self.model_dropdown, self.measure_dropdown, self.metric_dropdown, self.dims_dropdown]),
-            row([self.mode_dropdown, self.points_slider, self.scale_dropdown, self.infinite_dropdown]),
+            row([self.model_dropdown, self.measure_dropdown, self.metric_dropdown]),
+            row([self.dims_dropdown, self.scale_dropdown, self.infinite_dropdown]),
+            row([self.mode_dropdown, self.points_slider]),
             row([self.layer_slider, self.sensitivity_button, self.identify_button]),
         ])
         self.children = [controls, self.status_row, self.heatmap_fig, self.identified_fig]
