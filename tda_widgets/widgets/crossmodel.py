@@ -20,7 +20,7 @@ from ..figures.sensitivity import sensitivity_figure
 from ..topology.distances import DistanceSpec
 from ..topology.identification import identified_layers
 from ..topology.persistence import PersistenceSpec
-from ._common import FIT_WIDTH, FigureWidget, dropdown, layer_slider, row, slider, update_in_place
+from ._common import FIT_WIDTH, FigureWidget, dropdown, flush_figures, layer_slider, row, slider, update_in_place
 from .base import ExplorerBase
 from .distances import DIMS_OPTIONS
 
@@ -330,6 +330,7 @@ class CrossModelExplorer(ExplorerBase):
             self.show_sensitivity()
 
     def _bind_callbacks(self) -> None:
+        flush_figures()  # the callbacks go on the traces the figure holds after this step
         for trace in self.heatmap_fig.data:
             if trace.name == "matrix":
                 trace.on_click(self._on_cell)
