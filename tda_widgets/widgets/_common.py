@@ -72,6 +72,12 @@ class FigureWidget(go.FigureWidget):
         if any(str(key).startswith("_js2py_") for key in state):
             self._tdaw_front_end_alive = True  # a view applies our edits (see resync_front_end)
         with FIGURE_LOCK:
+            if any(key in state for key in ("_js2py_restyle", "_js2py_relayout", "_js2py_update")):
+                # a change the browser made (our own fast-path restyles on plotly's own plot, a
+                # zoom, a legend click): Python takes it in without sending it back to the views
+                # (plotly's echo then made the page ask for the whole figure again, per ring)
+                with self.silently():
+                    return super()._handle_msg(msg)
             return super()._handle_msg(msg)
 
     # ------------------------------------------------------------------ the fast path
@@ -542,6 +548,23 @@ def resync_front_end(widget: go.FigureWidget, now: bool = False) -> None:
 #: Seconds a figure must stay unchanged before its whole state is copied to the front-end model
 #: (only once a view is known to apply edits; see :func:`resync_front_end`).
 RESYNC_DELAY_S = 1.0
+
+
+def _in_a_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+# plotly.js (5 MB) goes to the browser as soon as an explorer is imported in a kernel, not with the
+# first figure: the browser compiles it once the page is quiet, which on Run All of the tour is
+# while the first cells load the model and data, so the explorers' figures draw as they come
+# instead of waiting for the compile (up to 5 s after the first figure before).
+if _in_a_kernel():
+    ensure_library()
 
 
 def make_study(model, images, labels=None, layers=None, *, class_names=None, study: Optional[Study] = None,

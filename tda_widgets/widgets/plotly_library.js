@@ -364,7 +364,7 @@ function fastPath(model, queue, real) {
   // directly) reaches only plotly's own plot, which may not be the one shown: ask the kernel for
   // its whole figure as a frame.
   let asked = false;
-  for (const name of EDITS) {
+  for (const name of EDITS.filter((edit) => !edit.startsWith("_py2js_remove"))) {
     model.on("change:" + name, () => {
       if (real() === null || model.get(name) === null || asked) return;
       asked = true;
@@ -469,7 +469,7 @@ export function figureWidget(key) {
       const view = fast.attach(el, inner, drawn, drawnId);
       return () => {
         fast.detach(view);
-        if (typeof remove === "function") remove();
+        return typeof remove === "function" ? remove() : undefined;
       };
     },
   };
