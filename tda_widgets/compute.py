@@ -161,7 +161,10 @@ class Study:
         there are fewer), and the cloud, persistence, distance and mapper settings of every
         method whose arguments are left at their defaults (an argument given with another value
         wins; an argument given *equal* to its declared default cannot be told from one left out,
-        so it takes the preset's value). A method's own ``preset=`` overrides the study's.
+        so it takes the preset's value). A method's own ``preset=`` overrides the study's, and
+        ``preset=False`` in a method means no preset at all, not even the study's: its arguments
+        are used exactly as given (what the explorers pass, so that what they compute is what
+        their controls show).
     """
 
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layers: Optional[Sequence[str]] = None,
@@ -200,7 +203,10 @@ class Study:
     def _with_preset(self, preset, layers, given: dict) -> tuple:
         """``(layers, arguments)`` with a preset's settings filled in (:func:`tda_widgets.presets.resolve`):
         the method's ``preset``, else the study's; an explicit ``preset`` also picks its layers
-        when ``layers`` is None."""
+        when ``layers`` is None; ``preset=False``: no preset, not even the study's (the arguments
+        as given). The one place where a method's arguments meet a preset."""
+        if preset is False:
+            return layers, given
         chosen = preset if preset is not None else self.preset
         if chosen is None:
             return layers, given
@@ -248,7 +254,8 @@ class Study:
 
     def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, preset=None, progress=None,
               cancel=None) -> PointCloud:
-        """The point cloud of one layer (pooled modes from a pooled stream, same numbers)."""
+        """The point cloud of one layer (pooled modes from a pooled stream, same numbers); a
+        default ``spec`` takes the preset's cloud (``preset``, else the study's; ``False``: none)."""
         _, args = self._with_preset(preset, layer, {"spec": spec})
         return steps.cloud(self, layer, args["spec"], progress, cancel)
 
@@ -259,7 +266,10 @@ class Study:
     def diagrams(self, layers=None, spec: CloudSpec = CloudSpec(), *, maxdim: int = _P.maxdim, scale: str = _P.scale,
                  backend: str = _P.backend, representatives: bool = False, preset=None, progress=None,
                  cancel=None) -> dict[str, PersistenceResult]:
-        """Persistence diagrams of every layer's rescaled cloud (in parallel with an executor)."""
+        """Persistence diagrams of every layer's rescaled cloud (in parallel with an executor).
+
+        ``preset`` (default: the study's) fills ``spec`` and ``scale`` left at their defaults;
+        ``preset=False``: no preset, the arguments as given."""
         layers, args = self._with_preset(preset, layers, {"spec": spec, "scale": scale})
         return steps.diagrams(self, layers, args["spec"], maxdim, args["scale"], backend, representatives, progress,
                               cancel)
@@ -268,7 +278,10 @@ class Study:
                         dims: Sequence[int] = _D.dims, maxdim: Optional[int] = None, scale: str = _P.scale,
                         backend: str = _P.backend, infinite: str = _D.infinite, preset=None, progress=None,
                         cancel=None) -> np.ndarray:
-        """The L x L diagram distances between layers (:func:`~tda_widgets.topology.layer_distance_matrix`)."""
+        """The L x L diagram distances between layers (:func:`~tda_widgets.topology.layer_distance_matrix`).
+
+        ``preset`` (default: the study's) fills the arguments left at their defaults;
+        ``preset=False``: no preset, the arguments as given."""
         layers, a = self._with_preset(preset, layers, dict(spec=spec, metric=metric, dims=dims, scale=scale,
                                                            infinite=infinite))
         return steps.distance_matrix(self, layers, a["spec"], a["metric"], a["dims"], maxdim, a["scale"], backend,
@@ -305,7 +318,7 @@ class Study:
             See :data:`~tda_widgets.topology.similarity.MEASURE_INFO` for whether larger means
             more alike (similarity) or less alike (distance).
         layers, spec, preset
-            As for :meth:`diagrams` (``preset`` fills ``spec``).
+            As for :meth:`diagrams` (``preset`` fills ``spec``; ``False``: not even the study's).
         **options
             The measure's options, declared once in
             :class:`~tda_widgets.topology.similarity.SimilaritySpec` (``rtd_batch``,
@@ -322,8 +335,8 @@ class Study:
 
     def measures_table(self, layers=None, spec: CloudSpec = CloudSpec(), *, measures: Optional[Sequence[str]] = None,
                        metric: str = _D.metric, dims: Sequence[int] = _D.dims, scale: str = _P.scale,
-                       kernel: str = _C.kernel, skip_errors: bool = False, progress=None, cancel=None,
-                       **options) -> MeasuresTable:
+                       kernel: str = _C.kernel, skip_errors: bool = False, preset=None, progress=None,
+                       cancel=None, **options) -> MeasuresTable:
         """Agreement of every pair of measures over the layer pairs and each measure's layer
         monotonicity (:func:`~tda_widgets.topology.agreement.measures_table`), all cached.
 
@@ -333,7 +346,11 @@ class Study:
         others :meth:`similarity` with ``options``. With ``skip_errors`` a measure that cannot be
         computed here (PWCCA on a layer with more features than images) is left out and named in
         the result's ``skipped`` attribute (a dict measure -> message) instead of raising.
+        ``preset`` (default: the study's) fills ``spec``, ``metric``, ``dims`` and ``scale`` left
+        at their defaults; ``preset=False``: no preset, the arguments as given.
         """
+        layers, a = self._with_preset(preset, layers, dict(spec=spec, metric=metric, dims=dims, scale=scale))
+        spec, metric, dims, scale = a["spec"], a["metric"], a["dims"], a["scale"]
         chosen = list(measures) if measures is not None else ["ph", "cka", *MEASURES]
         layers = steps.layers_of(self, layers)
         matrices, kinds, labels, skipped = {}, {}, {}, {}
@@ -343,13 +360,14 @@ class Study:
             try:
                 if name == "ph":
                     matrix = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale,
-                                                  progress=report_progress, cancel=cancel)
+                                                  preset=False, progress=report_progress, cancel=cancel)
                     kinds[name], labels[name] = "distance", f"PH ({metric})"
                 elif name == "cka":
                     matrix = self.cka(layers, kernel=kernel, progress=report_progress, cancel=cancel)
                     kinds[name], labels[name] = "similarity", f"{kernel} CKA"
                 else:
-                    matrix = self.similarity(name, layers, spec, progress=report_progress, cancel=cancel, **options)
+                    matrix = self.similarity(name, layers, spec, preset=False, progress=report_progress,
+                                             cancel=cancel, **options)
                     kinds[name], labels[name] = MEASURE_INFO[name].kind, MEASURE_INFO[name].label
             except TDAInputError as exc:
                 if not skip_errors or name in ("ph", "cka"):
@@ -383,14 +401,15 @@ class Study:
         pass when CKA is streamed: clouds, CKA statistics and predictions together).
 
         ``preset="ph"`` runs the study's own pipeline (:mod:`tda_widgets.presets`): its layers
-        (when ``layers`` is None), cloud, metric, dimensions and rescaling."""
+        (when ``layers`` is None), cloud, metric, dimensions and rescaling; ``preset=False``
+        ignores the study's preset (the arguments as given)."""
         layers, a = self._with_preset(preset, layers, dict(spec=spec, metric=metric, dims=dims, scale=scale,
                                                            infinite=infinite))
         spec, metric, dims, scale, infinite = a["spec"], a["metric"], a["dims"], a["scale"], a["infinite"]
         layers = steps.layers_of(self, layers)
         steps.capture_for_compare(self, layers, spec, kernel, estimator, cancel=cancel)
         ph = self.distance_matrix(layers, spec, metric=metric, dims=dims, scale=scale, infinite=infinite,
-                                  progress=progress, cancel=cancel)
+                                  preset=False, progress=progress, cancel=cancel)  # settled above
         ck = self.cka(layers, kernel=kernel, estimator=estimator, cancel=cancel)
         rho = rank_correlation(ph, 1.0 - ck) if len(layers) >= 3 and np.isfinite(ph).all() else float("nan")
         return Comparison(layers=layers, ph=ph, cka=ck, spearman=rho, metric=metric, dims=tuple(dims),
@@ -403,7 +422,8 @@ class Study:
                cancel=None) -> MapperGraph:
         """The mapper graph of one layer's cloud, with per-node image indices and class make-up.
 
-        ``preset="mapper"`` uses the study's own mapper settings (:mod:`tda_widgets.presets`)."""
+        ``preset="mapper"`` uses the study's own mapper settings (:mod:`tda_widgets.presets`);
+        ``preset=False`` ignores the study's preset (the arguments as given)."""
         _, a = self._with_preset(preset, layer, dict(spec=spec, lens=lens, n_cubes=n_cubes, overlap=overlap,
                                                      clusterer=clusterer, eps=eps, min_samples=min_samples))
         return steps.mapper(self, layer, a["spec"], a["lens"], a["n_cubes"], a["overlap"], a["clusterer"], a["eps"],
@@ -417,7 +437,8 @@ class Study:
         (:func:`~tda_widgets.topology.sensitivity.pc_removal_sensitivity`: the distance between the
         cloud and itself with ``removed`` components gone, PH and 1 - linear CKA).
 
-        The cloud is :meth:`cloud`'s under ``spec`` (``preset`` fills it), unscaled as in the
+        The cloud is :meth:`cloud`'s under ``spec`` (``preset`` fills it; ``False``: not even the
+        study's preset), unscaled as in the
         study's script; the other arguments are passed on. Returns a ``SensitivityResult``."""
         from .topology.sensitivity import pc_removal_sensitivity
 
@@ -428,7 +449,7 @@ class Study:
                         tuple(sorted({int(d) for d in dims})), remove, bool(center), infinite)
 
         def compute():
-            points = self.cloud(layer, spec, cancel=cancel).points
+            points = self.cloud(layer, spec, preset=False, cancel=cancel).points  # spec settled above
             return pc_removal_sensitivity(points, removed=removed_key, step=step, measures=tuple(measures),
                                           metric=metric, dims=dims, remove=remove, center=center, infinite=infinite,
                                           progress=progress, cancel=cancel)

@@ -101,7 +101,9 @@ def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None
     Parameters
     ----------
     study_a, study_b : Study
-        The two models' studies, on the same images (same fingerprint, same order).
+        The two models' studies, on the same images (same fingerprint, same order). Their
+        presets are not applied: the settings are used as given (:func:`cross_model_comparison`
+        fills them from its ``preset``).
     measure : str, default "ph"
         One of :data:`MEASURES`: ``"ph"``: the diagram distance ``metric`` on ``dims`` between
         the layers' clouds under ``spec`` (rescaled by ``scale``; each study's cached diagrams);
@@ -154,8 +156,9 @@ def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None
     def compute() -> np.ndarray:
         if measure == "ph":
             maxdim = steps.diagram_maxdim(dims)
-            a = study_a.diagrams(rows, spec, maxdim=maxdim, scale=scale, cancel=cancel)
-            b = study_b.diagrams(cols, spec, maxdim=maxdim, scale=scale, cancel=cancel)
+            # preset=False: the arguments as given (and as keyed above), never a study's preset in their place
+            a = study_a.diagrams(rows, spec, maxdim=maxdim, scale=scale, preset=False, cancel=cancel)
+            b = study_b.diagrams(cols, spec, maxdim=maxdim, scale=scale, preset=False, cancel=cancel)
             pair = lambda x, y: diagrams_distance(a[x], b[y], metric, dims=dims, infinite=infinite)
         elif measure == "cka":
             a = {k: v.reshape(study_a.n_images, -1) for k, v in study_a.activations(rows, cancel=cancel).items()}

@@ -568,14 +568,15 @@ if _in_a_kernel():
 
 
 def make_study(model, images, labels=None, layers=None, *, class_names=None, study: Optional[Study] = None,
-               executor=None, n_images: Optional[int] = None, seed: int = 0) -> Study:
-    """Reuse ``study`` (the dashboard shares one cache) or build one."""
+               executor=None, n_images: Optional[int] = None, seed: int = 0, preset=None) -> Study:
+    """Reuse ``study`` (the dashboard shares one cache) or build one (with ``preset``'s layers
+    and number of images where ``layers`` / ``n_images`` are not given)."""
     if study is not None:
         return study
     if model is None or images is None:
         raise TypeError("pass a model and images (or study=...): e.g. PersistenceExplorer(demo.model, demo.images)")
     return Study(model, images, labels, layers, class_names=class_names, executor=executor, n_images=n_images,
-                 seed=seed)
+                 seed=seed, preset=preset)
 
 
 def thumbnail_panel(study: Study, **kwargs) -> ThumbnailPanel:

@@ -255,10 +255,11 @@ class CrossModelExplorer(ExplorerBase):
                                                       self.infinite, self.study)
 
         def work(progress, cancel):
-            n_features = study.cloud(layer, spec, cancel=cancel).n_dims
+            # preset=False: exactly the settings shown, never the study's preset in their place
+            n_features = study.cloud(layer, spec, preset=False, cancel=cancel).n_dims
             step = sensitivity_step(n_features)
             return study.sensitivity(layer, spec, step=step, metric=metric, dims=dims, infinite=infinite,
-                                     progress=progress, cancel=cancel)
+                                     preset=False, progress=progress, cancel=cancel)
 
         self.jobs.submit(work, lambda result: self._show_sensitivity(layer, result), label=f"sensitivity of {layer}")
 

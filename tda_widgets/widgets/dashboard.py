@@ -8,6 +8,7 @@ import ipywidgets as W
 
 from ..compute import Study
 from ._common import make_study
+from ._presets import explorer_preset
 from .distances import LayerDistanceExplorer
 from .mapper import MapperExplorer
 from .persistence import PersistenceExplorer
@@ -20,15 +21,21 @@ class Dashboard(W.Tab):
 
     The explorers are built when their tab is first opened, so opening the dashboard costs
     one computation, not three. Extra keyword arguments (``max_points=200``, ``metric=...``,
-    ``n_cubes=...``) go to every explorer that takes them.
+    ``n_cubes=...``) go to every explorer that takes them. ``preset`` (``"ph"``, ``"mapper"``;
+    default: ``study``'s preset, if any; ``False``: none) gives the study it builds the preset's
+    layers and number of images, and every explorer the preset's settings
+    (:mod:`tda_widgets.presets`; see :class:`PersistenceExplorer`).
     """
 
     TITLES = ("Persistence", "Layer distances", "Mapper")
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, threaded: bool = True, executor=None, n_images: Optional[int] = None, **explorer_kwargs):
+                 study: Optional[Study] = None, preset=None, threaded: bool = True, executor=None,
+                 n_images: Optional[int] = None, **explorer_kwargs):
+        self.preset = explorer_preset(preset, study)
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor, n_images=n_images)
+                                executor=executor, n_images=n_images, preset=self.preset)
+        self._preset = preset if preset is False else self.preset
         self._threaded = threaded
         self._kwargs = [self._accepted(cls, explorer_kwargs) for cls in (PersistenceExplorer, LayerDistanceExplorer,
                                                                           MapperExplorer)]
@@ -54,7 +61,8 @@ class Dashboard(W.Tab):
 
     def _open(self, index: int):
         if self.explorers[index] is None:
-            explorer = self._classes[index](study=self.study, threaded=self._threaded, **self._kwargs[index])
+            explorer = self._classes[index](study=self.study, preset=self._preset, threaded=self._threaded,
+                                            **self._kwargs[index])
             self.explorers[index] = explorer
             children = list(self.children)
             children[index] = explorer

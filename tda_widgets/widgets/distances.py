@@ -17,6 +17,7 @@ from ..topology.cka import CKASpec, rank_correlation
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
+from ._presets import explorer_preset, initial_settings
 from ._common import FIT_WIDTH, FigureWidget, ViewCache, dropdown, flush_figures, make_study, row, slider, update_in_place
 from .base import ExplorerBase
 
@@ -37,6 +38,10 @@ class LayerDistanceExplorer(ExplorerBase):
     ----------
     model, images, labels, layers, class_names, study
         As for :class:`PersistenceExplorer`.
+    preset : {"ph", "mapper"}, Preset or False, optional
+        As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
+        left at its default takes the preset's value (``preset="ph"``: every Conv2d, top-l2
+        clouds, sliced Wasserstein on H1, no rescaling); ``False``: no preset.
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
     dims : tuple of int, default (0, 1)
     mode : str, default "auto"
@@ -64,11 +69,17 @@ class LayerDistanceExplorer(ExplorerBase):
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, scale: str = _PH.scale, kernel: str = _CKA.kernel,
-                 infinite: str = _DIST.infinite, compare_with: str = "cka", threaded: bool = True,
+                 infinite: str = _DIST.infinite, compare_with: str = "cka", preset=None, threaded: bool = True,
                  executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
+        self.preset = explorer_preset(preset, study)
+        #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
+        self.base_spec, mode, max_points, filled = initial_settings(
+            self.preset, mode, max_points, dict(metric=metric, dims=tuple(dims), scale=scale, infinite=infinite),
+            dict(metric=_DIST.metric, dims=_DIST.dims, scale=_PH.scale, infinite=_DIST.infinite))
+        metric, dims, scale, infinite = filled["metric"], filled["dims"], filled["scale"], filled["infinite"]
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor, n_images=n_images)
+                                executor=executor, n_images=n_images, preset=self.preset)
         self.result_: Optional[dict] = None
         #: The right-hand panel's measure and matrix when it is not CKA (else None).
         self.measure_: Optional[str] = None
@@ -120,7 +131,8 @@ class LayerDistanceExplorer(ExplorerBase):
 
     @property
     def spec(self) -> CloudSpec:
-        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+        """The clouds compared: :attr:`base_spec` with the mode and points controls' values."""
+        return self.base_spec.replace(mode=self.mode, max_points=int(self.max_points))
 
     def recompute(self) -> None:
         """Compute (or fetch from the cache) both matrices, then redraw the heat maps."""
@@ -128,11 +140,13 @@ class LayerDistanceExplorer(ExplorerBase):
         infinite, study, measure = self.infinite, self.study, self.compare_with
 
         def work(progress, cancel):
+            # preset=False: exactly the settings shown, never the study's preset in their place
             result = study.compare(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
-                                   infinite=infinite, progress=progress, cancel=cancel)
+                                   infinite=infinite, preset=False, progress=progress, cancel=cancel)
             if measure == "cka":
                 return result, None, None
-            return result, measure, study.similarity(measure, result.layers, spec, progress=progress, cancel=cancel)
+            return result, measure, study.similarity(measure, result.layers, spec, preset=False, progress=progress,
+                                                     cancel=cancel)
 
         self.jobs.submit(work, self._show_with_measure, label=f"{metric} distances between layers")
 
@@ -145,7 +159,7 @@ class LayerDistanceExplorer(ExplorerBase):
 
         def work(progress, cancel):
             return study.measures_table(spec=spec, metric=metric, dims=dims, scale=scale, kernel=kernel,
-                                        skip_errors=True, progress=progress, cancel=cancel)
+                                        skip_errors=True, preset=False, progress=progress, cancel=cancel)
 
         self.jobs.submit(work, self._show_table, label="every measure")
 
@@ -225,7 +239,7 @@ class LayerDistanceExplorer(ExplorerBase):
         layers = self.result_["layers"]
         dim = max(self.result_["dims"]) if dim is None else dim
         diagrams = self.study.diagrams([layers[i], layers[j]], self.result_["spec"], maxdim=self.result_["maxdim"],
-                                       scale=self.result_["scale"])
+                                       scale=self.result_["scale"], preset=False)
         a = diagrams[layers[i]].diagrams[dim]
         b = diagrams[layers[j]].diagrams[dim]
         metric = self.result_["metric"] if self.result_["metric"] in ("bottleneck", "wasserstein-1", "wasserstein-2") \

@@ -15,6 +15,7 @@ from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from ._common import (FigureWidget, describe_classes, dropdown, figure_batch, flush_figures, send_restyle, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel, ViewCache,
                       update_in_place)
+from ._presets import explorer_preset, initial_settings
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
@@ -53,6 +54,12 @@ class MapperExplorer(ExplorerBase):
     ----------
     model, images, labels, layers, class_names, study
         As for :class:`PersistenceExplorer`.
+    preset : {"ph", "mapper"}, Preset or False, optional
+        As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
+        left at its default takes the preset's value (``preset="mapper"``: BatchNorm outputs
+        after ReLU, one random position per image, l2-norm lens, 10 intervals, 50 % overlap,
+        DBSCAN with min_samples 5 and eps at the knee); its activation, seed and clusterer,
+        which no control shows, stay in :attr:`spec` and :meth:`settings`. ``False``: no preset.
     lens : {"pca", "l2norm", "pca2"} or ("logit", class)
     n_cubes, overlap, min_samples, mode, max_points
         Defaults as declared in :class:`~tda_widgets.topology.MapperSpec` and
@@ -77,11 +84,24 @@ class MapperExplorer(ExplorerBase):
                  study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, lens=_MAPPER.lens, n_cubes: int = _MAPPER.n_cubes,
                  overlap: float = _MAPPER.overlap, min_samples: int = _MAPPER.min_samples,
-                 eps: Optional[float] = _MAPPER.eps, color_by: str = "majority", class_groups: Optional[dict] = None, show_all_layers: bool = True,
-                 threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
+                 eps: Optional[float] = _MAPPER.eps, color_by: str = "majority", class_groups: Optional[dict] = None,
+                 show_all_layers: bool = True, preset=None, threaded: bool = True, executor=None,
+                 n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
+        self.preset = explorer_preset(preset, study)
+        #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
+        self.base_spec, mode, max_points, filled = initial_settings(
+            self.preset, mode, max_points,
+            dict(lens=lens, n_cubes=n_cubes, overlap=overlap, min_samples=min_samples, eps=eps,
+                 clusterer=_MAPPER.clusterer),
+            {name: getattr(_MAPPER, name) for name in ("lens", "n_cubes", "overlap", "min_samples", "eps",
+                                                       "clusterer")})
+        lens, n_cubes, overlap, min_samples, eps = (filled[name] for name in ("lens", "n_cubes", "overlap",
+                                                                              "min_samples", "eps"))
+        #: The clusterer (no control: the preset's, else the declared default).
+        self.clusterer = filled["clusterer"]
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor, n_images=n_images)
+                                executor=executor, n_images=n_images, preset=self.preset)
         if class_groups is None:  # data that know their groups (cifar10(...)) bring them
             class_groups = getattr(images, "class_groups", None) or getattr(getattr(images, "dataset", None),
                                                                             "class_groups", None)
@@ -183,11 +203,14 @@ class MapperExplorer(ExplorerBase):
 
     @property
     def spec(self) -> CloudSpec:
-        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+        """The clouds: :attr:`base_spec` with the mode and points controls' values."""
+        return self.base_spec.replace(mode=self.mode, max_points=int(self.max_points))
 
     def settings(self) -> dict:
+        """The mapper settings computed (:meth:`Study.mapper`'s keyword arguments)."""
         return dict(lens=self.lens, n_cubes=int(self.n_cubes), overlap=float(self.overlap),
-                    min_samples=int(self.min_samples), eps=self.eps, class_groups=self.class_groups)
+                    min_samples=int(self.min_samples), eps=self.eps, clusterer=self.clusterer,
+                    class_groups=self.class_groups)
 
     # ----------------------------------------------------------- compute
 
@@ -197,12 +220,14 @@ class MapperExplorer(ExplorerBase):
         layers = list(study.layers) if self.layer_figs else [self.layer]
 
         def work(progress, cancel):
-            study.activations(layers, progress=progress, cancel=cancel)
+            # one forward pass for every layer (with the cloud's activation function, as the clouds read it)
+            study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
             graphs, errors = {}, {}
             for k, layer in enumerate(layers):
                 progress(k, len(layers), f"mapper of {layer}")
                 try:
-                    graphs[layer] = study.mapper(layer, spec, cancel=cancel, **settings)
+                    # preset=False: exactly the settings shown, never the study's preset in their place
+                    graphs[layer] = study.mapper(layer, spec, preset=False, cancel=cancel, **settings)
                 except ValueError as exc:  # e.g. settings that give an empty graph in one layer
                     errors[layer] = str(exc)
             progress(len(layers), len(layers), "mapper graphs ready")
@@ -364,7 +389,7 @@ class MapperExplorer(ExplorerBase):
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
         purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
         where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
-        cloud = self.study.cloud(layer, self.spec)  # cached: where in each image its vectors sit
+        cloud = self.study.cloud(layer, self.spec, preset=False)  # cached: where in each image its vectors sit
         self.thumbnails.show(images, title=f"{where}: {len(images)} images{purity}",
                              marks=point_marks(cloud, node.members, images))
         groups = ""

@@ -11,6 +11,7 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
+from ._presets import explorer_preset, initial_settings
 from ._common import FigureWidget, dropdown, first_point, flush_figures, layer_slider, make_study, point_marks, row, slider, thumbnail_panel, update_in_place, ViewCache
 from .base import ExplorerBase
 
@@ -34,8 +35,16 @@ class PersistenceExplorer(ExplorerBase):
     class_names : sequence of str, optional
     study : Study, optional
         Share a cache with other explorers (the Dashboard does).
+    preset : {"ph", "mapper"}, Preset or False, optional
+        The study's own settings (:mod:`tda_widgets.presets`; default: ``study``'s preset, if
+        any): its layers and number of images when the explorer builds the study, and the
+        initial value of every setting left at its default (``preset="ph"``: every Conv2d,
+        ``image-top-l2`` clouds of every image, no rescaling); its cloud settings no control
+        shows (activation, seed, ...) stay in :attr:`spec`. ``False``: no preset. What is
+        computed is always what the controls show.
     layer, mode, max_points, maxdim, backend, scale
-        Initial settings (also traits: set them to recompute).
+        Initial settings (also traits: set them to recompute); a value given other than the
+        default wins over the preset's.
     threaded : bool, default True
         Run computations in a worker thread (with progress and Cancel).
     """
@@ -51,10 +60,15 @@ class PersistenceExplorer(ExplorerBase):
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
                  study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
                  max_points: int = _CLOUD.max_points, maxdim: int = _PH.maxdim, backend: str = _PH.backend,
-                 scale: str = _PH.scale, threaded: bool = True, executor=None, n_images: Optional[int] = None, autostart: bool = True):
+                 scale: str = _PH.scale, preset=None, threaded: bool = True, executor=None,
+                 n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
+        self.preset = explorer_preset(preset, study)
+        #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
+        self.base_spec, mode, max_points, filled = initial_settings(self.preset, mode, max_points, {"scale": scale},
+                                                                    {"scale": _PH.scale})
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
-                                executor=executor, n_images=n_images)
+                                executor=executor, n_images=n_images, preset=self.preset)
         names = list(self.study.layers)
         self.result_: Optional[PersistenceResult] = None
         self.cloud_ = None
@@ -64,7 +78,7 @@ class PersistenceExplorer(ExplorerBase):
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
             self.mode, self.max_points, self.maxdim = mode, int(max_points), int(maxdim)
-            self.backend, self.scale = backend, scale
+            self.backend, self.scale = backend, filled["scale"]
         self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
         self.points_slider = slider(CloudSpec, "max_points", width="280px")
@@ -99,7 +113,8 @@ class PersistenceExplorer(ExplorerBase):
 
     @property
     def spec(self) -> CloudSpec:
-        return CloudSpec(mode=self.mode, max_points=int(self.max_points))
+        """The cloud computed: :attr:`base_spec` with the mode and points controls' values."""
+        return self.base_spec.replace(mode=self.mode, max_points=int(self.max_points))
 
     # ----------------------------------------------------------- compute
 
@@ -109,9 +124,10 @@ class PersistenceExplorer(ExplorerBase):
         study = self.study
 
         def work(progress, cancel):
-            cloud = study.cloud(layer, spec, progress=progress, cancel=cancel)
+            # preset=False: exactly the settings shown, never the study's preset in their place
+            cloud = study.cloud(layer, spec, preset=False, progress=progress, cancel=cancel)
             result = study.diagrams([layer], spec, maxdim=maxdim, scale=scale, backend=backend,
-                                    representatives=True, progress=progress, cancel=cancel)[layer]
+                                    representatives=True, preset=False, progress=progress, cancel=cancel)[layer]
             return cloud, result
 
         self.jobs.submit(work, lambda out: self._show(layer, *out), label=f"persistence of {layer}")

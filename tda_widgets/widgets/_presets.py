@@ -1,0 +1,48 @@
+"""How an explorer takes a preset (:mod:`tda_widgets.presets`): one rule for every explorer.
+
+An explorer's ``preset`` (default: its study's) gives the initial value of every setting the
+caller left at the explorer's declared default (:func:`tda_widgets.presets.resolve`'s rule; an
+explicit value wins), and the cloud settings no control shows (activation, seed, subsample,
+standardising, projection) through a base :class:`~tda_widgets.clouds.CloudSpec` in which the
+mode and points controls replace their two fields. A preset's "every point" (``max_points``
+None) is the points slider's top, as in :class:`~tda_widgets.widgets.CrossModelExplorer`. The
+explorers then call the study with ``preset=False``: what is computed is what the controls show.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .. import presets as _presets
+from ..clouds import CloudSpec
+from ._common import slider
+
+__all__ = ["explorer_preset", "initial_settings"]
+
+_CLOUD = CloudSpec()  # the declared defaults
+
+
+def explorer_preset(preset: Any, study: Any = None) -> Optional[_presets.Preset]:
+    """The preset an explorer uses: ``preset`` (a name or a Preset; an unknown name is a
+    :class:`~tda_widgets.errors.TDAInputError` listing the presets), else ``study``'s preset;
+    ``False``: none, not even the study's."""
+    if preset is False:
+        return None
+    if preset is not None:
+        return _presets.get(preset)
+    return getattr(study, "preset", None)
+
+
+def initial_settings(preset: Optional[_presets.Preset], mode: str, max_points: Any, given: dict,
+                     defaults: dict) -> tuple[CloudSpec, str, Any, dict]:
+    """``(base_spec, mode, max_points, settings)``: the base cloud (the preset's, else the
+    declared default) whose mode and points the controls replace; the initial mode and points
+    (the preset's where the caller left the default; a ``max_points`` of None becomes the
+    points slider's top); and ``given`` with the preset's values in the settings left at their
+    ``defaults``. Nothing is validated here: the explorer's controls check the values."""
+    cloud = preset.cloud if preset is not None else _CLOUD
+    mode = cloud.mode if _presets._same(mode, _CLOUD.mode) else mode
+    max_points = cloud.max_points if _presets._same(max_points, _CLOUD.max_points) else max_points
+    if max_points is None:
+        max_points = slider(CloudSpec, "max_points").max
+    return cloud, mode, max_points, _presets.resolve(preset, given, defaults)
