@@ -258,10 +258,11 @@ def build_report(
     def compare_progress(done, _total, message):
         report(progress, done, total, message)
 
-    result = study.compare(layers, spec, metric=metric, dims=dims, scale=scale,
+    # the settings are resolved above (the chosen preset's): the study's own preset must not fill them again
+    result = study.compare(layers, spec, metric=metric, dims=dims, scale=scale, preset=False,
                            progress=compare_progress, cancel=cancel)
-    diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, cancel=cancel)
-    clouds = {layer: study.cloud(layer, spec) for layer in layers}
+    diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, preset=False, cancel=cancel)
+    clouds = {layer: study.cloud(layer, spec, preset=False) for layer in layers}
     # the layers' own output shapes (pooled modes store only (N, C, 1, 1) activations)
     from .capture import describe_layers
 
@@ -269,11 +270,12 @@ def build_report(
     graphs = {}
     for i, layer in enumerate(layers):
         check_cancel(cancel, "mapper")
-        graphs[layer] = study.mapper(layer, spec, cancel=cancel, **mapper_kwargs)
+        graphs[layer] = study.mapper(layer, spec, preset=False, cancel=cancel, **mapper_kwargs)
         report(progress, compare_total + i + 1, total, f"mapper of {layer}")
     # every measure on the same clouds, for the measures table (a measure this data cannot give,
     # e.g. PWCCA on a layer with more features than images, is named instead of failing the report)
-    table = study.measures_table(layers, spec, metric=metric, dims=dims, scale=scale, skip_errors=True, cancel=cancel)
+    table = study.measures_table(layers, spec, metric=metric, dims=dims, scale=scale, skip_errors=True, preset=False,
+                                 cancel=cancel)
     report(progress, compare_total + n_layers + 1, total, "similarity measures")
     extra_html = ""
     if sensitivity:
@@ -498,7 +500,7 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
                       "model's own mistakes suggest: its confusion tree (the grey one below) cut into "
                       f"{len(set(groups.values()))} groups: " + _group_list(groups, names) + ".")
         grouped = graphs if groups is None else {
-            layer: study.mapper(layer, spec, cancel=cancel, **{**mapper_kwargs, "class_groups": groups})
+            layer: study.mapper(layer, spec, preset=False, cancel=cancel, **{**mapper_kwargs, "class_groups": groups})
             for layer in layers}
     check_cancel(cancel, "class hierarchy")
     purity_fig = purity_by_layer_figure(grouped, title="class and group purity per layer" if groups else
@@ -566,9 +568,10 @@ def _sensitivity_html(study: Study, layers, spec, metric, dims, cancel) -> str:
     results = {}
     for layer in layers:
         check_cancel(cancel, "sensitivity")
-        n = study.cloud(layer, spec, cancel=cancel).n_dims
+        n = study.cloud(layer, spec, preset=False, cancel=cancel).n_dims
         removed = sorted({int(round(f * n)) for f in SENSITIVITY_FRACTIONS if round(f * n) < n})
-        results[layer] = study.sensitivity(layer, spec, removed=removed, metric=metric, dims=dims, cancel=cancel)
+        results[layer] = study.sensitivity(layer, spec, removed=removed, metric=metric, dims=dims, preset=False,
+                                            cancel=cancel)
     fig = sensitivity_figure(results, width=1000, height=420,
                              title="distance to the original layer as principal components are removed")
     rows = "".join(
