@@ -647,6 +647,23 @@ def test_forgotten_views_are_sent_again_as_the_first_time(study):
     assert kinds[0] == "forget" and "frame" in kinds and "show" not in kinds, kinds
 
 
+def test_a_change_the_browser_made_is_taken_in_without_an_echo():
+    """A restyle made in the browser (our fast-path rings on plotly's own plot, a legend click)
+    reaches Python's figure, and is not sent back to the views as plotly's own edit (the page then
+    asked for the whole figure again, once per ring: found by bench_browser's click timeline)."""
+    import plotly.graph_objects as go
+
+    from tda_widgets.widgets._common import FigureWidget
+
+    widget = FigureWidget(go.Figure(go.Scatter(x=[1, 2], y=[3, 4], marker=dict(size=6))))
+    sent = _record(widget)
+    change = {"style_data": {"marker.size": [9]}, "style_traces": [0], "source_view_id": "view-1"}
+    widget._handle_msg({"content": {"data": {"method": "update", "state": {"_js2py_restyle": change},
+                                             "buffer_paths": []}}, "buffers": []})
+    assert widget.data[0].marker.size == 9
+    assert not [m for m in sent if "plotly" in m], sent
+
+
 def test_a_long_single_step_shows_progress_that_moves(study):
     """One layer's persistence is one step ('0/1'): the status names what is computed and its
     elapsed time moves while it runs (issue 17)."""
