@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from copy import deepcopy
 from typing import Any, Callable, Optional, Sequence
 
@@ -344,7 +344,7 @@ def send_restyle(widget: go.FigureWidget, trace_index: int, props: dict) -> None
 
         def bookkeeping():
             trace = widget.data[trace_index]
-            context = widget.silently() if fast else _nullcontext()
+            context = widget.silently() if fast else nullcontext()
             with context, widget.batch_update():
                 for key, value in props.items():
                     trace[key] = value
@@ -352,11 +352,6 @@ def send_restyle(widget: go.FigureWidget, trace_index: int, props: dict) -> None
                 resync_front_end(widget)
 
         _defer(bookkeeping)
-
-
-@contextmanager
-def _nullcontext():
-    yield
 
 
 _BATCH = threading.local()
