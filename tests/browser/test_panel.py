@@ -127,8 +127,26 @@ def test_the_panel_lists_estimates_and_inserts_the_previewed_code(page, lab_serv
     panel.locator("select.tda-images-select").select_option("images")
     page.wait_for_selector(f"{PANEL} .tda-estimate-warning", state="detached", timeout=60_000)
     assert labels.input_value() == "labels"
+    # the issue's path: a MapperExplorer on layers ticked in the layer tree, no layer name typed
+    panel.locator("select.tda-explorer-select").select_option("mapper")
+    panel.locator("select.tda-preset-select").select_option("(choose layers)")
+    for name in ("fc1", "head"):
+        panel.locator(".tda-layer", has_text=name).first.locator("input[type=checkbox]").check()
+    page.wait_for_function("() => { const p = document.querySelector('#tda-widgets-panel pre.tda-preview');"
+                           " return p && p.innerText.includes('MapperExplorer(') && p.innerText.includes('head'); }",
+                           timeout=30_000)
     preview = _insert_and_check(page, lab_server, panel)
-    assert "Explorer(model, images, labels, layers=" in preview, preview
+    assert "MapperExplorer(model, images, labels, layers=" in preview, preview
+    assert '"fc1"' in preview and '"head"' in preview, preview
+    # its graphs drew: the main graph's nodes are the kernel's graph's nodes
+    nodes = json.loads(kernel_eval(lab_server, "import json as _j; _w = [v for v in globals().values() "
+                                   "if type(v).__name__ == 'MapperExplorer'][-1]; _w.wait(); "
+                                   "print(_j.dumps([_w.layer, len(_w.graphs_[_w.layer].nodes)]))"))
+    page.wait_for_function(
+        """(n) => [...document.querySelectorAll('.tda-explorer .js-plotly-plot')].some((gd) =>
+               (gd.data || []).some((t) => t.name === 'nodes' && (t.x || []).length === n))""",
+        arg=nodes[1], timeout=60_000)
+    assert nodes[0] in ("fc1", "head")
     assert not [e for e in console_errors if "tda" in e.lower()], console_errors
 
 
