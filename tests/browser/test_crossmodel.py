@@ -12,7 +12,6 @@ recomputed here from the kernel's matrix.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_explorers import _save_screenshot
 from tests.browser.harness import (
     assert_no_dead_models,
     assert_no_widget_errors,
@@ -112,14 +112,6 @@ def _checks(request, nb):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         _save_screenshot(nb, request.node.nodeid)
-
-
-def _save_screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
-    except Exception as exc:  # a crashed page must not hide the test's own error
-        print(f"could not save a screenshot: {exc}")
 
 
 # ----------------------------------------------------------------------------- helpers
