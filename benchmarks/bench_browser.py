@@ -14,8 +14,9 @@ Before the action the page is *armed* (``window.__bench.arm``, see ``PAGE_JS``):
   ``keydown`` / ``input`` / ``mousemove`` event, i.e. the action's own event inside the page;
 * a ``MutationObserver`` on every watched element (the explorer's Plotly graph divs, its
   thumbnail panel) logs a *signature* of each element whenever it changes: the plot's title, per
-  trace its name, number of points and the sum of its finite x / y / z values, and the number of
-  drawn ``.point`` nodes; for the panel its title, counts and shown image indices;
+  trace its name, number of points and the sum of its finite x / y / z values and marker
+  opacities, and the number of
+  drawn ``.point`` nodes (and of those not hidden by their opacity); for the panel its title, counts and shown image indices;
 * each log entry also gets ``tp``: the time of a message posted from the next
   ``requestAnimationFrame``, i.e. after that frame's style, layout and paint.
 
@@ -272,10 +273,12 @@ PAGE_JS = r"""(() => {
     if (typeof v === 'number') { if (isFinite(v)) box.s += v; return; }
     if (Array.isArray(v) || ArrayBuffer.isView(v)) for (const e of v) acc(e, box);
   };
-  // [name, number of points (x, else z), sum of the finite numbers of x, y and z]
+  // [name, number of points (x, else z), sum of the finite numbers of x, y, z and the points'
+  // opacities (the mapper's rings are shown by opacity)]
   const traces = (gd) => (gd.data || []).map((t) => {
     const box = {s: 0};
     for (const key of ['x', 'y', 'z']) acc(t[key], box);
+    acc(t.marker && t.marker.opacity, box);
     const n = t.x != null ? t.x.length : (t.z != null ? t.z.length : 0);
     return [t.name ?? null, n, box.s];
   });
@@ -294,7 +297,10 @@ PAGE_JS = r"""(() => {
     if (isPanel(box)) return JSON.stringify(panelState(box));
     const el = plotOf(box);
     const domTitle = el.querySelector('.gtitle');
-    return JSON.stringify([titleOf(el), traces(el), el.querySelectorAll('.point').length,
+    const points = el.querySelectorAll('.point');
+    let shown = 0;   // painted points: a ring shown by its opacity counts once drawn
+    for (const p of points) if (p.style.opacity !== '0') shown += 1;
+    return JSON.stringify([titleOf(el), traces(el), points.length, shown,
                            domTitle ? domTitle.textContent : '']);
   };
   const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
@@ -476,7 +482,8 @@ def _numbers(value, total=0.0):
 
 def bench_state(*widgets, **extra):
     """Print, as JSON, what each figure / thumbnail panel holds, as the page compares it:
-    title and per trace [name, points, sum of finite x, y, z]; a panel's title and count."""
+    title and per trace [name, points, sum of finite x, y, z and marker opacities]; a panel's
+    title and count."""
     out = []
     for w in widgets:
         if hasattr(w, "sprite"):
@@ -490,6 +497,8 @@ def bench_state(*widgets, **extra):
             total = 0.0
             for key in ("x", "y", "z"):
                 total = _numbers(getattr(t, key, None), total)
+            marker = getattr(t, "marker", None)
+            total = _numbers(getattr(marker, "opacity", None) if marker is not None else None, total)
             traces.append([t.name, n, total])
         out.append({"title": title or "", "traces": traces})
     print(json.dumps({"state": out, **extra}, default=str))'''

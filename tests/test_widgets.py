@@ -254,7 +254,9 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
         if name in w.layer_figs:
             fig = w.layer_figs[name]
             ring = trace(fig, "highlight")
-            assert len(ring.x) == len(want)
+            # shown rings: read from the per-point opacities directly, not through ringed_nodes
+            shown = [str(i) for i, o in zip(ring.customdata, ring.marker.opacity) if o > 0]
+            assert sorted(shown) == want
             # the rings equal what the figure builder draws for these highlights at this size
             from tda_widgets.figures import mapper_graph_figure
             from tda_widgets.widgets.mapper import MAIN_SIZE
@@ -268,6 +270,7 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
             np.testing.assert_allclose(ring.y, ref.y)
             np.testing.assert_allclose(ring.marker.size, ref.marker.size)
             assert list(ring.customdata) == list(ref.customdata)
+            np.testing.assert_array_equal(ring.marker.opacity, ref.marker.opacity)
     assert_model_unchanged(demo.model, before)
 
 

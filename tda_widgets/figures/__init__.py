@@ -15,7 +15,8 @@ from .diagrams import (
 from .crossmodel import cross_model_figure, identification_figure
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure, measures_table_figure
 from .hierarchy import class_tree_figure
-from .mapper import COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure
+from .mapper import (COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure,
+                     ringed_nodes)
 from .results import checkpoint_grid_figure, point_cloud_figure
 from .sensitivity import sensitivity_figure
 from .thumbnails import (
@@ -41,6 +42,7 @@ __all__ = [
     "layer_distance_figure",
     "mapper_graph_figure",
     "mapper_layout",
+    "ringed_nodes",
     "measures_table_figure",
     "matching_figure",
     "node_marker_sizes",

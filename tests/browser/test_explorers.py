@@ -386,7 +386,7 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
         """([sel, want]) => Array.from(document.querySelectorAll(sel))
             .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).every((gd, k) => {
             const t = gd.data.find((t) => t.name === 'highlight');
-            return t && (t.x ? t.x.length : 0) === want[k];
+            return t && Array.from(t.marker.opacity || []).filter((o) => o > 0).length === want[k];
         })""",
         arg=[MAPPER + " .js-plotly-plot", [rings[main_layer]] + [rings[name] for name in small_layers]],
         timeout=15_000,
@@ -396,7 +396,16 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
     ringed = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel))
             .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).map((gd) => {
             const t = gd.data.find((t) => t.name === 'highlight');
-            return t && t.x ? t.x.length : 0; })""", MAPPER + " .js-plotly-plot")
+            return t ? Array.from(t.marker.opacity || []).filter((o) => o > 0).length : 0; })""",
+                           MAPPER + " .js-plotly-plot")
+    # what is painted agrees: the rings' SVG points (the last scatter trace) with a visible opacity
+    painted = nb.evaluate("""(sel) => Array.from(document.querySelectorAll(sel))
+            .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).map((gd) => {
+            const group = gd.querySelector('.scatterlayer .trace:last-child');
+            return Array.from(group ? group.querySelectorAll('path.point') : [])
+                .filter((p) => parseFloat(getComputedStyle(p).opacity) > 0).length; })""",
+                          MAPPER + " .js-plotly-plot")
+    assert painted == ringed, (painted, ringed)
     # the main graph (its layer) is ringed too, and at least one OTHER layer's small graph
     assert ringed[0] == rings[main_layer]
     others = [n for name, n in zip(small_layers, ringed[1:]) if name != "head"]

@@ -152,7 +152,9 @@ def test_mapper_graph_shows_its_nodes_and_edges(graph):
     assert shown["nodes"]["customdata"] == [node.id for node in graph.nodes]
     np.testing.assert_allclose(decode(shown["nodes"]["x"]), direct.data[1].x)
     assert len(shown["edges"]["x"]) == 3 * len(graph.edges)  # x0, x1, None per edge
-    assert shown["highlight"].get("x") in (None, [])
+    # a ring at every node (a highlight is a style change), none of them shown
+    assert shown["highlight"]["customdata"] == [node.id for node in graph.nodes]
+    assert list(decode(shown["highlight"]["marker"]["opacity"])) == [0.0] * len(graph.nodes)
 
 
 def test_comparison_shows_both_heat_maps(comparison):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tda_widgets.errors import TDAInputError
-from tda_widgets.figures import mapper_graph_figure, mapper_layout
+from tda_widgets.figures import mapper_graph_figure, mapper_layout, ringed_nodes
 from tda_widgets.figures._common import CLASS_PALETTE_10, MISSING_COLOR
 from tda_widgets.topology.mapper import MapperGraph, MapperNode
 
@@ -129,11 +129,18 @@ def test_highlight_contains_exactly_requested(graph):
     wanted = ["cube2_cluster0", "cube3_cluster0"]
     fig = mapper_graph_figure(graph, highlight=wanted, layout=layout)
     hl = trace(fig, "highlight")
-    assert list(hl.customdata) == wanted
-    assert list(hl.x) == [layout[i][0] for i in wanted]
-    assert list(hl.y) == [layout[i][1] for i in wanted]
-    none = trace(mapper_graph_figure(graph), "highlight")
-    assert len(none.x) == 0 and len(none.customdata) == 0
+    ids = [node.id for node in graph.nodes]
+    # a ring at every node, at the node's position, shown (opacity 1) exactly at the wanted ones
+    assert list(hl.customdata) == ids
+    assert list(hl.x) == [layout[i][0] for i in ids]
+    assert list(hl.y) == [layout[i][1] for i in ids]
+    assert list(hl.marker.opacity) == [1.0 if i in wanted else 0.0 for i in ids]
+    assert ringed_nodes(fig) == [i for i in ids if i in wanted]
+    nodes = trace(fig, "nodes")
+    np.testing.assert_allclose(hl.marker.size, np.asarray(nodes.marker.size) + 10)
+    none = mapper_graph_figure(graph)
+    assert list(trace(none, "highlight").marker.opacity) == [0.0] * len(ids)
+    assert ringed_nodes(none) == []
 
 
 def test_edges_join_the_graph_edges(graph):
