@@ -43,7 +43,8 @@ from .engine import DEFAULT_CACHE_BYTES, DiskStore, ResultCache, local_process_p
 from .engine import steps
 from .engine.steps import diagram_maxdim
 from .errors import TDAInputError
-from .inputs import ModelKey, count_images, inputs_fingerprint, model_fingerprint, prepare_images, thumbnail_array
+from .inputs import (ModelKey, count_images, inputs_fingerprint, labels_fingerprint, model_fingerprint, prepare_images,
+                     thumbnail_array)
 from .layers import expand_layers
 from . import presets as _presets
 from .topology.cka import CKASpec, rank_correlation
@@ -152,6 +153,11 @@ class Study:
         modes, :data:`tda_widgets.clouds.STREAMED_MODES`) instead of storing full activations.
     cache_bytes : int, default 2 GiB
         Bound of the result cache (:attr:`cache`: least recently used evicted; ``cache.stats``).
+    cache : ResultCache, optional
+        A cache to keep results in instead of a new one bounded by ``cache_bytes``: the
+        explorers pass :func:`~tda_widgets.engine.shared_cache` of their model, so explorers on
+        one model reuse each other's results (every key holds the model's, images' and labels'
+        fingerprints, so studies of other models, images or labels never read each other's).
     store : str or Path, optional
         A directory keeping finished diagrams across sessions (:class:`~tda_widgets.engine.DiskStore`;
         a corrupt or foreign file is ignored and recomputed).
@@ -171,7 +177,8 @@ class Study:
                  *, class_names: Optional[Sequence[str]] = None, executor: Any = None, batch_size: Optional[int] = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3,
                  stream_pooled: bool = True, n_images: Optional[int] = None, seed: int = 0,
-                 cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None, preset: Any = None):
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, store: Any = None, preset: Any = None,
+                 cache: Optional[ResultCache] = None):
         self.preset = _presets.get(preset) if preset is not None else None
         if self.preset is not None:
             layers = self.preset.layers if layers is None else layers
@@ -181,11 +188,19 @@ class Study:
         self.layers = resolve_layers(model, expand_layers(model, layers, images))
         self.images, self.labels = prepare_images(images, labels, n_images, seed)
         self.n_images, self._inputs_key = count_images(self.images), inputs_fingerprint(self.images)
+        # results that read the labels (a mapper node's classes) differ between label sets
+        self._data_key = self._inputs_key if self.labels is None else (
+            self._inputs_key, labels_fingerprint(self.labels))
         self.class_names = list(class_names) if class_names is not None else None
         self.executor, self.requested_batch_size = executor, steps.requested_batch_size(batch_size)
         self.max_bytes = max_bytes
         self.max_memory_bytes, self.stream_pooled = max_memory_bytes, stream_pooled
-        self.cache = ResultCache(cache_bytes)
+        if cache is not None and not isinstance(cache, ResultCache):
+            raise TDAInputError(f"The 'cache' parameter of Study must be a ResultCache (e.g. "
+                                f"tda_widgets.engine.shared_cache(model)) or None. Got {type(cache).__name__}.")
+        self.cache = cache if cache is not None else ResultCache(cache_bytes)
+        if cache is not None and not self._inputs_key.startswith("tensor:"):
+            cache.pin(self.images)  # fingerprinted by identity: that identity stays unique in the cache
         self.store = DiskStore(store) if store is not None else None
         self.stats = {"captures": 0, "persistence": 0, "distance_matrices": 0, "cka": 0, "mapper": 0,
                       "similarity": 0, "sensitivity": 0, "cross_model": 0}
@@ -198,7 +213,7 @@ class Study:
     def _key(self, step: str, *parts) -> tuple:
         """The one way a cache key is made: the step, the model and input fingerprints, then the
         step's own arguments (layers, frozen specs, options), in that order."""
-        return (step, self.model_key(), self._inputs_key) + parts
+        return (step, self.model_key(), self._data_key) + parts
 
     def _with_preset(self, preset, layers, given: dict) -> tuple:
         """``(layers, arguments)`` with a preset's settings filled in (:func:`tda_widgets.presets.resolve`):

@@ -15,7 +15,7 @@ from .capture import as_labels
 from .errors import TDAInputError
 
 __all__ = ["prepare_images", "ModelKey", "count_images", "labels_from_dataset", "balanced_subsample", "model_fingerprint", "inputs_fingerprint",
-           "thumbnail_array"]
+           "labels_fingerprint", "thumbnail_array"]
 
 
 def balanced_subsample(images, labels, n: int, seed: int):
@@ -91,6 +91,14 @@ def inputs_fingerprint(inputs: Any) -> str:
         t = inputs.detach().cpu().contiguous()
         return "tensor:" + hashlib.sha1(t.view(torch.uint8).numpy().tobytes()).hexdigest()
     return f"{type(inputs).__name__}:{id(inputs)}:{len(inputs) if hasattr(inputs, '__len__') else '?'}"
+
+
+def labels_fingerprint(labels: Any) -> str:
+    """A hash of the labels' values (their dtype and shape included)."""
+    array = np.ascontiguousarray(np.asarray(labels))
+    if array.dtype == object:  # bytes of an object array are pointers: hash the values' text
+        return f"labels:object:{array.shape}:" + hashlib.sha1(repr(array.tolist()).encode()).hexdigest()
+    return f"labels:{array.dtype.str}:{array.shape}:" + hashlib.sha1(array.tobytes()).hexdigest()
 
 
 def thumbnail_array(images: Any, max_side: int = 32) -> np.ndarray:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import fields, is_dataclass
 from typing import Any, Hashable, Optional
 
 import numpy as np
 
-__all__ = ["ResultCache", "DEFAULT_CACHE_BYTES", "nbytes"]
+__all__ = ["ResultCache", "DEFAULT_CACHE_BYTES", "nbytes", "shared_cache", "reset_shared_caches"]
 
 DEFAULT_CACHE_BYTES = 2 * 1024**3
 
@@ -113,6 +114,14 @@ class ResultCache:
         with self._lock:
             return list(self._entries)
 
+    def pin(self, value: Any) -> None:
+        """Keep a reference to ``value`` as long as this cache lives: inputs fingerprinted by
+        their identity (a Dataset) then keep that identity, so no later object can be given
+        the same one while keys made from it are in the cache."""
+        with self._lock:
+            pinned = self.__dict__.setdefault("_pinned", {})
+            pinned[id(value)] = value
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -127,3 +136,39 @@ class ResultCache:
         ``bytes`` and ``max_bytes``."""
         with self._lock:
             return dict(self._counts, entries=len(self._entries), bytes=self._bytes, max_bytes=self.max_bytes)
+
+
+_SHARED: "weakref.WeakKeyDictionary[Any, ResultCache]" = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_cache(model: Any) -> ResultCache:
+    """The one result cache of every explorer on ``model`` (made on first use with the default
+    bound, :data:`DEFAULT_CACHE_BYTES`; it lives as long as the model object does).
+
+    Sharing is safe because every key is content-addressed: the step, the model's fingerprint
+    (every parameter's bytes, so a model trained meanwhile gets new keys), the images' and
+    labels' fingerprints and the step's own arguments. A second explorer on the same model then
+    reuses the first one's activations, clouds, diagrams and graphs instead of computing them
+    again, and the memory bound holds for all of them together.
+
+    Examples
+    --------
+    >>> class Model:  # a torch module in practice; any object that can be weakly referenced
+    ...     pass
+    >>> model = Model()
+    >>> shared_cache(model) is shared_cache(model), shared_cache(model) is shared_cache(Model())
+    (True, False)
+    """
+    with _SHARED_LOCK:
+        cache = _SHARED.get(model)
+        if cache is None:
+            cache = _SHARED[model] = ResultCache(DEFAULT_CACHE_BYTES)
+        return cache
+
+
+def reset_shared_caches() -> None:
+    """Forget every model's shared cache: explorers made afterwards start with an empty one
+    (a test's fresh start); studies already holding one keep it."""
+    with _SHARED_LOCK:
+        _SHARED.clear()

@@ -17,6 +17,7 @@ import ipywidgets as W
 
 from ..clouds import CloudSpec
 from ..compute import Study
+from ..engine import shared_cache
 from ..errors import TDAInputError
 from ..options import Option
 from .plotly_library import FIGURE_ESM, ensure_library
@@ -565,13 +566,14 @@ if _in_a_kernel():
 def make_study(model, images, labels=None, layers=None, *, class_names=None, study: Optional[Study] = None,
                executor=None, n_images: Optional[int] = None, seed: int = 0, preset=None) -> Study:
     """Reuse ``study`` (the dashboard shares one cache) or build one (with ``preset``'s layers
-    and number of images where ``layers`` / ``n_images`` are not given)."""
+    and number of images where ``layers`` / ``n_images`` are not given) that keeps its results
+    in the model's shared cache: a second explorer on the same model reuses the first one's."""
     if study is not None:
         return study
     if model is None or images is None:
         raise TypeError("pass a model and images (or study=...): e.g. PersistenceExplorer(demo.model, demo.images)")
     return Study(model, images, labels, layers, class_names=class_names, executor=executor, n_images=n_images,
-                 seed=seed, preset=preset)
+                 seed=seed, preset=preset, cache=shared_cache(model))
 
 
 def thumbnail_panel(study: Study, **kwargs) -> ThumbnailPanel:

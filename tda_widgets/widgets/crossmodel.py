@@ -14,6 +14,7 @@ import traitlets as T
 from .. import presets as _presets
 from ..compute import CloudSpec, Study
 from ..crossmodel import MEASURE_LABELS, MEASURES, _as_models, cross_model_matrix
+from ..engine import shared_cache
 from ..errors import TDAInputError
 from ..figures.crossmodel import cross_model_figure, identification_figure
 from ..figures.sensitivity import sensitivity_figure
@@ -102,7 +103,8 @@ class CrossModelExplorer(ExplorerBase):
         if len(set(self.model_labels)) != len(self.model_labels):
             raise TDAInputError(f"The models of {where} need distinct labels. Got {self.model_labels}.")
         self.studies = {label: Study(model, images, labels, layers, class_names=class_names, preset=preset,
-                                     n_images=n_images, seed=seed) for label, model in zip(self.model_labels, loaded)}
+                                     n_images=n_images, seed=seed, cache=shared_cache(model))
+                        for label, model in zip(self.model_labels, loaded)}
         self.study = self.studies[self.model_labels[0]]  # model A
         names = list(self.study.layers)
         for label, study in self.studies.items():
