@@ -156,8 +156,9 @@ class Study:
     cache : ResultCache, optional
         A cache to keep results in instead of a new one bounded by ``cache_bytes``: the
         explorers pass :func:`~tda_widgets.engine.shared_cache` of their model, so explorers on
-        one model reuse each other's results (every key holds the model's, images' and labels'
-        fingerprints, so studies of other models, images or labels never read each other's).
+        one model reuse each other's results (every key holds the model's and images'
+        fingerprints, and the labels' where a result reads them, so studies of other models,
+        images or labels never read each other's).
     store : str or Path, optional
         A directory keeping finished diagrams across sessions (:class:`~tda_widgets.engine.DiskStore`;
         a corrupt or foreign file is ignored and recomputed).
@@ -188,9 +189,9 @@ class Study:
         self.layers = resolve_layers(model, expand_layers(model, layers, images))
         self.images, self.labels = prepare_images(images, labels, n_images, seed)
         self.n_images, self._inputs_key = count_images(self.images), inputs_fingerprint(self.images)
-        # results that read the labels (a mapper node's classes) differ between label sets
-        self._data_key = self._inputs_key if self.labels is None else (
-            self._inputs_key, labels_fingerprint(self.labels))
+        # the steps that read the labels (a mapper node's classes) add this to their keys; the
+        # others do not, so explorers with and without labels share them
+        self._labels_key = None if self.labels is None else labels_fingerprint(self.labels)
         self.class_names = list(class_names) if class_names is not None else None
         self.executor, self.requested_batch_size = executor, steps.requested_batch_size(batch_size)
         self.max_bytes = max_bytes
@@ -213,7 +214,7 @@ class Study:
     def _key(self, step: str, *parts) -> tuple:
         """The one way a cache key is made: the step, the model and input fingerprints, then the
         step's own arguments (layers, frozen specs, options), in that order."""
-        return (step, self.model_key(), self._data_key) + parts
+        return (step, self.model_key(), self._inputs_key) + parts
 
     def _with_preset(self, preset, layers, given: dict) -> tuple:
         """``(layers, arguments)`` with a preset's settings filled in (:func:`tda_widgets.presets.resolve`):

@@ -147,10 +147,11 @@ def shared_cache(model: Any) -> ResultCache:
     bound, :data:`DEFAULT_CACHE_BYTES`; it lives as long as the model object does).
 
     Sharing is safe because every key is content-addressed: the step, the model's fingerprint
-    (every parameter's bytes, so a model trained meanwhile gets new keys), the images' and
-    labels' fingerprints and the step's own arguments. A second explorer on the same model then
-    reuses the first one's activations, clouds, diagrams and graphs instead of computing them
-    again, and the memory bound holds for all of them together.
+    (every parameter's bytes, so a model trained meanwhile gets new keys), the images'
+    fingerprint (and the labels' for a result that reads them) and the step's own arguments.
+    A second explorer on the same model then reuses the first one's activations, clouds,
+    diagrams and graphs instead of computing them again, and the memory bound holds for all of
+    them together.
 
     Examples
     --------

@@ -520,7 +520,8 @@ def mapper(study, layer: str, spec: CloudSpec, lens, n_cubes, overlap, clusterer
 
     class_groups = resolve_class_groups(class_groups, "Study.mapper")  # "cifar10" -> its mapping
     groups_key = tuple(sorted(class_groups.items())) if class_groups else None
-    key = study._key("mapper", layer, spec, lens_key, n_cubes, overlap, repr(clusterer), eps, min_samples, groups_key)
+    key = study._key("mapper", layer, spec, lens_key, n_cubes, overlap, repr(clusterer), eps, min_samples, groups_key,
+                     study._labels_key)  # a node's classes come from the labels
 
     def compute():
         check_cancel(cancel, "mapper")
