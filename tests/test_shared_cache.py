@@ -100,3 +100,13 @@ def test_reset_gives_later_explorers_a_new_cache(demo):
     before = shared_cache(demo.model)
     reset_shared_caches()
     assert shared_cache(demo.model) is not before
+
+
+def test_explorers_with_and_without_labels_share_what_does_not_read_labels(demo):
+    """Diagrams do not depend on the labels: a labelled explorer after one without labels
+    (the tour's distance explorer, then its dashboard) reads them."""
+    first = PersistenceExplorer(demo.model, demo.images, layer="fc1", max_points=60, threaded=False)
+    second = _persistence(demo)  # with labels
+    assert second.study.stats["persistence"] == 0 and second.study.stats["captures"] == 0
+    for a, b in zip(first.result_.diagrams, second.result_.diagrams):
+        np.testing.assert_array_equal(a, b)

@@ -274,6 +274,42 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
     assert_model_unchanged(demo.model, before)
 
 
+def test_mapper_graphs_carry_what_the_browser_needs_to_answer_a_click(study):
+    """Issue 17: a hover or click on a node is answered in the browser before the kernel does;
+    each graph's layout.meta carries each node's images and the kernel's panel title for it."""
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, threaded=False)
+    figures = [(w.layer, w.main_fig), *w.layer_figs.items()]
+    assert len(figures) >= 2
+    for name, fig in figures:
+        link, graph = fig.layout.meta["tdaw_link"], w.graphs_[name]
+        assert link["group"] == w.thumbnails.model_id  # the group is the explorer's panel
+        nodes = trace(fig, "nodes")
+        offsets, images = np.asarray(link["offsets"]), np.asarray(link["images"])
+        assert len(offsets) == len(nodes.customdata) + 1 and offsets[-1] == len(images)
+        cloud = study.cloud(name, w.spec)
+        for j, node_id in enumerate(nodes.customdata):
+            # reference: the node's members mapped through the cloud's provenance
+            want = sorted(set(cloud.image_index[graph.node(str(node_id)).members].tolist()))
+            assert sorted(images[offsets[j]:offsets[j + 1]].tolist()) == want
+        j = len(nodes.customdata) - 1  # the browser shows what the kernel's answer shows
+        w.select_node(str(nodes.customdata[j]), layer=name, show_layer=False)
+        assert link["titles"][j] == w.thumbnails.title
+        assert images[offsets[j]:offsets[j + 1]].tolist() == list(w.thumbnails.selected)
+        assert w.thumbnails.marks == []
+
+
+def test_mapper_graph_of_positioned_points_leaves_the_thumbnails_to_the_kernel(study):
+    """A cloud whose points sit at spatial positions: the kernel marks them on the thumbnails,
+    so the browser draws only the rings (no titles in the link)."""
+    w = MapperExplorer(study=study, layer="block2", mode="image-top-l2", n_cubes=4, show_all_layers=False,
+                       threaded=False)
+    link = w.main_fig.layout.meta["tdaw_link"]
+    assert "titles" not in link and len(link["offsets"]) == len(w.graphs_["block2"].nodes) + 1
+    node = w.graphs_["block2"].nodes[0]
+    w.select_node(node.id, show_layer=False)
+    assert w.thumbnails.marks and all(len(m) >= 4 for m in w.thumbnails.marks)
+
+
 def test_mapper_settings_change_redraws(study):
     w = MapperExplorer(study=study, layer="head", n_cubes=4, show_all_layers=False).wait()
     n_before = len(trace(w.main_fig, "nodes").x)

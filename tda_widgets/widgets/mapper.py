@@ -158,8 +158,11 @@ class MapperExplorer(ExplorerBase):
             row([self.cubes_slider, self.overlap_slider, self.min_samples_slider, self.eps_text]),
             row([self.mode_dropdown, self.points_slider]),
         ])
+        # a fixed height: a hover fills the panel at once (in the browser), and a panel that grew
+        # with it moved the strip below (wrapped under the main graph in a narrow output) under
+        # the mouse, so the click that followed landed on another node
         side = W.VBox([self.info, self.thumbnails], layout=W.Layout(flex="1 1 280px", min_width="280px",
-                                                                    max_height=f"{MAIN_SIZE[1]}px", overflow_y="auto"))
+                                                                    height=f"{MAIN_SIZE[1]}px", overflow_y="auto"))
         parts = [controls, self.status_row, row([self.main_fig, side], align_items="flex-start")]
         if self.layer_figs:
             parts.append(W.HTML("<b>Every layer</b> · rings: nodes holding the clicked node's images · "
@@ -314,10 +317,12 @@ class MapperExplorer(ExplorerBase):
         # markers scale with the figure: at the strip's size the main graph's 8-30 px discs hid
         # each other, and a click picked a neighbour
         scale = min(1.0, width / MAIN_SIZE[0])
-        return self._views.put(key, mapper_graph_figure(
+        fig = mapper_graph_figure(
             graph, color_by=self.color_by, class_names=self.study.class_names, highlight=highlight, title=title,
             width=width, height=height, size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
-            key=width >= MAIN_SIZE[0]), graph)  # the main graph carries the key
+            key=width >= MAIN_SIZE[0])  # the main graph carries the key
+        fig.layout.meta = {**(fig.layout.meta or {}), "tdaw_link": self._link(layer, graph)}
+        return self._views.put(key, fig, graph)
 
     #: besides the linked controls, what decides the figures
     VIEW_TRAITS = ("lens", "eps", "class_groups")
@@ -372,6 +377,31 @@ class MapperExplorer(ExplorerBase):
                 self._on_state("error", self.format_exception(exc))
         return handler
 
+    @staticmethod
+    def _node_words(layer, graph, node) -> tuple:
+        """(where, purity, the thumbnail panel's title) of a node: one wording for the kernel's
+        answer and the browser's own (:meth:`_link`)."""
+        purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
+        where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
+        return where, purity, f"{where}: {len(node.image_indices)} images{purity}"
+
+    def _link(self, layer, graph) -> dict:
+        """What the browser needs to answer a hover or click on this graph's nodes by itself,
+        before the kernel does (plotly_library.js, "linked graphs"): the explorer's group (its
+        thumbnail panel's model id), each node's images (in the nodes trace's order: offsets into
+        one array) and the panel title the kernel would show. Without the titles (a cloud whose
+        points sit at spatial positions: the kernel marks them on the thumbnails) the browser
+        draws only the rings. The kernel's answer follows and sets the same state."""
+        images = [np.asarray(node.image_indices, dtype=np.int32) for node in graph.nodes]
+        offsets = np.zeros(len(images) + 1, dtype=np.int32)
+        offsets[1:] = np.cumsum([len(i) for i in images])
+        link = dict(group=self.thumbnails.model_id, offsets=offsets,
+                    images=np.concatenate(images) if images else np.zeros(0, dtype=np.int32))
+        cloud = self.study.cloud(layer, self.spec, preset=False)
+        if point_marks(cloud, [], []) is None:
+            link["titles"] = [self._node_words(layer, graph, node)[2] for node in graph.nodes]
+        return link
+
     def node_images(self, node_id: str, layer: Optional[str] = None) -> np.ndarray:
         """Image indices behind a node of ``layer``'s graph (default: the current layer)."""
         return self.graphs_[layer or self.layer].node(node_id).image_indices
@@ -387,11 +417,9 @@ class MapperExplorer(ExplorerBase):
         images = [int(i) for i in node.image_indices]
         names = self.study.class_names
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
-        purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
-        where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
+        where, purity, title = self._node_words(layer, graph, node)
         cloud = self.study.cloud(layer, self.spec, preset=False)  # cached: where in each image its vectors sit
-        self.thumbnails.show(images, title=f"{where}: {len(images)} images{purity}",
-                             marks=point_marks(cloud, node.members, images))
+        self.thumbnails.show(images, title=title, marks=point_marks(cloud, node.members, images))
         groups = ""
         if node.group_counts:
             groups = markup("<br>groups: {}", describe_classes(node.group_counts, None))

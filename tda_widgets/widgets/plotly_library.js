@@ -181,6 +181,26 @@ function plain(value) {
 const VIEW_PLOTS = 8;
 const FORWARDED = ["plotly_hover", "plotly_unhover", "plotly_click"];
 
+// Linked graphs (the MapperExplorer's main graph and its strip of every layer's graph): a figure
+// whose layout.meta holds "tdaw_link" ({group, offsets, images[, titles]}: each node's images, in
+// the nodes trace's order, and the thumbnail panel's title for it) answers a hover or click on a
+// node in the browser, before the kernel does: the rings of every graph of its group (the nodes
+// holding any of those images) and the group's thumbnail panel (the group is that panel's model
+// id). The kernel's answer follows with the same state (tda_widgets/widgets/mapper.py, _link).
+const LINKED = (globalThis[Symbol.for("tda-widgets/linked")] ??= new Map());   // group -> Set of figures
+
+function ints(value) {
+  const v = decode(value);
+  return ArrayBuffer.isView(v) || Array.isArray(v) ? v : null;
+}
+
+function linkOf(figure) {
+  const link = figure?.layout?.meta?.tdaw_link;
+  if (!link || typeof link.group !== "string") return null;
+  const offsets = ints(link.offsets), images = ints(link.images);
+  return offsets && images ? { group: link.group, offsets, images, titles: link.titles || null } : null;
+}
+
 function fastPath(model, queue, real) {
   const frames = new Map();
   const templates = new Map();
@@ -275,6 +295,7 @@ function fastPath(model, queue, real) {
     const template = templates.get(frame.template_id);
     if (template) layout.template = clone(template);
     shown = { id, data: clone(frame.data), layout };
+    join(shown);
     redrawAll();
   }
   function setPath(target, path, value) {
@@ -331,6 +352,57 @@ function fastPath(model, queue, real) {
       }).catch(report("restyle"));
     }
   }
+  // ---- linked graphs (see LINKED)
+  const member = {
+    // ring the nodes of the figure shown that hold any of `chosen` (a Set of image indices)
+    ring(chosen) {
+      const link = shown && linkOf(shown);
+      if (!link) return;
+      const trace = shown.data.findIndex((t) => t && t.name === "highlight");
+      if (trace < 0) return;
+      const n = link.offsets.length - 1;
+      const opacity = new Array(n).fill(0);
+      for (let j = 0; j < n; j += 1) {
+        for (let k = link.offsets[j]; k < link.offsets[j + 1]; k += 1) {
+          if (chosen.has(link.images[k])) { opacity[j] = 1; break; }
+        }
+      }
+      const now = shown.data[trace]?.marker?.opacity;
+      if (now && now.length === n && Array.prototype.every.call(now, (o, j) => o === opacity[j])) return;
+      restyle({ "marker.opacity": [opacity] }, trace);
+    },
+  };
+  let group = null;
+  function join(figure) {
+    const link = linkOf(figure);
+    const next = link ? link.group : null;
+    if (next === group) return;
+    if (group !== null) LINKED.get(group)?.delete(member);
+    group = next;
+    if (group !== null) {
+      if (!LINKED.has(group)) LINKED.set(group, new Set());
+      LINKED.get(group).add(member);
+    }
+  }
+  function onPoint(view, data) {
+    const point = data?.points?.[0];
+    const gd = view.displayed;
+    const link = linkOf(gd && gd.layout ? gd : shown);
+    if (!point || !link || (point.data?.name ?? point.fullData?.name) !== "nodes") return;
+    const k = point.pointNumber;
+    if (!(k >= 0 && k + 1 < link.offsets.length)) return;
+    const chosen = Array.from(link.images.slice(link.offsets[k], link.offsets[k + 1]), Number);
+    const set = new Set(chosen);
+    for (const other of LINKED.get(link.group) || []) other.ring(set);
+    const title = link.titles ? link.titles[k] : null;
+    const manager = model.widget_manager;
+    if (typeof title !== "string" || !manager || typeof manager.get_model !== "function") return;
+    Promise.resolve(manager.get_model(link.group)).then((panel) => {
+      // the kernel's ThumbnailPanel.show sets the same three (not sent back: the kernel sets them)
+      if (panel && typeof panel.set === "function") panel.set({ title, marks: [], selected: chosen });
+    }).catch(report("linked thumbnails"));
+  }
+
   model.on("msg:custom", (msg) => {
     if (!msg || typeof msg.tdaw !== "string") return;
     if (msg.tdaw === "frame") {
@@ -411,12 +483,14 @@ function fastPath(model, queue, real) {
       const view = { el, inner, displayed: inner, displayedId: null, plots: new Map(), spare: null,
                      ready: false, chain: Promise.resolve() };
       views.add(view);
+      join(shown);   // a view rendered again (its output shown anew) is linked again
       // plotly's first render is asynchronous; a frame that came meanwhile is drawn after it
       const done = (event) => {
         if (event.detail?.element !== inner) return;
         document.removeEventListener("plotlywidget-after-render", done);
         if (!views.has(view)) return;
         view.ready = true;
+        for (const name of ["plotly_hover", "plotly_click"]) inner.on?.(name, (data) => onPoint(view, data));
         if (state.version === drawnVersion && drawnId) {
           view.displayedId = drawnId;                 // plotly drew exactly this frame
           view.plots.set(drawnId, inner);
@@ -428,6 +502,7 @@ function fastPath(model, queue, real) {
     },
     detach(view) {
       views.delete(view);
+      if (views.size === 0 && group !== null) { LINKED.get(group)?.delete(member); group = null; }
       const P = plotly();
       for (const gd of view.plots.values()) if (gd !== view.displayed && P) P.purge(gd);
     },

@@ -111,25 +111,24 @@ function render({ model, el }) {
     root.dataset.renderedAt = String(performance.now());
   }
 
-  const onSprite = () => { loadSprite(); draw(); };
+  // One message often changes several traits (show(): title, marks and selected together), each
+  // firing its change event: draw once, after the last of them.
+  let pending = false;
+  const redraw = () => {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(() => { pending = false; draw(); });
+  };
+  const onSprite = () => { loadSprite(); redraw(); };
+  const TRAITS = ["selected", "marks", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"];
   model.on("change:sprite", onSprite);
-  model.on("change:selected", draw);
-  model.on("change:marks", draw);
-  model.on("change:title", draw);
-  model.on("change:captions", draw);
-  model.on("change:max_shown", draw);
-  model.on("change:display_scale", draw);
-  model.on("change:tile", draw);
-  model.on("change:tile_width", draw);
-  model.on("change:cols", draw);
+  for (const name of TRAITS) model.on(`change:${name}`, redraw);
   loadSprite();
   draw();
 
   return () => {
     model.off("change:sprite", onSprite);
-    for (const name of ["selected", "marks", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"]) {
-      model.off(`change:${name}`, draw);
-    }
+    for (const name of TRAITS) model.off(`change:${name}`, redraw);
     if (url) URL.revokeObjectURL(url);
   };
 }

@@ -369,7 +369,7 @@ def test_mapper_click_rings_the_same_images_in_other_layers(nb, lab_server):
     node = isolated_point(nb, MAPPER + " .js-plotly-plot", ["nodes"], ["nodes"], nth=n_small)
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
     nb.mouse.move(5, 5)
-    nb.mouse.move(node["x"] + 2, node["y"] + 2)
+    nb.mouse.move(node["x"], node["y"], steps=2)  # onto the node itself: 2 px off was nearer a neighbour in a small graph
     nb.mouse.click(node["x"], node["y"])
     # independent reference: a node is ringed iff it shares an image with the clicked node
     expected = kernel_out(nb, lab_server, f"""layer = list(me.layer_figs)[-1]
@@ -411,6 +411,58 @@ print(json.dumps([me.selected_node, me.layer, rings]))""")
     others = [n for name, n in zip(small_layers, ringed[1:]) if name != "head"]
     assert sum(n > 0 for n in others) >= 1, (ringed, rings)
     print(f"click on head node {node_id}: ringed per layer {dict(zip(small_layers, ringed[1:]))}")
+    assert_no_widget_errors(nb)
+
+
+def test_mapper_click_is_answered_in_the_browser_while_the_kernel_is_busy(nb, lab_server):
+    """Issue 17: a click's thumbnails and rings come from the browser itself (each graph carries
+    its nodes' images), so they show while the kernel is still busy running a cell; the kernel's
+    answer, once it is free, holds the same state."""
+    panel = MAPPER + " .tdaw-thumbs"
+    node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
+    node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
+    # what the page must show, from the kernel before it gets busy; rings: nodes sharing an image
+    layer, title, images, rings = kernel_out(nb, lab_server, f"""g = me.graphs_[me.layer]
+node = g.node({node_id!r})
+chosen = set(int(i) for i in node.image_indices)
+rings = [sum(bool(chosen & set(int(i) for i in n.image_indices)) for n in gr.nodes)
+         for gr in [g] + [me.graphs_[name] for name in me.layer_figs]]
+print(json.dumps([me.layer, me._node_words(me.layer, g, node)[2], sorted(chosen), rings]))""")
+    cell = nb.locator(".jp-Notebook .jp-CodeCell").nth(SCRATCH)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".cm-content").click()
+    nb.keyboard.press("Control+a")
+    nb.keyboard.press("Delete")
+    nb.keyboard.insert_text("import time; time.sleep(8)   # the kernel is busy")
+    nb.keyboard.press("Shift+Enter")
+    prompt = cell.locator(".jp-InputArea-prompt")
+    nb.wait_for_function("(el) => el.innerText.includes('*')", arg=prompt.element_handle(), timeout=10_000)
+    nb.locator(MAIN_GRAPH).first.scroll_into_view_if_needed()
+    node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])  # where it is after the scroll
+    assert (node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]) == node_id
+    nb.mouse.move(5, 5)
+    nb.mouse.move(node["x"], node["y"], steps=2)  # onto the node itself: 2 px off was nearer a neighbour in a small graph
+    nb.mouse.click(node["x"], node["y"])
+    nb.wait_for_function(
+        """([panel, plots, title, n, rings]) => {
+            const root = document.querySelector(panel);
+            const shown = root.querySelector('.tdaw-thumbs-title').textContent === title
+                && root.querySelectorAll('.tdaw-thumb').length === Math.min(n, 200);
+            const ringed = Array.from(document.querySelectorAll(plots))
+                .filter((gd) => (gd.data || []).some((t) => t.name === 'nodes')).map((gd) => {
+                    const t = gd.data.find((t) => t.name === 'highlight');
+                    return t ? Array.from(t.marker.opacity || []).filter((o) => o > 0).length : 0; });
+            return shown && JSON.stringify(ringed) === JSON.stringify(rings);
+        }""",
+        arg=[panel, MAPPER + " .js-plotly-plot", title, len(images), rings], timeout=4_000,
+    )
+    assert "*" in prompt.inner_text(), "the kernel finished first: this did not test the browser's own answer"
+    shown = sorted(int(c) for c in nb.evaluate(
+        "(p) => Array.from(document.querySelectorAll(p + ' .tdaw-thumb')).map((c) => c.dataset.index)", panel))
+    assert shown == images or len(images) > 200
+    nb.wait_for_function("(el) => !el.innerText.includes('*')", arg=prompt.element_handle(), timeout=30_000)
+    selected, kernel_title = kernel_out(nb, lab_server, "me.wait(); print(json.dumps([me.selected_node, me.thumbnails.title]))")
+    assert selected == f"{layer}:{node_id}" and kernel_title == title
     assert_no_widget_errors(nb)
 
 
