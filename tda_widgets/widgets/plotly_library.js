@@ -189,8 +189,16 @@ const FORWARDED = ["plotly_hover", "plotly_unhover", "plotly_click"];
 // id). The kernel's answer follows with the same state (tda_widgets/widgets/mapper.py, _link).
 const LINKED = (globalThis[Symbol.for("tda-widgets/linked")] ??= new Map());   // group -> Set of figures
 
+// an integer array as it arrives: a typed array (a drawn plot's layout), a plain array, plotly.py's
+// base64 {dtype, bdata} (a frame not decoded yet) or plotly's widget form {dtype, buffer}
 function ints(value) {
-  const v = decode(value);
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) return value;
+  if (value && TYPED[value.dtype] && (value.buffer instanceof ArrayBuffer || ArrayBuffer.isView(value.buffer))) {
+    const buffer = ArrayBuffer.isView(value.buffer) ? value.buffer.buffer.slice(value.buffer.byteOffset,
+      value.buffer.byteOffset + value.buffer.byteLength) : value.buffer;
+    return new TYPED[value.dtype](buffer);
+  }
+  const v = value && typeof value === "object" ? decode(value) : null;
   return ArrayBuffer.isView(v) || Array.isArray(v) ? v : null;
 }
 
