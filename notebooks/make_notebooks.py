@@ -184,20 +184,27 @@ TOUR = [
     md("""
     ## 4. Dashboard: the three as tabs over one cache
 
-    The dashboard opens the three explorers as tabs sharing one `Study`, so activations
-    captured for one tab are reused by the others; an explorer is built the first time its tab
-    is opened.
+    The dashboard opens the three explorers as tabs sharing one `Study`; an explorer is built the
+    first time its tab is opened. Every explorer on the same model shares one result cache too, so
+    with the settings used above (200 points, bottleneck) the dashboard's tabs reuse what
+    `persistence` and `distances` computed: its distance tab computes no diagram and no distance
+    matrix, it reads them.
     """),
     code("""
-    dashboard = Dashboard(demo.model, demo.images, labels=demo.labels, class_names=demo.class_names)
+    dashboard = Dashboard(demo.model, demo.images, labels=demo.labels, class_names=demo.class_names,
+                          max_points=200, metric="bottleneck")
     dashboard
     """),
     code("""
     dashboard.persistence.wait()
     assert dashboard.persistence.result_ is not None
-    assert dashboard.distances.study is dashboard.persistence.study    # one shared cache
+    assert dashboard.distances.study is dashboard.persistence.study    # one Study for the tabs
     dashboard.distances.wait()
     assert dashboard.distances.result_["ph"].shape == (len(demo.layers), len(demo.layers))
+    assert np.array_equal(dashboard.distances.result_["ph"], distances.result_["ph"])
+    # read from the cache the explorers above filled: no new distance matrix, no new diagram
+    assert dashboard.study.stats["distance_matrices"] == 0
+    print("computed by the dashboard:", {k: v for k, v in dashboard.study.stats.items() if v})
     """),
     md("""
     ## Next
