@@ -238,6 +238,8 @@ class Study:
         return self.cache.keys()
 
     def clear_cache(self) -> None:
+        """Empty the result cache (for an explorer's study: the cache every explorer on the same
+        model shares, see :func:`tda_widgets.engine.shared_cache`)."""
         self.cache.clear()
 
     def activations(self, layers=None, *, reduce: Optional[str] = None, activation: Any = None, seed: int = 0,
