@@ -4,6 +4,7 @@ References are independent of the widget code: diagrams from a direct ripser cal
 membership from the topology layer, distance matrices from the Study engine.
 """
 
+import html
 import json
 import threading
 import time
@@ -293,7 +294,7 @@ def test_mapper_graphs_carry_what_the_browser_needs_to_answer_a_click(study):
             assert sorted(images[offsets[j]:offsets[j + 1]].tolist()) == want
         j = len(nodes.customdata) - 1  # the browser shows what the kernel's answer shows
         w.select_node(str(nodes.customdata[j]), layer=name, show_layer=False)
-        assert link["titles"][j] == w.thumbnails.title
+        assert html.unescape(link["titles"][j]) == w.thumbnails.title  # escaped in the figure
         assert images[offsets[j]:offsets[j + 1]].tolist() == list(w.thumbnails.selected)
         assert w.thumbnails.marks == []
 

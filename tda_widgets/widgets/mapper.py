@@ -389,7 +389,7 @@ class MapperExplorer(ExplorerBase):
         """What the browser needs to answer a hover or click on this graph's nodes by itself,
         before the kernel does (plotly_library.js, "linked graphs"): the explorer's group (its
         thumbnail panel's model id), each node's images (in the nodes trace's order: offsets into
-        one array) and the panel title the kernel would show. Without the titles (a cloud whose
+        one array) and the panel title the kernel would show (HTML-escaped). Without the titles (a cloud whose
         points sit at spatial positions: the kernel marks them on the thumbnails) the browser
         draws only the rings. The kernel's answer follows and sets the same state."""
         images = [np.asarray(node.image_indices, dtype=np.int32) for node in graph.nodes]
@@ -399,7 +399,9 @@ class MapperExplorer(ExplorerBase):
                     images=np.concatenate(images) if images else np.zeros(0, dtype=np.int32))
         cloud = self.study.cloud(layer, self.spec, preset=False)
         if point_marks(cloud, [], []) is None:
-            link["titles"] = [self._node_words(layer, graph, node)[2] for node in graph.nodes]
+            # escaped like every string of a figure (a layer name is foreign text); the browser
+            # turns each back into the kernel's plain title before showing it as text
+            link["titles"] = [escape(self._node_words(layer, graph, node)[2]) for node in graph.nodes]
         return link
 
     def node_images(self, node_id: str, layer: Optional[str] = None) -> np.ndarray:

@@ -202,6 +202,14 @@ function ints(value) {
   return ArrayBuffer.isView(v) || Array.isArray(v) ? v : null;
 }
 
+// the escaped titles of a link (tda_widgets.markup.escape) back to the plain text the kernel shows
+function plainText(escaped) {
+  return String(escaped).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+    .replace(/&#(\d+);/g, (_, code) => String.fromCodePoint(Number(code)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, code) => String.fromCodePoint(parseInt(code, 16)))
+    .replace(/&amp;/g, "&");                     // last: "&amp;lt;" stays "&lt;"
+}
+
 function linkOf(figure) {
   const link = figure?.layout?.meta?.tdaw_link;
   if (!link || typeof link.group !== "string") return null;
@@ -402,7 +410,7 @@ function fastPath(model, queue, real) {
     const chosen = Array.from(link.images.slice(link.offsets[k], link.offsets[k + 1]), Number);
     const set = new Set(chosen);
     for (const other of LINKED.get(link.group) || []) other.ring(set);
-    const title = link.titles ? link.titles[k] : null;
+    const title = link.titles && typeof link.titles[k] === "string" ? plainText(link.titles[k]) : null;
     const manager = model.widget_manager;
     if (typeof title !== "string" || !manager || typeof manager.get_model !== "function") return;
     Promise.resolve(manager.get_model(link.group)).then((panel) => {
