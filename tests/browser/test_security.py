@@ -115,6 +115,12 @@ print(json.dumps([me.layer, n.id, EVIL[int(n.majority)]]))""")
             assert 'onerror="window.__xss' in label, label
             title = graph.locator(".gtitle").first.text_content()
             assert any(title.startswith(name) for name in LAYER_NAMES), title  # the layer name, as text
+            # the thumbnail panel's title (the page's own answer to the hover, then the kernel's):
+            # the layer name as characters, no element made from it
+            page.wait_for_function("""([sel, names]) => { const t = document.querySelector(sel);
+                return t && names.some((n) => t.textContent.startsWith(n + ', node ')); }""",
+                                   arg=[EXPLORER + " .tdaw-thumbs-title", LAYER_NAMES], timeout=15_000)
+            assert page.locator(EXPLORER + " .tdaw-thumbs-title *").count() == 0
             ARTIFACTS.mkdir(exist_ok=True)
             page.locator(EXPLORER).screenshot(path=str(ARTIFACTS / "security_names_as_text.png"))
             page.wait_for_timeout(500)  # an injected <img src=x> would have errored by now
