@@ -480,3 +480,16 @@ def tab_through(page, root) -> tuple[list[str], set[int]]:
             break
         page.keyboard.press("Tab")
     return labels, reached
+
+
+#: Run first in a test notebook's kernel: what JupyterLab's Log Console would show for it (an
+#: exception in a widget's message handler, logged by the comm manager, logger "Comm") is
+#: collected in ``_TDAW_KERNEL_ERRORS``, so a test can assert there is none.
+COLLECT_KERNEL_ERRORS = """
+import logging as _logging
+class _Collect(_logging.Handler):
+    def emit(self, record):
+        _TDAW_KERNEL_ERRORS.append(self.format(record)[:2000])
+_TDAW_KERNEL_ERRORS = []
+_logging.getLogger().addHandler(_Collect(level=_logging.ERROR))
+"""

@@ -21,6 +21,7 @@ import pytest
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_explorers import _save_screenshot
 from tests.browser.harness import (
+    COLLECT_KERNEL_ERRORS,
     assert_no_dead_models,
     assert_no_widget_errors,
     collect_console_errors,
@@ -38,15 +39,7 @@ HEATMAP, TABLE, SENSITIVITY = 0, 1, 2   # the explorer's figures, in order (sens
 SCRATCH = 2                             # index of the code cell the tests type into
 
 CELLS = [
-    """import json, logging
-import numpy as np
-# exceptions in widget message handlers (JupyterLab's Log Console) are logged by 'Comm'
-class _Collect(logging.Handler):
-    def emit(self, record):
-        KERNEL_ERRORS.append(self.format(record)[:2000])
-KERNEL_ERRORS = []
-logging.getLogger().addHandler(_Collect(level=logging.ERROR))
-from tda_widgets import load_demo, CrossModelExplorer
+    "import json\nimport numpy as np" + COLLECT_KERNEL_ERRORS + """from tda_widgets import load_demo, CrossModelExplorer
 from tda_widgets.crossmodel import MEASURE_LABELS
 from tda_widgets.data.digits import load_digits_checkpoints
 demo = load_demo(n_images=150)
@@ -259,5 +252,5 @@ def test_no_kernel_tracebacks(nb, lab_server):
     assert_no_widget_errors(nb)
     texts = nb.locator(".jp-OutputArea-output").all_inner_texts()
     assert not [t for t in texts if "Traceback" in t], texts
-    errors = kernel_out(nb, lab_server, "print(json.dumps(KERNEL_ERRORS))")
+    errors = kernel_out(nb, lab_server, "print(json.dumps(_TDAW_KERNEL_ERRORS))")
     assert errors == [], errors[:3]

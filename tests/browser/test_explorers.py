@@ -19,6 +19,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.harness import (
+    COLLECT_KERNEL_ERRORS,
     assert_no_dead_models,
     assert_no_widget_errors,
     collect_console_errors,
@@ -42,16 +43,7 @@ MAIN_GRAPH = MAPPER + " .js-plotly-plot"        # the first plot: the main mappe
 SCRATCH = 4                                     # index of the code cell the tests type into
 
 CELLS = [
-    """import json, logging
-import numpy as np
-# What JupyterLab's Log Console shows for a kernel: an exception in a widget's message handler
-# is logged by the comm manager (logger 'Comm'); collect them to assert there are none.
-class _Collect(logging.Handler):
-    def emit(self, record):
-        KERNEL_ERRORS.append(self.format(record)[:2000])
-KERNEL_ERRORS = []
-logging.getLogger().addHandler(_Collect(level=logging.ERROR))
-from tda_widgets import load_demo, PersistenceExplorer, MapperExplorer, LayerDistanceExplorer
+    "import json\nimport numpy as np" + COLLECT_KERNEL_ERRORS + """from tda_widgets import load_demo, PersistenceExplorer, MapperExplorer, LayerDistanceExplorer
 demo = load_demo(n_images=150)
 common = dict(labels=demo.labels, class_names=demo.class_names)""",
     """pe = PersistenceExplorer(demo.model, demo.images, **common, max_points=120)
@@ -594,7 +586,7 @@ def test_dark_theme_draws_every_figure_in_the_theme(nb):
 def test_no_kernel_tracebacks_after_every_interaction(nb, lab_server):
     """Nothing went to JupyterLab's Log Console: no exception in any widget message handler
     (plotly's echo of the browser's defaults raised twice per redraw before)."""
-    errors = kernel_out(nb, lab_server, "print(json.dumps(KERNEL_ERRORS))")
+    errors = kernel_out(nb, lab_server, "print(json.dumps(_TDAW_KERNEL_ERRORS))")
     assert errors == [], errors[:3]
 
 

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import (
+    COLLECT_KERNEL_ERRORS,
     REPO_ROOT,
     SLOW_MS,
     kernel_eval,
@@ -53,16 +54,6 @@ def _copy_tour(server) -> str:
     return TOUR.name
 
 
-# What JupyterLab's Log Console shows for a kernel: an exception in a widget's message handler,
-# logged by the comm manager (logger "Comm"). Collected from before Run All to the end of a test.
-_COLLECT_KERNEL_ERRORS = """
-import logging as _logging
-class _Collect(_logging.Handler):
-    def emit(self, record):
-        _TDAW_KERNEL_ERRORS.append(self.format(record)[:2000])
-_TDAW_KERNEL_ERRORS = []
-_logging.getLogger().addHandler(_Collect(level=_logging.ERROR))
-"""
 
 
 # Logged when ipywidgets' front end (Notebook 7's) asks for every widget state before the kernel
@@ -84,7 +75,7 @@ def _run_tour(page, server, path: str) -> list[dict]:
     page.goto(server.url(path), wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=SLOW_MS)
     wait_kernel_idle(page, server)
-    kernel_eval(server, _COLLECT_KERNEL_ERRORS)
+    kernel_eval(server, COLLECT_KERNEL_ERRORS)  # from before Run All to the end of a test
     opened = time.monotonic()
     run_all_cells(page, server, timeout=420)
     ran = time.monotonic()
