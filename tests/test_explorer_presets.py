@@ -14,6 +14,7 @@ from torch import nn
 from tda_widgets import Dashboard, LayerDistanceExplorer, MapperExplorer, PersistenceExplorer, Study, load_demo
 from tda_widgets.compute import CloudSpec
 from tda_widgets.errors import TDAInputError
+from tests.test_presets_crossmodel import conv_outputs, top_l2_cloud
 
 
 @pytest.fixture(scope="module")
@@ -28,23 +29,8 @@ def modules_of(model, kind):
 def top_l2_clouds(model, images):
     """Each Conv2d output (our own hooks: before BatchNorm and ReLU), then per image the channel
     vector at the position of largest l2 norm; no rescaling."""
-    out, handles = {}, []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Conv2d):
-            handles.append(module.register_forward_hook(
-                lambda m, a, o, name=name: out.__setitem__(name, o.detach().clone())))
-    try:
-        with torch.no_grad():
-            model(torch.as_tensor(np.asarray(images)))
-    finally:
-        for handle in handles:
-            handle.remove()
-    clouds = {}
-    for name, acts in out.items():
-        flat = acts.flatten(start_dim=2)  # (N, C, H*W)
-        where = torch.linalg.norm(flat, ord=2, dim=1).argmax(dim=-1)
-        clouds[name] = flat[torch.arange(flat.shape[0]), :, where].double().numpy()
-    return clouds
+    outputs = conv_outputs(model, torch.as_tensor(np.asarray(images)))
+    return {name: top_l2_cloud(acts) for name, acts in outputs.items()}
 
 
 @pytest.fixture(scope="module")
