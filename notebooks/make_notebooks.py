@@ -622,6 +622,9 @@ PAPER = [
       groups but not yet the digits inside them;
     - **agreement**: the layer's tree cut into three branches against the three groups (the
       adjusted Rand index: 1 = the same split, 0 = no better than chance).
+
+    The MapperExplorer and the report do the same when you give no `class_groups`: the class
+    tree's title then reads "confusion groups agree …" (with groups given: "groups agree …").
     """),
     code("""
     from plotly.subplots import make_subplots
@@ -637,6 +640,7 @@ PAPER = [
     assert wrong == 5, wrong                            # as the text above says
     confusion_tree = class_tree(*confusion_affinity(demo.labels, probabilities, digits))
     groups = confusion_groups(demo.labels, probabilities, digits, n_groups=3)
+    assert study.suggested_groups() == groups           # what the MapperExplorer and the report use without groups
     print("groups the model's mistakes suggest:",
           {g: [d for d in digits if groups[d] == g] for g in sorted(set(groups.values()))})
     grouped = {layer: study.mapper(layer, MAPPER_SPEC, n_cubes=8, overlap=0.35, class_groups=groups)

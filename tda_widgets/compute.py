@@ -270,6 +270,32 @@ class Study:
 
         return softmax(np.asarray(outputs, dtype=np.float64), axis=1)
 
+    def class_ids(self) -> Optional[list]:
+        """The classes the study's trees are over: ``range(len(class_names))`` when the data name
+        their classes, else the labels' distinct values (None without labels)."""
+        if self.labels is None:
+            return None
+        if self.class_names is not None:
+            return list(range(len(self.class_names)))
+        return sorted(np.unique(self.labels).tolist())
+
+    def suggested_groups(self) -> Optional[dict]:
+        """The class groups the model's own mistakes suggest, for data without named groups:
+        :func:`~tda_widgets.topology.hierarchy.confusion_groups` of the labels and
+        :meth:`class_probabilities`. None without labels, without class outputs (a model whose
+        outputs are not one per class), or when the mistakes suggest fewer than 2 groups. The
+        report and the MapperExplorer read the class trees' agreement against these when no
+        ``class_groups`` are given."""
+        from .topology.hierarchy import confusion_groups
+
+        probabilities = self.class_probabilities() if self.labels is not None else None
+        if probabilities is None:
+            return None
+        try:
+            return confusion_groups(self.labels, probabilities, self.class_ids())
+        except TDAInputError:  # a single class, or outputs that are not one per class
+            return None
+
     def cloud(self, layer: str, spec: CloudSpec = CloudSpec(), *, preset=None, progress=None,
               cancel=None) -> PointCloud:
         """The point cloud of one layer (pooled modes from a pooled stream, same numbers); a

@@ -467,13 +467,13 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
     mapping), else the groups the model's mistakes suggest
     (:func:`~tda_widgets.topology.hierarchy.confusion_groups`), said so in the text."""
     from .figures import class_tree_figure, purity_by_layer_figure
-    from .topology.hierarchy import class_affinity, class_tree, confusion_affinity, confusion_groups, grouping_agreement
+    from .topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
     from .topology.mapper import resolve_class_groups
 
     if study.labels is None:
         return "<p>The class hierarchy needs labels; this study has none.</p>"
     names = study.class_names
-    classes = list(range(len(names))) if names is not None else sorted(np.unique(study.labels).tolist())
+    classes = study.class_ids()
     # the probability the model gives each wrong class, not only its answers: a good model's few
     # outright mistakes leave most of the tree tied at the top
     probabilities = study.class_probabilities()
@@ -490,7 +490,7 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
             {c: groups[c] for c in classes if c in groups}, names) + "."
         grouped = graphs
     else:
-        groups = confusion_groups(study.labels, probabilities, classes) if probabilities is not None else None
+        groups = study.suggested_groups() if probabilities is not None else None
         if groups is None:
             source = ("No groups were given (<code>class_groups</code>), and the model's mistakes suggest none "
                       "here (no class probabilities, no confusion between classes, or fewer than 3 classes): only "

@@ -768,8 +768,7 @@ def test_mapper_explorer_takes_the_groups_its_data_know(study, demo):
 def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confusions(study):
     """Issue 18, 2: the class tree of the layer shown (it follows the layer slider), the
     agreement of the given groups with it, and the confusion tree beside it."""
-    from scipy.cluster.hierarchy import dendrogram, linkage
-    from scipy.spatial.distance import squareform
+    from scipy.cluster.hierarchy import dendrogram
 
     groups = {c: ("low" if c < 5 else "high") for c in range(10)}
     w = MapperExplorer(study=study, layer="fc1", n_cubes=5, class_groups=groups, threaded=False)
@@ -783,8 +782,17 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
         tree, agreement = w.class_tree()
         assert w.tree_fig.layout.title.text.startswith(f"{layer}: class tree · groups agree {agreement:.2f}")
         assert leaves_of(w.tree_fig) == [names[c] for c in tree.leaves()]
-    # the confusion tree, from scratch: torch's softmax of the model's outputs summed per true class,
-    # C + C.T without its diagonal over the square root of the row totals, scipy's average linkage
+    order = dendrogram(_confusion_linkage(study), no_plot=True)["leaves"]
+    assert leaves_of(w.confusion_fig) == [names[k] for k in order]
+
+
+def _confusion_linkage(study):
+    """The confusion tree, from scratch: torch's softmax of the model's outputs summed per true
+    class, C + C.T without its diagonal over the square root of the row totals, scipy's average
+    linkage of 1 - that."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
     with torch.no_grad():
         probabilities = torch.softmax(study.model(torch.as_tensor(np.asarray(study.images))), dim=1).double().numpy()
     c = np.stack([probabilities[study.labels == k].sum(axis=0) for k in range(10)])
@@ -793,9 +801,34 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
     affinity = raw / np.sqrt(np.outer(raw.sum(axis=1), raw.sum(axis=1))) + np.eye(10)
     distance = 1 - affinity
     np.fill_diagonal(distance, 0)
-    order = dendrogram(linkage(squareform(np.clip(distance, 0, None), checks=False), method="average"),
-                       no_plot=True)["leaves"]
-    assert leaves_of(w.confusion_fig) == [names[k] for k in order]
+    return linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
+
+
+def test_mapper_explorer_without_groups_scores_the_trees_against_the_models_mistakes(study):
+    """Without class_groups the explorer's class tree is scored, as in the report, against the
+    groups the model's mistakes suggest: the confusion tree (written out in _confusion_linkage)
+    cut into 3 clusters by scipy, compared by scikit-learn's adjusted Rand index."""
+    from scipy.cluster.hierarchy import fcluster
+    from sklearn.metrics import adjusted_rand_score
+
+    reference_groups = fcluster(_confusion_linkage(study), t=3, criterion="maxclust")
+    assert len(set(reference_groups)) == 3  # the demo's mistakes do suggest three groups
+    w = MapperExplorer(study=study, layer="block2", n_cubes=5, threaded=False)
+    assert w.class_groups is None
+    groups, source = w.agreement_groups()
+    assert source == "mistakes"
+    assert adjusted_rand_score(reference_groups, [groups[c] for c in range(10)]) == 1.0  # the same partition
+    for layer in ("block2", "fc1"):
+        w.layer = layer
+        tree, agreement = w.class_tree()
+        cut = fcluster(tree.linkage, t=3, criterion="maxclust")
+        assert agreement == pytest.approx(adjusted_rand_score(reference_groups, cut))
+        assert w.tree_fig.layout.title.text == f"{layer}: class tree · confusion groups agree {agreement:.2f}"
+    # given groups win over the mistakes' ones
+    given = MapperExplorer(study=study, layer="block2", n_cubes=5, threaded=False,
+                           class_groups={c: c % 2 for c in range(10)})
+    assert given.agreement_groups() == ({c: c % 2 for c in range(10)}, "given")
+    assert given.tree_fig.layout.title.text.startswith("block2: class tree · groups agree ")
 
 
 def test_thumbnails_mark_where_a_top_l2_vector_sits(demo, study):

@@ -257,17 +257,27 @@ class MapperExplorer(ExplorerBase):
             first = next(iter(errors.items()))
             self._on_state("error", f"{len(errors)} layer(s) gave no graph; {first[0]}: {first[1]}")
 
+    def agreement_groups(self) -> tuple[Optional[dict], str]:
+        """The groups the class trees are scored against, and what they are: the explorer's
+        ``class_groups`` (``"given"``), else the groups the model's own mistakes suggest
+        (:meth:`Study.suggested_groups`, ``"mistakes"``; as in the report), else ``(None, "")``."""
+        if self.class_groups is not None:
+            return dict(self.class_groups), "given"
+        if not hasattr(self, "_suggested"):  # the model's mistakes do not change with the settings
+            self._suggested = self.study.suggested_groups()
+        return (self._suggested, "mistakes") if self._suggested is not None else (None, "")
+
     def class_tree(self, layer: Optional[str] = None):
         """The class tree (:func:`tda_widgets.topology.hierarchy.class_tree`) of ``layer``'s
-        graph (default: the current layer), and the agreement of the explorer's class groups
-        with it (adjusted Rand index; None without groups)."""
+        graph (default: the current layer), and the agreement (adjusted Rand index) of
+        :meth:`agreement_groups` with it: the given class groups, else the groups the model's
+        mistakes suggest; None when there are neither."""
         from ..topology.hierarchy import class_affinity, class_tree, grouping_agreement
 
         graph = self.graphs_[layer or self.layer]
-        classes = list(range(len(self.study.class_names))) if self.study.class_names is not None else None
-        tree = class_tree(*class_affinity(graph, classes))
-        agreement = grouping_agreement(tree, self.class_groups) if self.class_groups is not None else None
-        return tree, agreement
+        tree = class_tree(*class_affinity(graph, self.study.class_ids()))
+        groups, _ = self.agreement_groups()
+        return tree, (grouping_agreement(tree, groups) if groups is not None else None)
 
     def _draw_class_tree(self) -> None:
         if self.tree_fig is None or self.layer not in self.graphs_ or self.study.labels is None:
@@ -282,7 +292,8 @@ class MapperExplorer(ExplorerBase):
             except Exception as exc:  # e.g. a layer whose graph holds a single class
                 cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80])
             else:
-                title = f"{self.layer}: class tree" + ("" if agreement is None else f" · groups agree {agreement:.2f}")
+                which = {"given": "groups", "mistakes": "confusion groups"}.get(self.agreement_groups()[1])
+                title = f"{self.layer}: class tree" + ("" if agreement is None else f" · {which} agree {agreement:.2f}")
                 cached = class_tree_figure(tree, class_names=self.study.class_names, title=title, width=260)
             self._views.put(key, cached, graph)
         update_in_place(self.tree_fig, cached)
@@ -297,8 +308,7 @@ class MapperExplorer(ExplorerBase):
 
         try:
             probabilities = self.study.class_probabilities()  # what it gives each wrong class, not only its answer
-            classes = list(range(len(self.study.class_names))) if self.study.class_names is not None else None
-            tree = class_tree(*confusion_affinity(self.study.labels, probabilities, classes))
+            tree = class_tree(*confusion_affinity(self.study.labels, probabilities, self.study.class_ids()))
         except Exception as exc:  # a model without class logits has no confusions to show
             update_in_place(self.confusion_fig, _empty_tree(f"no confusion tree ({exc})"[:80]))
             return
