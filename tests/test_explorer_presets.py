@@ -186,3 +186,35 @@ def test_an_unknown_preset_is_a_clear_error(demo, cls):
     message = str(info.value)
     assert "'preset' parameter" in message and "'ph'" in message and "'mapper'" in message
     assert "Did you mean 'mapper'?" in message
+
+
+@pytest.mark.parametrize("explorer", [PersistenceExplorer, LayerDistanceExplorer, MapperExplorer])
+def test_every_point_means_every_image_above_the_sliders_declared_top(demo, explorer):
+    """A preset's "every point" on a study of more images than the points slider's declared top
+    (3000) keeps every image's point: the slider's top is raised to the image count (it was the
+    declared top, and the cloud was silently subsampled to 3000 points). An explicit value above
+    the declared top is kept too (a slider clamps a value above its top, and the trait followed)."""
+    declared_top = CloudSpec.options()["max_points"].ui[1]
+    n = declared_top + 100
+    images = np.concatenate([np.asarray(demo.images)] * (n // len(demo.images) + 1))[:n]
+    labels = np.concatenate([np.asarray(demo.labels)] * (n // len(demo.labels) + 1))[:n]
+    w = explorer(demo.model, images, labels, preset="ph", n_images=n, autostart=False)
+    assert w.study.n_images == n
+    assert w.max_points == w.points_slider.value == w.points_slider.max == n
+    cloud = w.study.cloud(w.study.layers[0], w.spec, preset=False)
+    assert cloud.n_points == n  # one top-l2 point per image, none dropped
+    reference = top_l2_cloud(conv_outputs(demo.model, torch.as_tensor(images[:5]))["block1.conv"])
+    np.testing.assert_allclose(np.asarray(cloud.points)[:5], reference, rtol=1e-5, atol=1e-5)
+    explicit = explorer(demo.model, demo.images, demo.labels, max_points=declared_top + 500, autostart=False)
+    assert explicit.max_points == explicit.points_slider.value == declared_top + 500
+
+
+def test_cross_model_explorer_every_point_holds_every_image(demo):
+    """The same rule in the CrossModelExplorer (it had its own copy of the slider's top)."""
+    from tda_widgets import CrossModelExplorer
+
+    n = CloudSpec.options()["max_points"].ui[1] + 100
+    images = np.concatenate([np.asarray(demo.images)] * (n // len(demo.images) + 1))[:n]
+    w = CrossModelExplorer([demo.model, demo.model], images, preset="ph", n_images=n, autostart=False)
+    assert w.max_points == w.points_slider.value == w.points_slider.max == n
+    assert w.spec.max_points == n

@@ -5,8 +5,11 @@ caller left at the explorer's declared default (:func:`tda_widgets.presets.resol
 explicit value wins), and the cloud settings no control shows (activation, seed, subsample,
 standardising, projection) through a base :class:`~tda_widgets.clouds.CloudSpec` in which the
 mode and points controls replace their two fields. A preset's "every point" (``max_points``
-None) is the points slider's top, as in :class:`~tda_widgets.widgets.CrossModelExplorer`. The
-explorers then call the study with ``preset=False``: what is computed is what the controls show.
+None) is :func:`every_point`: the study's image count (every point of a one-point-per-image
+cloud, the presets' modes) or the slider's declared top, whichever is larger, and the points
+slider's top is raised to hold it (:func:`points_slider`), so a study of more images than the
+declared top is not subsampled behind the control's back. The explorers then call the study with
+``preset=False``: what is computed is what the controls show.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .. import presets as _presets
 from ..clouds import CloudSpec
 from ._common import slider
 
-__all__ = ["explorer_preset", "initial_settings"]
+__all__ = ["every_point", "explorer_preset", "initial_settings", "points_slider"]
 
 _CLOUD = CloudSpec()  # the declared defaults
 
@@ -37,12 +40,28 @@ def initial_settings(preset: Optional[_presets.Preset], mode: str, max_points: A
                      defaults: dict) -> tuple[CloudSpec, str, Any, dict]:
     """``(base_spec, mode, max_points, settings)``: the base cloud (the preset's, else the
     declared default) whose mode and points the controls replace; the initial mode and points
-    (the preset's where the caller left the default; a ``max_points`` of None becomes the
-    points slider's top); and ``given`` with the preset's values in the settings left at their
-    ``defaults``. Nothing is validated here: the explorer's controls check the values."""
+    (the preset's where the caller left the default; None, "every point", is left for
+    :func:`every_point` once the study is known); and ``given`` with the preset's values in the
+    settings left at their ``defaults``. Nothing is validated here: the explorer's controls check
+    the values."""
     cloud = preset.cloud if preset is not None else _CLOUD
     mode = cloud.mode if _presets._same(mode, _CLOUD.mode) else mode
     max_points = cloud.max_points if _presets._same(max_points, _CLOUD.max_points) else max_points
-    if max_points is None:
-        max_points = slider(CloudSpec, "max_points").max
     return cloud, mode, max_points, _presets.resolve(preset, given, defaults)
+
+
+def every_point(max_points: Any, study: Any) -> int:
+    """The points control's value for ``max_points``: itself, or for None ("every point") the
+    study's image count or the slider's declared top, whichever is larger."""
+    if max_points is not None:
+        return int(max_points)
+    return max(int(slider(CloudSpec, "max_points").max), int(study.n_images))
+
+
+def points_slider(study: Any, value: int, *, width: str = "280px"):
+    """The points slider over the declared range, its top raised to the study's image count
+    and to ``value`` (so that "every point" and any value the caller gave are values it holds:
+    a slider clamps a value above its top, and the linked trait would follow)."""
+    control = slider(CloudSpec, "max_points", width=width)
+    control.max = max(int(control.max), int(study.n_images), int(value))
+    return control

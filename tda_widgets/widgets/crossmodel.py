@@ -21,7 +21,8 @@ from ..figures.sensitivity import sensitivity_figure
 from ..topology.distances import DistanceSpec
 from ..topology.identification import identified_layers
 from ..topology.persistence import PersistenceSpec
-from ._common import FIT_WIDTH, FigureWidget, dropdown, flush_figures, layer_slider, row, slider, update_in_place
+from ._common import FIT_WIDTH, FigureWidget, dropdown, flush_figures, layer_slider, row, update_in_place
+from ._presets import every_point, points_slider
 from .base import ExplorerBase
 from .distances import DIMS_OPTIONS
 
@@ -113,14 +114,12 @@ class CrossModelExplorer(ExplorerBase):
                                     f"{where} pairs layers by name. Pass layers= names every model has.")
         self.layers = names
         others = self.model_labels[1:]
-        # a preset's "every point" (max_points None) is the slider's top: more than one-point clouds have
-        points_max = slider(CloudSpec, "max_points").max
         with self.hold_trait_notifications():
             self.measure = measure
             self.model_b = others[0] if model_b is None else str(model_b)
             self.layer = names[0] if layer is None else layer
             self.metric, self.dims, self.mode = filled["metric"], tuple(filled["dims"]), self.base_spec.mode
-            self.max_points = points_max if self.base_spec.max_points is None else int(self.base_spec.max_points)
+            self.max_points = every_point(self.base_spec.max_points, self.study)  # a preset's "every point" too
             self.scale, self.infinite = filled["scale"], filled["infinite"]
 
         #: Results: the current measure's matrix per other model, and the fraction of layers
@@ -142,7 +141,7 @@ class CrossModelExplorer(ExplorerBase):
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
                                         tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.points_slider = points_slider(self.study, self.max_points)
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")
         self.layer_slider = layer_slider(names, width="300px")

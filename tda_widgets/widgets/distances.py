@@ -17,8 +17,8 @@ from ..topology.cka import CKASpec, rank_correlation
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
-from ._presets import explorer_preset, initial_settings
-from ._common import FIT_WIDTH, FigureWidget, ViewCache, dropdown, flush_figures, make_study, row, slider, update_in_place
+from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from ._common import FIT_WIDTH, FigureWidget, ViewCache, dropdown, flush_figures, make_study, row, update_in_place
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
@@ -86,13 +86,13 @@ class LayerDistanceExplorer(ExplorerBase):
         self.measure_matrix_: Optional[np.ndarray] = None
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode
-            self.max_points, self.scale, self.kernel = int(max_points), scale, kernel
+            self.max_points, self.scale, self.kernel = every_point(max_points, self.study), scale, kernel
             self.infinite, self.compare_with = infinite, compare_with
         self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
                                         tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.points_slider = points_slider(self.study, self.max_points)
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.kernel_dropdown = dropdown(CKASpec, "kernel", width="200px")
         self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")

@@ -15,7 +15,7 @@ from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from ._common import (FigureWidget, describe_classes, dropdown, figure_batch, flush_figures, send_restyle, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel, ViewCache,
                       update_in_place)
-from ._presets import explorer_preset, initial_settings
+from ._presets import every_point, explorer_preset, initial_settings, points_slider
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
@@ -113,14 +113,14 @@ class MapperExplorer(ExplorerBase):
 
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
-            self.mode, self.max_points, self.lens = mode, int(max_points), lens
+            self.mode, self.max_points, self.lens = mode, every_point(max_points, self.study), lens
             self.n_cubes, self.overlap, self.min_samples = int(n_cubes), float(overlap), int(min_samples)
             MapperSpec.check(type(self).__name__, eps=eps)
             self.eps = eps
             self.color_by = color_by
         self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.points_slider = points_slider(self.study, self.max_points)
         self.lens_dropdown = dropdown(MapperSpec, "lens", labels=LENS_LABELS, width="260px")
         # the model's class logits are lenses too (Study.mapper's ("logit", k)), one per class
         self.lens_dropdown.options = list(self.lens_dropdown.options) + [

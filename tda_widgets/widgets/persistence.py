@@ -11,8 +11,8 @@ import traitlets as T
 from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._presets import explorer_preset, initial_settings
-from ._common import FigureWidget, dropdown, first_point, flush_figures, layer_slider, make_study, point_marks, row, slider, thumbnail_panel, update_in_place, ViewCache
+from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from ._common import FigureWidget, dropdown, first_point, flush_figures, layer_slider, make_study, point_marks, row, thumbnail_panel, update_in_place, ViewCache
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -77,11 +77,11 @@ class PersistenceExplorer(ExplorerBase):
 
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
-            self.mode, self.max_points, self.maxdim = mode, int(max_points), int(maxdim)
+            self.mode, self.max_points, self.maxdim = mode, every_point(max_points, self.study), int(maxdim)
             self.backend, self.scale = backend, filled["scale"]
         self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = slider(CloudSpec, "max_points", width="280px")
+        self.points_slider = points_slider(self.study, self.max_points)
         self.maxdim_dropdown = W.Dropdown(options=[("H0", 0), ("H0, H1", 1), ("H0, H1, H2", 2)],
                                           description="homology", tooltip=PersistenceSpec.options()["maxdim"].help,
                                           layout=W.Layout(width="200px"))
