@@ -246,6 +246,13 @@ def test_the_sensitivity_figure_draws_each_measure_of_each_layer():
     np.testing.assert_allclose(fig.data[0].y, result.distances["ph"])
     np.testing.assert_allclose(fig.data[1].x, result.fraction)
     assert fig.data[1].yaxis == "y2"
+    # the right axis (1 - CKA) has its own round ticks, and neither axis mirrors onto the other's
+    # side (the right axis showed the left one's tick positions: 0.261, 0.523, ...)
+    assert list(fig.layout.yaxis2.tickvals) == [0, 0.25, 0.5, 0.75, 1]
+    assert fig.layout.yaxis.mirror is False and fig.layout.yaxis2.mirror is False
+    # the title sits below the toolbar's row (~35 px at the top on hover), above the plot
+    from_top = (1 - fig.layout.title.y) * fig.layout.height
+    assert fig.layout.title.yref == "container" and 40 <= from_top < fig.layout.margin.t
 
 
 def test_seeded_digits_models_are_deterministic_and_cached_on_disk(tmp_path):

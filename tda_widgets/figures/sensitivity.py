@@ -60,11 +60,16 @@ def sensitivity_figure(results, *, title: str = "sensitivity to removing princip
     dims = ", ".join(f"H{d}" for d in first.settings.get("dims", ()))
     layout.update(
         xaxis=axis_style(title=dict(text="fraction of principal components removed"), tickformat=".0%"),
+        # two y axes, so neither mirrors its ticks onto the other's side (the right axis showed the
+        # left one's tick positions as odd numbers: 0.261, 0.523, ...); 1 - CKA at quarter steps
         yaxis=axis_style(title=dict(text=escape(f"{metric} on {dims}" if metric else "PH distance")),
-                         rangemode="tozero"),
+                         rangemode="tozero", mirror=False),
         yaxis2=axis_style(title=dict(text="1 - linear CKA"), overlaying="y", side="right", range=[0, 1.05],
-                          showgrid=False),
-        legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left", yanchor="top"),
-        margin=dict(l=60, r=60, t=60, b=90),
+                          showgrid=False, mirror=False, tickmode="array", tickvals=[0, 0.25, 0.5, 0.75, 1]),
+        legend=dict(orientation="h", x=0.0, y=-0.34, xanchor="left", yanchor="top"),
+        # the title sits below the row the toolbar takes on hover (it covered the title's end)
+        margin=dict(l=60, r=60, t=80, b=100),
     )
+    if title:
+        layout["title"].update(yref="container", y=1 - 52 / height, yanchor="middle")
     return go.Figure(data=data, layout=layout)
