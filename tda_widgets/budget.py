@@ -340,6 +340,14 @@ def estimate_study(model: nn.Module, example: Any, layers: Any = None, n_images:
     ...                      spec=CloudSpec(mode="image-avgpool"))      # doctest: +SKIP
     >>> print(est)                                                      # doctest: +SKIP
     """
+    shapes, per_image, n_images, spec = _study_inputs(model, example, layers, n_images, spec)
+    return _estimate_from(shapes, per_image, n_images, spec, maxdim=maxdim, stream_pooled=stream_pooled,
+                          batch_size=batch_size, capture_bytes=capture_bytes, cka=cka)
+
+
+def _study_inputs(model, example, layers, n_images, spec) -> tuple[dict, int, int, CloudSpec]:
+    """What an estimate needs from the model, checked: ``({layer: output shape per image},
+    forward bytes per image, n_images, spec)`` (one forward pass on one image)."""
     from .capture import describe_layers, resolve_layers
     from .layers import expand_layers
 
@@ -355,20 +363,26 @@ def estimate_study(model: nn.Module, example: Any, layers: Any = None, n_images:
         raise TDAInputError(f"The 'n_images' parameter of estimate_study must be an int >= 1. Got {n_images!r} instead.")
     names = resolve_layers(model, expand_layers(model, layers, example))
     shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(model, example)}
-    rows = []
     for name in names:
-        shape = shapes.get(name)
-        if shape is None:
+        if shapes.get(name) is None:
             raise TDAInputError(
                 f"Layer {name!r} did not return a tensor in a forward pass on the example (or did not run); "
                 "choose layers listed by tda_widgets.describe_layers(model, example)."
             )
-        rows.append(_layer_estimate(name, tuple(shape), n_images, spec, maxdim, stream_pooled))
+    return {name: tuple(shapes[name]) for name in names}, forward_bytes_per_image(model, example), n_images, spec
+
+
+def _estimate_from(shapes: dict, per_image: int, n_images: int, spec: CloudSpec, *, maxdim: int,
+                   stream_pooled: bool, batch_size: Optional[int], capture_bytes: int,
+                   cka: Optional[str]) -> StudyEstimate:
+    """:func:`estimate_study` from the layers' output shapes (``{name: shape per image}``) and
+    the forward pass's bytes per image: arithmetic only, so :func:`check_budget` can ask it
+    for other image counts without running the model again."""
+    rows = [_layer_estimate(name, shape, n_images, spec, maxdim, stream_pooled) for name, shape in shapes.items()]
     naive = sum(r.full_bytes for r in rows)
     captured = sum(r.captured_bytes for r in rows)
     clouds = sum(r.cloud_bytes for r in rows)
     transient = max(max(r.build_bytes, r.persistence_bytes) for r in rows)
-    per_image = forward_bytes_per_image(model, example)
     batch = batch_size_for(per_image, capture_bytes) if batch_size is None else int(batch_size)
     forward = min(batch, n_images) * per_image * (MULTI_BATCH_OVERHEAD if n_images > batch else 1.0)
     if cka == "auto":
@@ -419,8 +433,13 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float)) or max_bytes <= 0:
         raise TDAInputError(f"The 'max_bytes' parameter of check_budget must be a positive number of bytes. "
                             f"Got {max_bytes!r} instead.")
-    est = estimate_study(model, example, layers, n_images, spec, maxdim=maxdim, stream_pooled=stream_pooled,
-                         batch_size=batch_size, capture_bytes=capture_bytes, cka=cka)
+    shapes, per_image_forward, n_images, spec = _study_inputs(model, example, layers, n_images, spec)
+
+    def estimate(n: int) -> StudyEstimate:
+        return _estimate_from(shapes, per_image_forward, n, spec, maxdim=maxdim, stream_pooled=stream_pooled,
+                              batch_size=batch_size, capture_bytes=capture_bytes, cka=cka)
+
+    est = estimate(n_images)
     if est.peak_bytes <= max_bytes:
         return est
     spec = est.spec
@@ -432,14 +451,12 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
                      "for the forward pass)")
     if est.cka_estimator == "exact" and est.cka_bytes > 0.5 * est.peak_bytes:
         knobs.append("stream CKA (estimator='minibatch' keeps no activation)")
-    # Activations and clouds grow linearly with the number of images; the rest does not.
-    per_image = (est.capture_bytes + est.clouds_bytes) / est.n_images
-    if per_image > 0 and max_bytes > transient:
-        fit = int((max_bytes - transient) // per_image)
-        if 1 <= fit < est.n_images:
-            knobs.append(f"use fewer images (n_images about {fit} fits)")
-    if transient > 0.25 * est.peak_bytes:
-        largest = max(est.layers, key=lambda r: r.persistence_bytes)
+    # the most images that fit: the same estimate at other image counts (the peak grows with them)
+    fit = _largest_fitting(lambda n: estimate(n).peak_bytes <= max_bytes, est.n_images)
+    if fit:
+        knobs.append(f"use fewer images (n_images={fit} fits)")
+    largest = max(est.layers, key=lambda r: r.persistence_bytes)
+    if largest.persistence_bytes > 0.25 * est.peak_bytes:  # the point budget's own cost, not the cloud's build
         knobs.append(f"lower the point budget (max_points={spec.max_points}: layer {largest.layer!r} has "
                      f"{largest.cloud_points} points, a {format_bytes(largest.distance_matrix_bytes)} distance matrix)")
     if any(r.mode not in STREAMED_MODES and len(r.output_shape) == 3 for r in est.layers):
@@ -456,3 +473,15 @@ def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: O
         f"{format_bytes(est.clouds_bytes)}, largest single step {format_bytes(transient)}) but the budget "
         f"max_bytes is {format_bytes(max_bytes)}. To fit: " + "; ".join(knobs) + "."
     )
+
+
+def _largest_fitting(fits, n_images: int) -> int:
+    """The largest n < ``n_images`` with ``fits(n)`` (the peak grows with the image count), or 0
+    when not even one image fits."""
+    if not fits(1):
+        return 0
+    low, high = 1, n_images - 1  # fits(low); the answer is in [low, high]
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid - 1)
+    return low

@@ -1,5 +1,6 @@
 """Memory estimates against hand-computed ResNet-18 sizes, and the streamed capture really fitting."""
 
+import re
 import numpy as np
 import pytest
 import torch
@@ -78,9 +79,33 @@ def test_over_budget_errors_say_the_estimate_the_budget_and_the_knobs(resnet_and
     with pytest.raises(BudgetExceededError) as info:
         check_budget(model, images[:1], "blocks", N, flat, max_bytes=100 * 1024**2)
     message = str(info.value)
-    for needle in ("needs about", "max_bytes is 100.0 MiB", "n_images about", "pooled mode", "fewer layers"):
+    for needle in ("needs about", "max_bytes is 100.0 MiB", "n_images=", "pooled mode", "fewer layers"):
         assert needle in message, (needle, message)
+    # the image count it offers is the largest that fits by the same estimate
+    fit = int(re.search(r"n_images=(\d+) fits", message).group(1))
+    assert estimate_study(model, images[:1], "blocks", fit, flat).peak_bytes <= 100 * 1024**2
+    assert estimate_study(model, images[:1], "blocks", fit + 1, flat).peak_bytes > 100 * 1024**2
     # a point budget whose distance matrices dominate: the message points at max_points
     big = CloudSpec(mode="spatial", max_points=20000)
     with pytest.raises(BudgetExceededError, match="max_points=20000"):
         Study(model, images, layers="stages").estimate(big, max_bytes=GB2)
+
+
+def test_millions_of_images_are_told_the_image_count_that_fits_not_the_point_budget():
+    """Regression: 8 million images of the demo (5 layers, 500-point clouds) were advised to
+    'lower the point budget (max_points=500: ... a 1.9 MiB distance matrix)', because the
+    largest single step was the cloud's build before subsampling (it grows with the images),
+    and got no image count (the old rule needed the budget to exceed that step). The message
+    now offers the largest image count that fits by the same estimate, and no point budget."""
+    from tda_widgets import load_demo
+
+    demo = load_demo(n_images=20)
+    budget = 2 * 1024**3
+    with pytest.raises(BudgetExceededError) as info:
+        check_budget(demo.model, demo.images[:1], None, 8_000_000, None, max_bytes=budget)
+    message = str(info.value)
+    assert "point budget" not in message and "max_points" not in message, message
+    fit = int(re.search(r"use fewer images \(n_images=(\d+) fits\)", message).group(1))
+    assert estimate_study(demo.model, demo.images[:1], None, fit).peak_bytes <= budget
+    assert estimate_study(demo.model, demo.images[:1], None, fit + 1).peak_bytes > budget
+    assert check_budget(demo.model, demo.images[:1], None, fit, None, max_bytes=budget).n_images == fit
