@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ..markup import escape
-from ._common import axis_style, base_layout, label_name
+from ._common import axis_style, label_name, layout_defaults
 
 __all__ = ["class_tree_figure"]
 
 
-def class_tree_figure(tree, *, class_names=None, title: str = "class tree", width: int = 380,
-                      height: int = 260, color: str = "#1f77b4") -> go.Figure:
+def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subtitle: Optional[str] = None,
+                      width: int = 380, height: int = 260, color: str = "#1f77b4") -> go.Figure:
     """The tree's dendrogram: classes along the bottom in leaf order, joins at the height
     ``1 - affinity`` at which they merge (low: the classes share many nodes).
 
@@ -21,6 +23,9 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", widt
     tree : ClassTree
     class_names : sequence of str, optional
         Names of the class labels (label k -> class_names[k]); escaped (foreign text).
+    title, subtitle : str
+        Plain text; the subtitle on a second line in small type (a narrow figure clips a long
+        one-line title).
 
     Returns
     -------
@@ -38,11 +43,11 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", widt
     ticks = [5.0 + 10.0 * k for k in range(len(leaves))]
     fig = go.Figure(go.Scatter(name="joins", x=xs, y=ys, mode="lines", line=dict(color=color, width=2),
                                hoverinfo="skip", showlegend=False))
-    base_layout(fig, title=title, width=width, height=height)
+    fig.update_layout(**layout_defaults(title=title, subtitle=subtitle, width=width, height=height))
     fig.update_layout(
         xaxis=axis_style(tickvals=ticks, ticktext=[escape(label_name(c, class_names)) for c in leaves],
                          tickangle=-45, showgrid=False, range=[0, 10.0 * len(leaves)]),
         yaxis=axis_style(title=dict(text="1 - affinity at the join"), range=[0, max(1.0, float(np.max(tree.linkage[:, 2])))]),
-        margin=dict(l=60, r=10, t=40, b=70),
+        margin=dict(l=60, r=10, t=66 if subtitle else 40, b=70),
     )
     return fig

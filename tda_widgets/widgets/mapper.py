@@ -293,8 +293,9 @@ class MapperExplorer(ExplorerBase):
                 cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80])
             else:
                 which = {"given": "groups", "mistakes": "confusion groups"}.get(self.agreement_groups()[1])
-                title = f"{self.layer}: class tree" + ("" if agreement is None else f" · {which} agree {agreement:.2f}")
-                cached = class_tree_figure(tree, class_names=self.study.class_names, title=title, width=260)
+                cached = class_tree_figure(tree, class_names=self.study.class_names, title=f"{self.layer}: class tree",
+                                           subtitle=None if agreement is None else f"{which} agree {agreement:.2f}",
+                                           width=260)
             self._views.put(key, cached, graph)
         update_in_place(self.tree_fig, cached)
 
