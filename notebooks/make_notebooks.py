@@ -624,7 +624,8 @@ PAPER = [
       adjusted Rand index: 1 = the same split, 0 = no better than chance).
 
     The MapperExplorer and the report do the same when you give no `class_groups`: the class
-    tree's title then reads "confusion groups agree …" (with groups given: "groups agree …").
+    tree's title then reads "confusion groups agree …" (with groups given: "groups agree …"),
+    and a dashed line on the model's confusion tree shows where it is cut into those groups.
     """),
     code("""
     from plotly.subplots import make_subplots

@@ -498,7 +498,7 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
         else:
             source = ("No groups were given (<code>class_groups</code>), so the groups are the ones the "
                       "model's own mistakes suggest: its confusion tree (the grey one below) cut into "
-                      f"{len(set(groups.values()))} groups: " + _group_list(groups, names) + ".")
+                      f"{len(set(groups.values()))} groups (at its dashed line): " + _group_list(groups, names) + ".")
         grouped = graphs if groups is None else {
             layer: study.mapper(layer, spec, preset=False, cancel=cancel, **{**mapper_kwargs, "class_groups": groups})
             for layer in layers}
@@ -525,8 +525,10 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
         fig = class_tree_figure(tree, class_names=names, title=title, width=300, height=260)
         cards.append(f"<div class='card'>{_figure_html(fig, f'class-tree-{i}', first=False, small=True)}</div>")
     if confusion_tree is not None:
+        cut = len(set(groups.values())) if groups is not None and given is None else None  # the suggested groups
         fig = class_tree_figure(confusion_tree, class_names=names, title="the model's confusions", width=300,
-                                height=260, color="#7f7f7f")
+                                height=260, color="#7f7f7f", cut=cut,
+                                subtitle=None if cut is None else f"dashed: the cut into {cut} groups")
         confusion_card = f"<div class='card'>{_figure_html(fig, 'confusion-tree', first=False, small=True)}</div>"
     else:
         confusion_card = "<div class='card'><p>No confusion tree: the model gives no class predictions.</p></div>"

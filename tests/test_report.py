@@ -318,6 +318,11 @@ def test_class_hierarchy_section_without_groups_uses_the_models_confusions(built
         assert f"</b>: {members}" in section
     assert [str(c) for c in leaves_list(_softmax_confusion_tree(study))] == \
         _figure_layout_ticks(document, "confusion-tree")
+    # the confusion tree marks its cut into those groups: scipy's tree cut at the line's height
+    cut = [shape for shape in _figure_layout(document, "confusion-tree").get("shapes", []) if shape.get("name") == "cut"]
+    assert len(cut) == 1
+    at_line = fcluster(_softmax_confusion_tree(study), t=cut[0]["y0"], criterion="distance")
+    assert adjusted_rand_score(confusion, at_line) == 1.0
     rows = _hierarchy_rows(document)
     assert list(rows) == list(demo.layers)
     drawn = _figure_data(document, "purity-by-layer")
@@ -340,13 +345,18 @@ def test_class_hierarchy_section_without_groups_uses_the_models_confusions(built
     assert rows["block1"][0] < rows["head"][0]  # classes separate with depth
 
 
-def _figure_layout_ticks(document, div_id):
-    """The x tick labels of the figure drawn into ``div_id`` (a dendrogram's leaves)."""
+def _figure_layout(document, div_id):
+    """The layout of the figure drawn into ``div_id`` (the JSON passed to Plotly.newPlot)."""
     match = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*', document)
     decoder = json.JSONDecoder()
     _, end = decoder.raw_decode(document, match.end())
     layout, _ = decoder.raw_decode(document, re.search(r",\s*", document[end:]).end() + end)
-    return layout["xaxis"]["ticktext"]
+    return layout
+
+
+def _figure_layout_ticks(document, div_id):
+    """The x tick labels of the figure drawn into ``div_id`` (a dendrogram's leaves)."""
+    return _figure_layout(document, div_id)["xaxis"]["ticktext"]
 
 
 def test_class_hierarchy_section_with_given_groups(demo):
@@ -360,6 +370,8 @@ def test_class_hierarchy_section_with_given_groups(demo):
     document = build_report(study, spec=SPEC, mapper_kwargs={"class_groups": groups})
     section = document.split("The class hierarchy, layer by layer")[1].split("<h2>")[0]
     assert "the ones given" in section and "<b>round</b>: 0, 6, 8, 9" in section
+    # the confusion tree is a reference only here: no cut drawn on it
+    assert not [s for s in _figure_layout(document, "confusion-tree").get("shapes", []) if s.get("name") == "cut"]
     truth = [groups[c] for c in range(10)]
     for layer, (class_p, group_p, agreement) in _hierarchy_rows(document).items():
         graph = study.mapper(layer, SPEC)

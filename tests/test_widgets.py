@@ -826,11 +826,19 @@ def test_mapper_explorer_without_groups_scores_the_trees_against_the_models_mist
         assert agreement == pytest.approx(adjusted_rand_score(reference_groups, cut))
         assert w.tree_fig.layout.title.text == (f"{layer}: class tree<br><span style='font-size:11px'>"
                                                 f"confusion groups agree {agreement:.2f}</span>")
-    # given groups win over the mistakes' ones
+    # the confusion tree shows where it is cut into those groups: scipy's tree of the written-out
+    # confusions cut at the dashed line's height gives the same partition
+    cut = [shape for shape in w.confusion_fig.layout.shapes if shape.name == "cut"]
+    assert len(cut) == 1 and cut[0].y0 == cut[0].y1
+    at_line = fcluster(_confusion_linkage(study), t=cut[0].y0, criterion="distance")
+    assert adjusted_rand_score(reference_groups, at_line) == 1.0
+    assert "dashed: the cut into 3 groups" in w.confusion_fig.layout.title.text
+    # given groups win over the mistakes' ones, and the confusion tree is not cut
     given = MapperExplorer(study=study, layer="block2", n_cubes=5, threaded=False,
                            class_groups={c: c % 2 for c in range(10)})
     assert given.agreement_groups() == ({c: c % 2 for c in range(10)}, "given")
     assert ">groups agree " in given.tree_fig.layout.title.text
+    assert not [shape for shape in given.confusion_fig.layout.shapes if shape.name == "cut"]
 
 
 def test_thumbnails_mark_where_a_top_l2_vector_sits(demo, study):

@@ -14,7 +14,8 @@ __all__ = ["class_tree_figure"]
 
 
 def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subtitle: Optional[str] = None,
-                      width: int = 380, height: int = 260, color: str = "#1f77b4") -> go.Figure:
+                      cut: Optional[int] = None, width: int = 380, height: int = 260,
+                      color: str = "#1f77b4") -> go.Figure:
     """The tree's dendrogram: classes along the bottom in leaf order, joins at the height
     ``1 - affinity`` at which they merge (low: the classes share many nodes).
 
@@ -26,6 +27,10 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subt
     title, subtitle : str
         Plain text; the subtitle on a second line in small type (a narrow figure clips a long
         one-line title).
+    cut : int, optional
+        Draw where the tree is cut into this many groups (:meth:`ClassTree.cut`): a dashed
+        line between the joins that leave ``cut`` clusters, named ``"cut"`` in the layout's
+        shapes; the classes below it on one branch are one group.
 
     Returns
     -------
@@ -50,4 +55,9 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subt
         yaxis=axis_style(title=dict(text="1 - affinity at the join"), range=[0, max(1.0, float(np.max(tree.linkage[:, 2])))]),
         margin=dict(l=60, r=10, t=66 if subtitle else 40, b=70),
     )
+    if cut is not None and 2 <= int(cut) <= len(tree.classes):
+        heights = tree.linkage[:, 2]  # ascending: the last join leaves 1 cluster, the one before 2, ...
+        below, above = float(heights[-int(cut)]), float(heights[-int(cut) + 1])
+        fig.add_shape(type="line", name="cut", xref="paper", x0=0, x1=1, y0=(below + above) / 2,
+                      y1=(below + above) / 2, line=dict(color="#d62728", width=1.5, dash="dash"))
     return fig

@@ -313,9 +313,11 @@ class MapperExplorer(ExplorerBase):
         except Exception as exc:  # a model without class logits has no confusions to show
             update_in_place(self.confusion_fig, _empty_tree(f"no confusion tree ({exc})"[:80]))
             return
-        update_in_place(self.confusion_fig, class_tree_figure(tree, class_names=self.study.class_names,
-                                                              title="the model's confusions", width=260,
-                                                              color="#7f7f7f"))
+        groups, source = self.agreement_groups()
+        cut = len(set(groups.values())) if source == "mistakes" else None  # the groups the trees are scored on
+        update_in_place(self.confusion_fig, class_tree_figure(
+            tree, class_names=self.study.class_names, title="the model's confusions", width=260, color="#7f7f7f",
+            cut=cut, subtitle=None if cut is None else f"dashed: the cut into {cut} groups"))
 
     def _figure(self, layer, highlight, width, height, title) -> go.Figure:
         graph = self.graphs_.get(layer)
