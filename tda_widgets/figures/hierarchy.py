@@ -57,7 +57,8 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subt
     )
     if cut is not None and 2 <= int(cut) <= len(tree.classes):
         heights = tree.linkage[:, 2]  # ascending: the last join leaves 1 cluster, the one before 2, ...
-        below, above = float(heights[-int(cut)]), float(heights[-int(cut) + 1])
+        below = float(heights[-int(cut)]) if int(cut) <= len(heights) else 0.0  # every class its own cluster
+        above = float(heights[-int(cut) + 1])
         fig.add_shape(type="line", name="cut", xref="paper", x0=0, x1=1, y0=(below + above) / 2,
                       y1=(below + above) / 2, line=dict(color="#d62728", width=1.5, dash="dash"))
     return fig

@@ -100,3 +100,22 @@ def test_tree_figure_draws_the_joins_at_their_heights():
     assert "&lt;b&gt;zero&lt;/b&gt;" in names  # foreign text escaped
     assert [n.replace("&lt;b&gt;", "").replace("&lt;/b&gt;", "") for n in names] == \
         [["zero", "one", "two", "three"][c] for c in tree.leaves()]
+
+
+def test_tree_figure_marks_a_cut_between_the_joins_that_leave_k_clusters():
+    """Average linkage of 1 - affinity by hand: {0,1} join at 0.1, {2,3} at 0.5, the two pairs at
+    1 - mean(.1, .1, .1, .2) = 0.875; the cut into k clusters is midway between the joins that
+    leave k and k - 1 (below the first join for k = 4), and scipy's fcluster at that height
+    gives k clusters."""
+    from scipy.cluster.hierarchy import fcluster
+
+    from tda_widgets.figures import class_tree_figure
+
+    affinity = np.array([[1, .9, .1, .1], [.9, 1, .1, .2], [.1, .1, 1, .5], [.1, .2, .5, 1]])
+    tree = class_tree(affinity, [0, 1, 2, 3])
+    np.testing.assert_allclose(tree.linkage[:, 2], [0.1, 0.5, 0.875])
+    for k, expected in ((2, (0.5 + 0.875) / 2), (3, (0.1 + 0.5) / 2), (4, 0.1 / 2)):
+        cut = [s for s in class_tree_figure(tree, cut=k).layout.shapes if s.name == "cut"]
+        assert len(cut) == 1 and cut[0].y0 == pytest.approx(expected) and cut[0].y1 == cut[0].y0
+        assert len(set(fcluster(tree.linkage, t=cut[0].y0, criterion="distance"))) == k
+    assert not class_tree_figure(tree).layout.shapes  # no cut asked, none drawn
