@@ -391,11 +391,12 @@ class MapperExplorer(ExplorerBase):
         return handler
 
     @staticmethod
-    def _node_words(layer, graph, node) -> tuple:
-        """(where, purity, the thumbnail panel's title) of a node: one wording for the kernel's
-        answer and the browser's own (:meth:`_link`)."""
+    def _node_words(layer, graph, k: int) -> tuple:
+        """(where, purity, the thumbnail panel's title) of node ``k`` (its position in
+        ``graph.nodes``): one wording for the kernel's answer and the browser's own (:meth:`_link`)."""
+        node = graph.nodes[k]
         purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
-        where = f"{layer}, node {graph.nodes.index(node) + 1} of {len(graph.nodes)}"
+        where = f"{layer}, node {k + 1} of {len(graph.nodes)}"
         return where, purity, f"{where}: {len(node.image_indices)} images{purity}"
 
     def _link(self, layer, graph) -> dict:
@@ -414,7 +415,7 @@ class MapperExplorer(ExplorerBase):
         if point_marks(cloud, [], []) is None:
             # escaped like every string of a figure (a layer name is foreign text); the browser
             # turns each back into the kernel's plain title before showing it as text
-            link["titles"] = [escape(self._node_words(layer, graph, node)[2]) for node in graph.nodes]
+            link["titles"] = [escape(self._node_words(layer, graph, k)[2]) for k in range(len(graph.nodes))]
         return link
 
     def node_images(self, node_id: str, layer: Optional[str] = None) -> np.ndarray:
@@ -432,7 +433,7 @@ class MapperExplorer(ExplorerBase):
         images = [int(i) for i in node.image_indices]
         names = self.study.class_names
         makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
-        where, purity, title = self._node_words(layer, graph, node)
+        where, purity, title = self._node_words(layer, graph, graph.nodes.index(node))
         cloud = self.study.cloud(layer, self.spec, preset=False)  # cached: where in each image its vectors sit
         self.thumbnails.show(images, title=title, marks=point_marks(cloud, node.members, images))
         groups = ""
