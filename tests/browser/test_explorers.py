@@ -419,7 +419,7 @@ node = g.node({node_id!r})
 chosen = set(int(i) for i in node.image_indices)
 rings = [sum(bool(chosen & set(int(i) for i in n.image_indices)) for n in gr.nodes)
          for gr in [g] + [me.graphs_[name] for name in me.layer_figs]]
-print(json.dumps([me.layer, me._node_words(me.layer, g, node)[2], sorted(chosen), rings]))""")
+print(json.dumps([me.layer, me._node_words(me.layer, g, g.nodes.index(node))[2], sorted(chosen), rings]))""")
     cell = nb.locator(".jp-Notebook .jp-CodeCell").nth(SCRATCH)
     cell.scroll_into_view_if_needed()
     cell.locator(".cm-content").click()
