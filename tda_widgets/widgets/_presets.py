@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from .. import presets as _presets
 from ..clouds import CloudSpec
-from ._common import slider
+from .controls import slider
 
 __all__ = ["every_point", "explorer_preset", "initial_settings", "points_slider"]
 

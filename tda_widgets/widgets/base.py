@@ -20,9 +20,8 @@ import traitlets as T
 
 from ..errors import Cancelled, TDAInputError
 from ..markup import markup
-from ._common import figure_batch
-
-__all__ = ["JobRunner", "ExplorerBase", "CELLS"]
+from .plot import PlotLibrary
+__all__ = ["JobRunner", "ExplorerBase", "CELLS", "owned_widgets", "close_widgets"]
 
 
 class CellOwnership:
@@ -80,6 +79,43 @@ class CellOwnership:
 CELLS = CellOwnership()
 
 
+def _widgets_in(value, out: list, depth: int = 0) -> None:
+    if isinstance(value, W.Widget):
+        out.append(value)
+    elif depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _widgets_in(item, out, depth + 1)
+    elif depth < 3 and isinstance(value, dict):
+        for item in value.values():
+            _widgets_in(item, out, depth + 1)
+
+
+def owned_widgets(root: W.Widget) -> list:
+    """Every widget reachable from ``root``: its children, layouts, styles and the widgets it
+    holds as attributes (a plot not shown yet, the explorers of a dashboard), recursively;
+    ``root`` first. The one plotly.js library of the kernel is shared and never among them."""
+    seen: dict = {}
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen or isinstance(widget, PlotLibrary):
+            continue
+        seen[id(widget)] = widget
+        found: list = []
+        _widgets_in(vars(widget), found)  # its attributes, and (one level down) the values of its traits
+        stack.extend(w for w in found if id(w) not in seen)
+    return list(seen.values())
+
+
+def close_widgets(root: W.Widget) -> None:
+    """Close ``root`` and every widget of :func:`owned_widgets` (children first)."""
+    for widget in reversed(owned_widgets(root)):
+        if widget is root:
+            continue
+        widget.close()
+    W.Widget.close(root)
+
+
 class JobRunner:
     """Runs one job at a time in a worker thread; a new job cancels the one before.
 
@@ -130,6 +166,8 @@ class JobRunner:
                 self.on_progress(done, total, message)
 
         def run():
+            if generation != self.generation or cancel.is_set():
+                return  # cancelled (or closed) before it began: nothing runs, nothing is shown
             self.on_state("running", label)
             try:
                 result = work(progress, cancel)
@@ -137,8 +175,7 @@ class JobRunner:
                     raise Cancelled(label)
                 if generation != self.generation:
                     return
-                with figure_batch():  # every figure's change reaches the browser before the Python copies
-                    apply(result)
+                apply(result)
                 if generation == self.generation:
                     self.last_error = None
                     self.on_state("done", "")
@@ -166,6 +203,19 @@ class JobRunner:
         if previous is not None:
             previous.join()
         run()
+
+    def close(self) -> None:
+        """Cancel the running job and drop the result of any job still under way: it ends at its
+        next check and touches nothing (the widgets it would draw in are closed)."""
+        with self._lock:
+            if self._cancel is not None:
+                self._cancel.set()
+            self.generation += 1
+
+    @property
+    def thread(self) -> Optional[threading.Thread]:
+        """The thread of the newest job (None before the first, or when jobs run inline)."""
+        return self._thread
 
     def wait(self, timeout: Optional[float] = 120) -> None:
         """Block until the current job has finished (for tests and scripts)."""
@@ -256,6 +306,8 @@ class ExplorerBase(W.VBox):
     def _on_state(self, state: str, message: str) -> None:
         running = state == "running"
         with self._ui_lock:
+            if self.state == "closed":
+                return
             self.state = state
             self.status = message
             self.cancel_button.disabled = not running
@@ -298,11 +350,13 @@ class ExplorerBase(W.VBox):
         raise NotImplementedError
 
     def close(self) -> None:
-        """Stop any running work, then close the widget and its children."""
-        self.jobs.cancel()
-        for child in list(self.children):
-            child.close()
-        super().close()
+        """Stop any running work, then close the explorer and every widget it made (controls,
+        plots, thumbnails, their layouts and styles): the kernel and the page's widget manager
+        drop them all. The job under way ends at its next check and draws nothing."""
+        self.jobs.close()
+        with self._ui_lock:
+            self.state = "closed"  # the elapsed-time ticker ends
+        close_widgets(self)
 
     def _link_controls(self, pairs) -> None:
         """Link each trait to its control; a value no dropdown offers is a clear error.
@@ -338,7 +392,7 @@ class ExplorerBase(W.VBox):
     def forget_views(self) -> None:
         """Forget the views seen so far, in the kernel and in the browser: the next view of every
         figure is built and drawn as the first time (the browser benchmark's first-view rows)."""
-        from ._common import FigureWidget
+        from .plot import Plot
 
         self.__dict__.pop("_seen_views", None)
         cache = self.__dict__.get("_views")
@@ -347,8 +401,8 @@ class ExplorerBase(W.VBox):
         for value in list(self.__dict__.values()):
             figures = value.values() if isinstance(value, dict) else [value]
             for fig in figures:
-                if isinstance(fig, FigureWidget):
-                    fig.forget_frames()
+                if isinstance(fig, Plot):
+                    fig.forget()
 
     def _remember_views(self, figures) -> None:
         """After a redraw: the frames ``figures`` show belong to the current settings. Then tell the
@@ -357,10 +411,10 @@ class ExplorerBase(W.VBox):
         kernel's answer follows and confirms it, or corrects a guess made on stale settings)."""
         from collections import OrderedDict
 
-        from ._common import control_values
+        from .plot import control_values
 
         figures = [fig for fig in figures if fig is not None]
-        ids = [fig.__dict__.get("_tdaw_fast", {}).get("shown") for fig in figures]
+        ids = [fig.shown_id for fig in figures]
         if not figures or not all(ids):
             return
         seen = self.__dict__.setdefault("_seen_views", OrderedDict())
@@ -381,7 +435,7 @@ class ExplorerBase(W.VBox):
                     got = seen.get(tuple({**settings, trait: repr(setting)}.items()))
                     if got is not None:
                         views[value] = got[k]
-                fig.send_binding(control, synced, views)
+                fig.bind(control, synced, views)
 
     @staticmethod
     def format_exception(exc: BaseException) -> str:

@@ -21,7 +21,8 @@ from ..figures.sensitivity import sensitivity_figure
 from ..topology.distances import DistanceSpec
 from ..topology.identification import identified_layers
 from ..topology.persistence import PersistenceSpec
-from ._common import FIT_WIDTH, FigureWidget, dropdown, flush_figures, layer_slider, row, update_in_place
+from .controls import FIT_WIDTH, dropdown, layer_slider, row
+from .plot import Plot
 from ._presets import every_point, points_slider
 from .base import ExplorerBase
 from .distances import DIMS_OPTIONS
@@ -152,9 +153,9 @@ class CrossModelExplorer(ExplorerBase):
                              ("layer", self.layer_slider)))
 
         empty = np.full((len(names), len(names)), np.nan)
-        self.heatmap_fig = FigureWidget(cross_model_figure(empty, names, names, model_a=self.model_labels[0],
+        self.heatmap_fig = Plot(cross_model_figure(empty, names, names, model_a=self.model_labels[0],
                                                            model_b=self.model_b, title="computing…", width=FIT_WIDTH))
-        self.identified_fig = FigureWidget(identification_figure(
+        self.identified_fig = Plot(identification_figure(
             {MEASURE_LABELS[self.measure]: {label: np.nan for label in others}}, width=FIT_WIDTH))
         self._bind_callbacks()
         self.identify_button = W.Button(description="identify with every measure", icon="table",
@@ -300,7 +301,7 @@ class CrossModelExplorer(ExplorerBase):
         fig = cross_model_figure(self.matrices_[self.model_b], self.layers, self.layers, kind=MEASURES[measure],
                                  measure=label, model_a=self.model_labels[0], model_b=self.model_b,
                                  selected=self.layers.index(self.layer), subtitle=self._subtitle(), width=FIT_WIDTH)
-        update_in_place(self.heatmap_fig, fig)
+        self.heatmap_fig.show(fig)
         self._bind_callbacks()
 
     def _redraw_table(self) -> None:
@@ -308,7 +309,7 @@ class CrossModelExplorer(ExplorerBase):
         if not fractions:
             return
         skipped = f" · left out: {', '.join(MEASURE_LABELS[m] for m in sorted(self.skipped_))}" if self.skipped_ else ""
-        update_in_place(self.identified_fig, identification_figure(
+        self.identified_fig.show(identification_figure(
             fractions, title=f"fraction of {self.model_labels[0]}'s layers identified (Kornblith et al. 2019){skipped}",
             width=FIT_WIDTH))
 
@@ -319,10 +320,10 @@ class CrossModelExplorer(ExplorerBase):
                                  title=f"{layer} of {self.model_labels[0]}: components removed in steps of {step} "
                                        "(unscaled cloud)")
         if self.sensitivity_fig is None:
-            self.sensitivity_fig = FigureWidget(fig)
+            self.sensitivity_fig = Plot(fig)
             self.children = list(self.children) + [self.sensitivity_fig]
         else:
-            update_in_place(self.sensitivity_fig, fig)
+            self.sensitivity_fig.show(fig)
 
     # ----------------------------------------------------------- linking
 
@@ -332,13 +333,12 @@ class CrossModelExplorer(ExplorerBase):
             self.show_sensitivity()
 
     def _bind_callbacks(self) -> None:
-        flush_figures()  # the callbacks go on the traces the figure holds after this step
-        for trace in self.heatmap_fig.data:
-            if trace.name == "matrix":
-                trace.on_click(self._on_cell)
+        self.heatmap_fig.on_click(self._on_cell)
 
-    def _on_cell(self, trace, points, state=None) -> None:
-        if not getattr(points, "ys", None):
+    def _on_cell(self, plot, points) -> None:
+        """A click on a cell of the matrix (``points``: a PlotEvent)."""
+        trace = points.trace
+        if trace is None or trace.name != "matrix" or not getattr(points, "ys", None):
             return
         try:
             self.layer = self.layers[[str(name) for name in trace.y].index(str(points.ys[0]))]

@@ -7,8 +7,9 @@ from typing import Optional
 import ipywidgets as W
 
 from ..compute import Study
-from ._common import make_study
+from .study_helpers import make_study
 from ._presets import explorer_preset
+from .base import close_widgets
 from .distances import LayerDistanceExplorer
 from .mapper import MapperExplorer
 from .persistence import PersistenceExplorer
@@ -65,8 +66,9 @@ class Dashboard(W.Tab):
                                             **self._kwargs[index])
             self.explorers[index] = explorer
             children = list(self.children)
-            children[index] = explorer
+            placeholder, children[index] = children[index], explorer
             self.children = children
+            close_widgets(placeholder)  # "opening…": no longer shown anywhere
             self.selected_index = index
         return self.explorers[index]
 
@@ -87,7 +89,8 @@ class Dashboard(W.Tab):
         return self._open(2)
 
     def close(self) -> None:
+        """Close the explorers opened (their jobs end), the tabs and every widget they made."""
         for explorer in getattr(self, "explorers", ()):  # absent when __init__ raised
             if explorer is not None:
                 explorer.close()
-        super().close()
+        close_widgets(self)

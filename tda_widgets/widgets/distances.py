@@ -18,7 +18,9 @@ from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
-from ._common import FIT_WIDTH, FigureWidget, ViewCache, dropdown, flush_figures, make_study, row, update_in_place
+from .controls import FIT_WIDTH, dropdown, row
+from .plot import Plot, ViewCache
+from .study_helpers import make_study
 from .base import ExplorerBase
 
 __all__ = ["LayerDistanceExplorer"]
@@ -107,9 +109,9 @@ class LayerDistanceExplorer(ExplorerBase):
         n = len(self.study.layers)
         empty = np.zeros((n, n))
         self._views = ViewCache()  # the heat maps of each view shown
-        self.heatmap_fig = FigureWidget(layer_distance_figure(empty, empty, list(self.study.layers),
+        self.heatmap_fig = Plot(layer_distance_figure(empty, empty, list(self.study.layers),
                                                               title="computing…", width=FIT_WIDTH))
-        self.matching_fig = FigureWidget(self._empty_matching("click a cell of the PH heat map"))
+        self.matching_fig = Plot(self._empty_matching("click a cell of the PH heat map"))
         self._bind_callbacks()
         controls = W.VBox([
             row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown, self.compare_dropdown]),
@@ -171,10 +173,10 @@ class LayerDistanceExplorer(ExplorerBase):
         fig = measures_table_figure(table.labels, table.agreement, table.monotonicity, table.depth_correlation,
                                     title=f"every measure on these clouds{skipped}", width=FIT_WIDTH)
         if self.measures_fig is None:
-            self.measures_fig = FigureWidget(fig)
+            self.measures_fig = Plot(fig)
             self.children = list(self.children) + [self.measures_fig]
         else:
-            update_in_place(self.measures_fig, fig)
+            self.measures_fig.show(fig)
 
     def _show_with_measure(self, outcome: tuple) -> None:
         result, self.measure_, self.measure_matrix_ = outcome
@@ -199,14 +201,14 @@ class LayerDistanceExplorer(ExplorerBase):
             result["ph"], right, result["layers"], metric=result["metric"],
             rank_correlation=None if np.isnan(rho) else rho, scale=result["scale"], dims=result["dims"],
             cka_name=name, cka_kind=kind, rho_label=rho_label, width=FIT_WIDTH))
-        update_in_place(self.heatmap_fig, fig)
+        self.heatmap_fig.show(fig)
         self._remember_views([self.heatmap_fig])
         self._bind_callbacks()
         shown = self._matching_settings()
         if self.selected_pair is not None and getattr(self, "_matching_shown", None) != shown:
             # the matching drawn belongs to other settings (metric, homology, cloud): never leave it
             # beside a heat map it contradicts
-            update_in_place(self.matching_fig, self._empty_matching("settings changed: click a cell of the PH heat map"))
+            self.matching_fig.show(self._empty_matching("settings changed: click a cell of the PH heat map"))
             self.selected_pair = None
 
     def _matching_settings(self) -> tuple:
@@ -218,13 +220,11 @@ class LayerDistanceExplorer(ExplorerBase):
         return matching_figure(np.empty((0, 2)), np.empty((0, 2)), np.empty((0, 2), dtype=int), title=title)
 
     def _bind_callbacks(self) -> None:
-        flush_figures()  # the callbacks go on the traces the figure holds after this step
-        for trace in self.heatmap_fig.data:
-            if trace.name == "ph":
-                trace.on_click(self._on_cell)
+        self.heatmap_fig.on_click(self._on_cell)
 
-    def _on_cell(self, trace, points, state=None) -> None:
-        if not getattr(points, "xs", None):
+    def _on_cell(self, plot, points) -> None:
+        """A click on a cell of the PH heat map (``points``: a PlotEvent)."""
+        if points.trace is None or points.trace.name != "ph" or not getattr(points, "xs", None):
             return
         try:
             layers = list(self.study.layers)
@@ -247,6 +247,6 @@ class LayerDistanceExplorer(ExplorerBase):
         distance, pairs = matching(a, b, metric=metric)
         fig = matching_figure(a, b, pairs, names=(layers[i], layers[j]),
                               title=f"H{dim} of {layers[i]} vs {layers[j]} · {metric} matching · d = {distance:.3g}")
-        update_in_place(self.matching_fig, fig)
+        self.matching_fig.show(fig)
         self._matching_shown = self._matching_settings()
         self.selected_pair = (layers[i], layers[j])

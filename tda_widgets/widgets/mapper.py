@@ -13,8 +13,9 @@ from ..compute import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
-from ._common import (FigureWidget, describe_classes, dropdown, figure_batch, flush_figures, send_restyle, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel, ViewCache,
-                      update_in_place)
+from .controls import dropdown, layer_slider, number_or_auto, parse_number_or_auto, row, slider
+from .plot import Plot, ViewCache
+from .study_helpers import describe_classes, make_study, point_marks, thumbnail_panel
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
 from .base import ExplorerBase
 
@@ -145,8 +146,8 @@ class MapperExplorer(ExplorerBase):
         if isinstance(lens, (str, tuple)) and lens in lens_values:
             W.link((self, "lens"), (self.lens_dropdown, "value"))  # an array lens has no entry
 
-        self.main_fig = FigureWidget(self._empty_figure("computing…", *MAIN_SIZE))
-        self.layer_figs = {name: FigureWidget(self._empty_figure(name, *SMALL_SIZE)) for name in names} \
+        self.main_fig = Plot(self._empty_figure("computing…", *MAIN_SIZE))
+        self.layer_figs = {name: Plot(self._empty_figure(name, *SMALL_SIZE)) for name in names} \
             if show_all_layers else {}
         for fig in [self.main_fig, *self.layer_figs.values()]:
             fig.add_class("tda-mapper-graph")  # the dark theme's rings (plotly_library.js)
@@ -171,10 +172,10 @@ class MapperExplorer(ExplorerBase):
             parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
             # class (and group) purity per layer: where classes, and groups of classes, separate;
             # the class tree the current layer's graph reveals, beside the model's confusion tree
-            self.purity_fig = FigureWidget(purity_by_layer_figure({}, title="purity per layer: computing…",
+            self.purity_fig = Plot(purity_by_layer_figure({}, title="purity per layer: computing…",
                                                                   width=260))
-            self.tree_fig = FigureWidget(_empty_tree("class tree: computing…"))
-            self.confusion_fig = FigureWidget(_empty_tree("the model's confusions"))
+            self.tree_fig = Plot(_empty_tree("class tree: computing…"))
+            self.confusion_fig = Plot(_empty_tree("the model's confusions"))
             parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig]))
         else:
             self.purity_fig = self.tree_fig = self.confusion_fig = None
@@ -250,7 +251,7 @@ class MapperExplorer(ExplorerBase):
         if self.purity_fig is not None:
             complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
             what = "class and group purity" if self.class_groups is not None else "class purity"
-            update_in_place(self.purity_fig, purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
+            self.purity_fig.show(purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
             self._draw_confusion_tree()  # the class tree was drawn by _redraw above
             self._remember_views(self._view_figures())  # now with this cover's purity figure
         if errors:
@@ -297,7 +298,7 @@ class MapperExplorer(ExplorerBase):
                                            subtitle=None if agreement is None else f"{which} agree {agreement:.2f}",
                                            width=260)
             self._views.put(key, cached, graph)
-        update_in_place(self.tree_fig, cached)
+        self.tree_fig.show(cached)
 
     def _draw_confusion_tree(self) -> None:
         # the model's mistakes do not depend on the mapper settings: drawn once
@@ -311,11 +312,11 @@ class MapperExplorer(ExplorerBase):
             probabilities = self.study.class_probabilities()  # what it gives each wrong class, not only its answer
             tree = class_tree(*confusion_affinity(self.study.labels, probabilities, self.study.class_ids()))
         except Exception as exc:  # a model without class logits has no confusions to show
-            update_in_place(self.confusion_fig, _empty_tree(f"no confusion tree ({exc})"[:80]))
+            self.confusion_fig.show(_empty_tree(f"no confusion tree ({exc})"[:80]))
             return
         groups, source = self.agreement_groups()
         cut = len(set(groups.values())) if source == "mistakes" else None  # the groups the trees are scored on
-        update_in_place(self.confusion_fig, class_tree_figure(
+        self.confusion_fig.show(class_tree_figure(
             tree, class_names=self.study.class_names, title="the model's confusions", width=260, color="#7f7f7f",
             cut=cut, subtitle=None if cut is None else f"dashed: the cut into {cut} groups"))
 
@@ -341,8 +342,7 @@ class MapperExplorer(ExplorerBase):
     VIEW_TRAITS = ("lens", "eps", "class_groups")
 
     def _redraw(self) -> None:
-        with figure_batch():  # every figure's change reaches the browser before the Python copies
-            self._redraw_figures()
+        self._redraw_figures()
         if not self.highlighted_:  # figures without rings are views the settings alone decide
             self._remember_views(self._view_figures())
 
@@ -356,31 +356,28 @@ class MapperExplorer(ExplorerBase):
         layer = self.layer
         graph = self.graphs_.get(layer)
         title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges" if graph else f"{layer}: no graph"
-        update_in_place(self.main_fig, self._figure(layer, self.highlighted_.get(layer), *MAIN_SIZE, title))
+        self.main_fig.show(self._figure(layer, self.highlighted_.get(layer), *MAIN_SIZE, title))
         for name, fig in self.layer_figs.items():
             g = self.graphs_.get(name)
             small_title = f"{name} · {len(g.nodes)} nodes" if g else f"{name}: no graph"
-            update_in_place(fig, self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, small_title))
-        self._bind_callbacks()
+            fig.show(self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, small_title))
 
     # ----------------------------------------------------------- linking
 
     def _bind_callbacks(self) -> None:
-        flush_figures()  # the callbacks go on the traces the figure holds after this step
         figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
         for name, fig in figs:
-            for trace in fig.data:
-                if trace.name == "nodes":
-                    layer = name if fig is not self.main_fig else None
-                    # a hover previews (thumbnails, rings); a click also brings that layer to the
-                    # main graph, so the graph, the node info and the thumbnails agree
-                    trace.on_hover(self._handler(layer, show_layer=False))
-                    trace.on_click(self._handler(layer, show_layer=True))
+            layer = name if fig is not self.main_fig else None
+            # a hover previews (thumbnails, rings); a click also brings that layer to the main
+            # graph, so the graph, the node info and the thumbnails agree
+            fig.on_hover(self._handler(layer, show_layer=False))
+            fig.on_click(self._handler(layer, show_layer=True))
 
     def _handler(self, layer: Optional[str], show_layer: bool):
-        def handler(trace, points, state=None):
-            inds = list(getattr(points, "point_inds", []) or [])
-            if not inds or trace.customdata is None:
+        def handler(plot, points):
+            trace = points.trace
+            inds = list(points.point_inds)
+            if not inds or trace is None or trace.name != "nodes" or trace.customdata is None:
                 return
             try:
                 node_id = trace.customdata[inds[0]]
@@ -447,25 +444,24 @@ class MapperExplorer(ExplorerBase):
 
     def _redraw_highlights(self) -> None:
         """Show the rings of ``highlighted_`` in every figure: each figure's 'highlight' trace
-        holds a ring at every node, so this is one per-point opacity restyle per figure, a style
-        change plotly_library.js applies without plotly.js recalculating the plot (building every
-        figure again took 0.7-0.8 s for a click; restyling the rings' points, ~40 ms a figure)."""
+        holds a ring at every node, so this is one per-point opacity restyle per figure
+        (:meth:`Plot.restyle`: one ``Plotly.restyle`` in the page; building every figure again
+        took 0.7-0.8 s for a click). The page has usually drawn the same rings already."""
         figs = [(self.layer, self.main_fig)] + list(self.layer_figs.items())
-        with figure_batch():  # every figure's rings go out before the Python copies are updated
-            flush_figures()   # read the rings each figure holds after this step
-            for name, fig in figs:
-                if self.graphs_.get(name) is None:
-                    continue
-                names = [t.name for t in fig.data]
-                if "highlight" not in names:
-                    continue
-                ring_index = names.index("highlight")
-                ring = fig.data[ring_index]
-                if ring.customdata is None:
-                    continue
-                wanted = {str(i) for i in self.highlighted_.get(name) or []}
-                opacity = np.array([1.0 if str(i) in wanted else 0.0 for i in ring.customdata], dtype=np.float64)
-                now = ring.marker.opacity
-                if now is not None and np.shape(now) == opacity.shape and np.array_equal(now, opacity):
-                    continue  # a click on the node the hover already showed: nothing to send
-                send_restyle(fig, ring_index, {"marker.opacity": opacity})
+        for name, fig in figs:
+            if self.graphs_.get(name) is None:
+                continue
+            names = fig.trace_names()
+            if "highlight" not in names:
+                continue
+            ring_index = names.index("highlight")
+            ids = fig.trace_value(ring_index, "customdata")
+            if ids is None:
+                continue
+            wanted = {str(i) for i in self.highlighted_.get(name) or []}
+            opacity = np.array([1.0 if str(np.ravel(i)[0] if np.ndim(i) else i) in wanted else 0.0 for i in ids],
+                               dtype=np.float64)
+            now = fig.trace_value(ring_index, "marker.opacity")
+            if now is not None and np.shape(now) == opacity.shape and np.array_equal(now, opacity):
+                continue  # a click on the node the hover already showed: nothing to send
+            fig.restyle(ring_index, {"marker.opacity": opacity})

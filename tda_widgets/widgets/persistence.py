@@ -12,7 +12,9 @@ from ..compute import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
-from ._common import FigureWidget, dropdown, first_point, flush_figures, layer_slider, make_study, point_marks, row, thumbnail_panel, update_in_place, ViewCache
+from .controls import dropdown, layer_slider, row
+from .plot import Plot, ViewCache
+from .study_helpers import first_point, make_study, point_marks, thumbnail_panel
 from .base import ExplorerBase
 
 __all__ = ["PersistenceExplorer"]
@@ -91,8 +93,8 @@ class PersistenceExplorer(ExplorerBase):
                                ("max_points", self.points_slider), ("maxdim", self.maxdim_dropdown),
                                ("backend", self.backend_dropdown), ("scale", self.scale_dropdown)))
 
-        self.diagram_fig = FigureWidget(persistence_diagram_figure([np.empty((0, 2))], title="computing…", **_SIZE))
-        self.barcode_fig = FigureWidget(barcode_figure([np.empty((0, 2))], title="", **_SIZE))
+        self.diagram_fig = Plot(persistence_diagram_figure([np.empty((0, 2))], title="computing…", **_SIZE))
+        self.barcode_fig = Plot(barcode_figure([np.empty((0, 2))], title="", **_SIZE))
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
 
@@ -142,26 +144,24 @@ class PersistenceExplorer(ExplorerBase):
         figures = self._views.get(key, cloud, result) or self._views.put(key, (
             persistence_diagram_figure(list(result.diagrams), title=title, subtitle=subtitle, **_SIZE),
             barcode_figure(list(result.diagrams), title="barcode", **_SIZE)), cloud, result)
-        update_in_place(self.diagram_fig, figures[0])
-        update_in_place(self.barcode_fig, figures[1])
+        self.diagram_fig.show(figures[0])
+        self.barcode_fig.show(figures[1])
         self._remember_views([self.diagram_fig, self.barcode_fig])
-        self._bind_callbacks()
         self.thumbnails.clear()
         self.selected_bar = None
 
     # ----------------------------------------------------------- linking
 
     def _bind_callbacks(self) -> None:
-        flush_figures()  # the callbacks go on the traces the figure holds after this step
         for fig in (self.diagram_fig, self.barcode_fig):
-            for trace in fig.data:
-                if trace.name and trace.name.startswith("H"):
-                    trace.on_hover(self._on_point)  # append=False: replaces, never stacks
-                    trace.on_click(self._on_point)
+            fig.on_hover(self._on_point)  # append=False: replaces, never stacks
+            fig.on_click(self._on_point)
 
-    def _on_point(self, trace, points, state=None) -> None:
-        index = first_point(points)
-        if index is None or trace.customdata is None:
+    def _on_point(self, plot, event) -> None:
+        """A hover or click on a bar or point of the H0, H1, ... traces."""
+        trace = event.trace
+        index = first_point(event)
+        if index is None or trace is None or not (trace.name or "").startswith("H") or trace.customdata is None:
             return
         try:
             dim, bar = int(trace.customdata[index][0]), int(trace.customdata[index][1])

@@ -133,10 +133,4 @@ function render({ model, el }) {
   };
 }
 
-// A new panel pushes back the page's one compile of plotly.js (tda_widgets/widgets/plotly_library.js),
-// which would otherwise block the page while this model initialises.
-function initialize() {
-  globalThis[Symbol.for("tda-widgets/busy")]?.();
-}
-
-export default { initialize, render };
+export default { render };
