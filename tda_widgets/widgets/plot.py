@@ -182,6 +182,27 @@ def _content_id(value: Any) -> str:
     return h.hexdigest()
 
 
+_TEMPLATES: "OrderedDict[str, dict]" = OrderedDict()  # id -> template, one object per distinct template
+
+
+def _intern_template(template) -> tuple:
+    """``(id, template)``: every figure of one theme shares one template object (each figure holds
+    its own copy of plotly's template: ~40,000 small objects per figure otherwise)."""
+    if not template:
+        return _content_id({}), {}
+    text = json.dumps(_plain(template), sort_keys=True, default=str)
+    template_id = hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+    with _MEMO_LOCK:
+        shared = _TEMPLATES.get(template_id)
+        if shared is None:
+            shared = _TEMPLATES[template_id] = json.loads(text)
+            while len(_TEMPLATES) > 8:
+                _TEMPLATES.popitem(last=False)
+        else:
+            _TEMPLATES.move_to_end(template_id)
+    return template_id, shared
+
+
 class _Encoded:
     """A figure's state as the page gets it: ``data``, ``layout`` (without its template), the
     template apart (the same for every figure of a theme), and their ids."""
@@ -192,8 +213,7 @@ class _Encoded:
         whole = fig.to_dict()
         layout = dict(whole.get("layout") or {})
         template = layout.pop("template", None)
-        self.template = _plain(template) if template is not None else {}
-        self.template_id = _content_id(self.template)
+        self.template_id, self.template = _intern_template(template)
         self.data = _plain(whole.get("data") or [])
         self.layout = _plain(layout)
         self.id = _content_id([self.data, self.layout]) + self.template_id[:6]
