@@ -4,7 +4,6 @@ own hooks, linear CKA's closed form, Procrustes' closed form), never against the
 
 import numpy as np
 import persim
-import plotly.callbacks
 import pytest
 import ripser
 
@@ -148,8 +147,8 @@ def test_sensitivity_of_the_chosen_layer_equals_the_studys_computation_and_follo
     np.testing.assert_allclose(explorer.sensitivity_fig.data[0].y, ph, rtol=1e-6, atol=1e-9)
     # a click on a row of the heat map chooses that layer: the outline and the curve follow
     heat = {trace.name: trace for trace in explorer.heatmap_fig.data}
-    explorer._on_cell(heat["matrix"], plotly.callbacks.Points(point_inds=[[1, 0]], xs=["0"], ys=["3"],
-                                                              trace_name="matrix", trace_index=0))
+    names = [trace.name for trace in explorer.heatmap_fig.data]
+    explorer.heatmap_fig.dispatch("click", [{"trace": names.index("matrix"), "index": None, "x": "0", "y": "3"}])
     assert explorer.layer == "3" and explorer.layer_slider.value == "3"
     shape = explorer.heatmap_fig.layout.shapes[0]
     assert (shape.y0, shape.y1) == (0.5, 1.5)

@@ -1,47 +1,66 @@
-"""plotly.js travels once per kernel: figures carry a stub, one PlotlyLibrary carries the bundle.
+"""The explorers' plots stand on public ground: one plot widget of our own (widgets/plot.py),
+plotly.js from its documented distribution sent once per kernel, no plotly private name.
 
-The browser side (twelve figures render and update on a CPU-throttled page) is
-tests/browser/test_plotly_library.py; this checks what the kernel sends.
+The page side (figures drawn, events, views swapped back in) is tests/browser/; this checks what
+the kernel sends and what the package's source touches.
 """
 
+import ast
+import inspect
 import pathlib
+import re
 
 import plotly
 import plotly.graph_objects as go
 import pytest
 
-from tda_widgets.widgets import plotly_library
-from tda_widgets.widgets._common import FigureWidget
+import tda_widgets
+from tda_widgets.widgets import plot as plot_module
+from tda_widgets.widgets.plot import Plot, PlotLibrary, ensure_library
 
-BUNDLE = pathlib.Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
-
-
-def _sent_state(widget) -> dict:
-    return widget.get_state()
+PACKAGE = pathlib.Path(tda_widgets.__file__).parent
 
 
-def test_a_figure_sends_a_small_stub_not_the_plotly_bundle():
-    fig = FigureWidget(go.Scatter(x=[1, 2], y=[3, 4]))
-    esm = _sent_state(fig)["_esm"]
-    assert len(esm) < 20_000 < BUNDLE.stat().st_size  # the stub, its fast path included (compacted)
-    assert plotly_library.KEY in esm
-    assert plotly_library.KEY.startswith(plotly.__version__ + "-")
-    # plain plotly sends the whole bundle with every figure: what the stub replaces
-    assert len(_sent_state(go.FigureWidget())["_esm"]) == len(BUNDLE.read_text(encoding="utf-8"))
+def test_a_plot_carries_its_own_small_module_and_the_library_the_documented_plotly_js():
+    from plotly.offline import get_plotlyjs
+
+    fig = Plot(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])))
+    esm = fig.get_state()["_esm"]
+    assert len(esm) < 40_000 and "Plotly.react" not in esm[:0]  # our plot.js, not plotly.js
+    assert esm == (PACKAGE / "widgets" / "plot.js").read_text(encoding="utf-8")
+    library = ensure_library()
+    source = library.get_state()["source"]
+    assert get_plotlyjs() in source and len(source) > 1_000_000
+    assert fig.library == library.key and library.key.startswith(plotly.__version__ + "-")
 
 
-def test_one_library_carries_the_bundle_and_survives_close_all():
-    FigureWidget()
-    library = plotly_library.ensure_library()
-    FigureWidget()
-    assert plotly_library.ensure_library() is library  # one per kernel, not one per figure
-    state = _sent_state(library)
-    assert state["source"] == BUNDLE.read_text(encoding="utf-8")
-    assert state["key"] == plotly_library.KEY
+def test_one_library_per_kernel_that_survives_close_all():
+    Plot()
+    library = ensure_library()
+    Plot()
+    assert ensure_library() is library  # one per kernel, not one per figure
     library.close()  # e.g. ipywidgets.Widget.close_all()
-    FigureWidget()
-    fresh = plotly_library.ensure_library()
-    assert fresh is not library and fresh.comm is not None
+    Plot()
+    fresh = ensure_library()
+    assert fresh is not library and fresh.comm is not None and fresh.key == library.key
+
+
+def test_the_comm_opens_with_the_figure_in_its_state(monkeypatch):
+    """The front end's first message (comm_open) already holds the figure: no view is ever drawn
+    from an empty default state."""
+    import ipywidgets.widgets.widget as widget_module
+
+    opened = []
+    real = widget_module.comm.create_comm
+
+    def recording(**kwargs):
+        opened.append(kwargs["data"]["state"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(widget_module.comm, "create_comm", recording)
+    Plot(go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="pts"), layout=dict(width=260, height=160)))
+    state = opened[-1]["state"]
+    assert [t["name"] for t in state["data"]] == ["pts"] and state["layout"]["width"] == 260
 
 
 @pytest.fixture(scope="module")
@@ -53,112 +72,103 @@ def demo_study():
 
 
 @pytest.mark.parametrize("explorer", ["PersistenceExplorer", "LayerDistanceExplorer", "MapperExplorer", "Dashboard"])
-def test_every_explorer_figure_uses_the_shared_library(explorer, demo_study):
-    import tda_widgets
+def test_every_explorer_figure_is_our_plot_and_no_plotly_widget(explorer, demo_study):
+    from tda_widgets.widgets.base import owned_widgets
 
     widget = getattr(tda_widgets, explorer)(study=demo_study, threaded=False, autostart=False)
-    figures = [w for w in _walk(widget) if isinstance(w, go.FigureWidget)]
-    assert figures
-    assert all(isinstance(f, FigureWidget) for f in figures), [type(f) for f in figures]
+    widgets = owned_widgets(widget)
+    assert [w for w in widgets if isinstance(w, Plot)]
+    assert not [w for w in widgets if isinstance(w, go.FigureWidget)]
+    widget.close()
 
 
-def _walk(widget, seen=None):
-    seen = set() if seen is None else seen
-    if id(widget) in seen:
-        return
-    seen.add(id(widget))
-    yield widget
-    for child in getattr(widget, "children", ()) or ():
-        yield from _walk(child, seen)
+# ----------------------------------------------------------------------------- public ground only
+
+def _plotly_private_names() -> set:
+    """Names beginning with one underscore that plotly's classes and modules define (its
+    FigureWidget's message methods, a figure's _data / _layout_obj, a trace's callbacks, ...)."""
+    import plotly.basedatatypes as bd
+    import plotly.basewidget as bw
+
+    names = set()
+    for obj in (go.Figure, go.FigureWidget, go.Scatter, go.Layout, bd.BaseFigure, bd.BasePlotlyType,
+                bd.BaseTraceType, bd.BaseLayoutType, bw.BaseFigureWidget, plotly.io, plotly.offline):
+        names |= {n for n in dir(obj) if n.startswith("_") and not n.startswith("__")}
+    for obj in (go.Figure(go.Scatter()), go.Scatter()):
+        names |= {n for n in vars(obj) if n.startswith("_") and not n.startswith("__")}
+    return names
 
 
-def _opened_state(monkeypatch, make):
-    """The state a figure's comm_open message carries (what the front end has first)."""
-    import ipywidgets.widgets.widget as widget_module
-
-    opened = []
-    real = widget_module.comm.create_comm
-
-    def recording(**kwargs):
-        opened.append(kwargs["data"]["state"])
-        return real(**kwargs)
-
-    monkeypatch.setattr(widget_module.comm, "create_comm", recording)
-    make()
-    return opened[-1]
+def _python_sources():
+    return sorted(p for p in PACKAGE.rglob("*.py") if "labextension" not in p.parts)
 
 
-def test_the_comm_opens_with_the_figure_already_in_its_state(monkeypatch):
-    # plotly sets _widget_data/_widget_layout after the comm opened (as update messages) and its
-    # front end ignores changes of those traits: a view rendered in between stayed empty for good.
-    make = lambda cls: cls(go.Scatter(x=[1, 2], y=[3, 4], name="pts"), layout=dict(width=260, height=160))
-    state = _opened_state(monkeypatch, lambda: make(FigureWidget))
-    assert [t["name"] for t in state["_widget_data"]] == ["pts"]
-    assert state["_widget_layout"]["width"] == 260
-    plain = _opened_state(monkeypatch, lambda: make(go.FigureWidget))
-    assert plain["_widget_data"] == []  # plotly's own: the race this subclass removes
-    fig = make(FigureWidget)
-    assert fig.comm is not None and fig.model_id          # opened, displayable
-    fig.data[0].y = [5, 6]                                 # later edits still reach the front end
-    assert list(fig.data[0].y) == [5, 6]
+def test_no_module_touches_a_name_of_plotly_that_begins_with_an_underscore():
+    private = _plotly_private_names()
+    assert {"_send_restyle_msg", "_handle_msg", "_data", "_layout_obj", "_hover_callbacks"} <= private
+    found = []
+    for path in _python_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr in private:
+                found.append(f"{where} .{node.attr}")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                for module in modules:
+                    if module.split(".")[0] in ("plotly", "_plotly_utils") and (
+                            module.startswith("_") or any(part.startswith("_") for part in module.split("."))):
+                        found.append(f"{where} import {module}")
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("plotly"):
+                    found += [f"{where} import {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                    "package_data" in node.value or "widgetbundle" in node.value or "_py2js_" in node.value
+                    or "_js2py_" in node.value or node.value in ("_widget_data", "_widget_layout")):
+                found.append(f"{where} {node.value[:40]!r}")
+    assert not found, found
 
 
-_NODE_CHECK = r"""
-import stub from "./stub.mjs";
-const KEY = Symbol.for("tda-widgets/plotly/TESTKEY");
-// a widget model as anywidget hands it over: get / set / on / save_changes
-const state = {}, listeners = {};
-const model = {
-  get: (k) => state[k] ?? null,
-  set: (k, v) => { state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
-  on: (e, f) => { (listeners[e] ||= []).push(f); },
-  off: () => {}, save_changes: () => {}, send: () => {}, widget_manager: null,
-};
-const seen = [];
-// the page: just what the stub touches (its style sheet, its listeners, the view's elements)
-const element = (name) => ({ name, style: {}, classList: { add() {} }, appendChild() {}, toString: () => name });
-globalThis.document = { createElement: () => element("INNER"), head: { appendChild() {} },
-                        addEventListener() {}, removeEventListener() {} };
-const figure = stub();                       // what anywidget's loadWidget gets
-figure.initialize({ model, experimental: {} });  // returns at once: no compile awaited
-model.set("_py2js_restyle", "edit 0"); model.set("_py2js_restyle", null);   // before the compile
-model.set("_py2js_restyle", "stale"); model.set("_py2js_restyle", null);
-model.set("_widget_data", ["the whole figure, edits included"]);  // a resync: drops the queue
-model.set("_py2js_relayout", "edit 2"); model.set("_py2js_relayout", null);
-let rendered = false;
-// plotly's own view draws in a child of the widget's element (the fast path swaps plots there)
-const rendering = figure.render({ el: element("EL") }).then((cleanup) => { rendered = cleanup(); });
-// the one compile of plotly.js lands: its widget registers plotly's listeners
-globalThis[KEY].resolve({ default: () => ({
-  initialize({ model: m }) {
-    for (const name of ["_py2js_restyle", "_py2js_relayout"])
-      m.on("change:" + name, () => { const v = m.get(name); if (v !== null) seen.push(v); });
-  },
-  render({ el }) { return () => "rendered " + el; },
-}) });
-await rendering;
-model.set("_py2js_restyle", "edit 3"); model.set("_py2js_restyle", null);    // after: live, once
-console.log(JSON.stringify({ seen, rendered }));
-"""
+def test_no_module_subclasses_a_plotly_widget():
+    found = []
+    for path in _python_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for base in node.bases:
+                    text = ast.unparse(base)
+                    if "FigureWidget" in text or "basewidget" in text or text.startswith(("go.", "plotly.")):
+                        found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} class {node.name}({text})")
+    assert not found, found
+    # and at run time: no class of the explorers' modules is one
+    import importlib
+
+    for path in (PACKAGE / "widgets").glob("*.py"):
+        module = importlib.import_module(f"tda_widgets.widgets.{path.stem}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            assert not issubclass(cls, go.FigureWidget), cls
 
 
-def test_the_figure_stub_is_ready_at_once_and_replays_early_edits(tmp_path):
-    """The stub's contract, run in Node: initialise without waiting for plotly.js (anywidget's
-    2 s), queue the kernel's edits that arrive before the compile, drop those a whole new figure
-    state (_widget_data) made stale, replay the rest in order with their values (plotly sends
-    each edit then null), then pass later edits through once."""
-    import shutil
-    import subprocess
+def test_the_front_end_reads_no_underscore_property():
+    """plot.js (and the other front ends of the package) read no property whose name begins with
+    an underscore: plotly.js's private state (gd._fullData, gd.calcdata's internals, d3's __data__)."""
+    found = []
+    for path in (PACKAGE / "widgets").glob("*.js"):
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("//")[0]
+            if re.search(r"(\.|\?\.)_[A-Za-z_]|\[\s*[\"']_", code) or "calcdata" in code:
+                found.append(f"{path.name}:{k}: {line.strip()}")
+    assert not found, found
 
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
-    js = (pathlib.Path(plotly_library.__file__).with_suffix(".js")).read_text(encoding="utf-8")
-    (tmp_path / "stub.mjs").write_text(
-        js + '\nslot("TESTKEY");\nexport default () => figureWidget("TESTKEY");\n', encoding="utf-8")
-    (tmp_path / "check.mjs").write_text(_NODE_CHECK, encoding="utf-8")
-    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    import json
 
-    assert json.loads(result.stdout) == {"seen": ["edit 2", "edit 3"], "rendered": "rendered INNER"}
+def test_the_guard_finds_what_the_old_plot_layer_did(tmp_path):
+    """The checks above fail on the plot layer this package had (a FigureWidget subclass
+    overriding _handle_msg, a reader of package_data/widgetbundle.js)."""
+    old = tmp_path / "old.py"
+    old.write_text("import plotly.graph_objects as go\nclass FigureWidget(go.FigureWidget):\n"
+                   "    def _handle_msg(self, msg):\n        return super()._handle_msg(msg)\n"
+                   "BUNDLE = 'package_data/widgetbundle.js'\n", encoding="utf-8")
+    private = _plotly_private_names()
+    tree = ast.parse(old.read_text())
+    attrs = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in private]
+    bases = [ast.unparse(b) for n in ast.walk(tree) if isinstance(n, ast.ClassDef) for b in n.bases]
+    assert attrs == ["_handle_msg"] and bases == ["go.FigureWidget"]

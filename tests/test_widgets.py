@@ -708,6 +708,7 @@ def _resident_mb() -> float:
         return int(f.read().split()[1]) * __import__("os").sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["persistence", "distances", "mapper", "dashboard"])
 def test_closing_an_explorer_frees_every_widget_it_made(study, kind):
     """Issue 27, 7: making and closing 50 explorers (same settings, results cached) leaves the

@@ -319,7 +319,15 @@ class Plot(anywidget.AnyWidget):
 
     def __init__(self, figure: Optional[go.Figure] = None, **kwargs):
         library = ensure_library()
-        super().__init__(library=library.key, **kwargs)
+        figure = figure if figure is not None else go.Figure()
+        if not isinstance(figure, go.Figure):
+            raise TypeError(f"Plot takes a plotly.graph_objects.Figure. Got {type(figure).__name__} instead; "
+                            "build one with go.Figure(...).")
+        encoded = encode_figure(figure)
+        # the comm opens with the figure in its state: the page's first message can draw it
+        super().__init__(library=library.key, state=self._state_dict(encoded.id, 1, encoded.data, encoded.layout,
+                                                                      encoded.template_id),
+                         template={"id": encoded.template_id, "value": encoded.template}, **kwargs)
         self._lock = threading.RLock()
         self._callbacks: dict = {kind: [] for kind in EVENTS}
         self._figure: go.Figure = go.Figure()
@@ -330,7 +338,8 @@ class Plot(anywidget.AnyWidget):
         self.sent: OrderedDict = OrderedDict()  # state ids the page has seen, most recent last
         self.last_relayout: dict = {}
         self.on_msg(self._on_page_message)
-        self.show(figure if figure is not None else go.Figure())
+        self._figure, self._encoded, self._revision = figure, encoded, 1
+        self.sent[encoded.id] = True
 
     # ------------------------------------------------------------------ the figure
     @property
@@ -408,11 +417,14 @@ class Plot(anywidget.AnyWidget):
                              restyle={"base": current["id"], "trace": int(trace), "props": sent_props})
             return new_id
 
+    @staticmethod
+    def _state_dict(state_id: str, revision: int, data, layout, template_id: str) -> dict:
+        return {"id": state_id, "revision": revision, "data": data, "layout": layout, "template_id": template_id}
+
     def _send_state(self, state_id: str, data, layout, encoded: Optional[_Encoded], restyle=None) -> None:
         self._revision += 1
         template_id = encoded.template_id if encoded is not None else self.state.get("template_id", "")
-        state = {"id": state_id, "revision": self._revision, "data": data, "layout": layout,
-                 "template_id": template_id}
+        state = self._state_dict(state_id, self._revision, data, layout, template_id)
         if restyle is not None:
             state["restyle"] = restyle
         with self.hold_sync():

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from plotly.callbacks import Points
+from tda_widgets.widgets.plot import Plot
 from torch import nn
 
 import tda_widgets.markup
@@ -93,8 +93,8 @@ def widget_sinks(root):
         seen.add(id(widget))
         if isinstance(widget, (W.HTML, W.HTMLMath)):
             yield f"{type(widget).__name__}.value", widget.value
-        if isinstance(widget, go.FigureWidget):
-            for text in _strings(widget.to_plotly_json()):
+        if isinstance(widget, Plot):
+            for text in _strings(widget.figure.to_plotly_json()):
                 yield "figure", text
         if isinstance(widget, W.Widget) and getattr(widget, "description_allow_html", False):
             yield "description", widget.description
@@ -130,13 +130,12 @@ def evil_study(demo, evil_model):
     return Study(evil_model, demo.images, demo.labels, EVIL_LAYERS, class_names=EVIL_CLASSES)
 
 
-def fire(trace, index, kind="hover"):
-    callbacks = trace._hover_callbacks if kind == "hover" else trace._click_callbacks
-    assert callbacks, f"no {kind} callback on {trace.name!r}"
-    points = Points(point_inds=[index], xs=[trace.x[index]], ys=[trace.y[index]], trace_name=trace.name,
-                    trace_index=0)
-    for callback in callbacks:
-        callback(trace, points, None)
+def fire(plot, name, index, kind="hover"):
+    """What the page sends for a hover or click on point ``index`` of trace ``name`` (plot.js)."""
+    assert kind in plot.events, f"no {kind} callback on the plot of {name!r}"
+    names = [t.name for t in plot.data]
+    trace = plot.data[names.index(name)]
+    plot.dispatch(kind, [{"trace": names.index(name), "index": index, "x": trace.x[index], "y": trace.y[index]}])
 
 
 # ----------------------------------------------------------------------------- the helper
@@ -162,8 +161,8 @@ def test_persistence_explorer_hover_and_click_keep_names_as_text(evil_study):
     explorer = PersistenceExplorer(study=evil_study, layer=EVIL_LAYERS[1], max_points=60, threaded=False)
     assert explorer.state == "done", explorer.status
     h0 = next(t for t in explorer.diagram_fig.data if t.name == "H0")
-    fire(h0, 0, "hover")
-    fire(h0, 1, "click")
+    fire(explorer.diagram_fig, "H0", 0, "hover")
+    fire(explorer.diagram_fig, "H0", 1, "click")
     assert explorer.thumbnails.title.startswith("H0 bar")  # plain text sink: not escaped
     explorer.layer = EVIL_LAYERS[4]
     assert explorer.diagram_fig.layout.title.text.startswith(escape(EVIL_LAYERS[4]))
@@ -181,9 +180,9 @@ def test_mapper_explorer_select_hover_click_keep_names_as_text(evil_study):
     assert escape(explorer.layer) in explorer.info.value
     assert explorer.thumbnails.title.startswith(explorer.layer)
     nodes = next(t for t in explorer.main_fig.data if t.name == "nodes")
-    fire(nodes, 0, "hover")
+    fire(explorer.main_fig, "nodes", 0, "hover")
     small = next(iter(explorer.layer_figs.values()))
-    fire(next(t for t in small.data if t.name == "nodes"), 0, "click")
+    fire(small, "nodes", 0, "click")
     assert_no_foreign_markup(explorer)
 
 
