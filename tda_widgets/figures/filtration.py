@@ -3,7 +3,7 @@
 - :func:`filtration_figure`: the points, the balls of radius ``value / 2`` (only for a cloud
   that is itself 2-D, where they are exact), the edges and the filled triangles of the Rips
   complex at ``value``, and optionally one representative cycle drawn over them.
-- :func:`filtration_cursor`: the shapes that mark ``value`` on a persistence diagram (the
+- :func:`filtration_cursor`: the trace that marks ``value`` on a persistence diagram (the
   region ``birth <= value`` shaded, the bars alive at ``value`` in the triangle above) or a
   barcode (a vertical cursor).
 - :func:`layer_map_figure`: a 2-D map of a layer's cloud coloured by class, prediction,
@@ -44,14 +44,27 @@ def _coords(coords, func: str) -> np.ndarray:
     return array
 
 
-def _segments(coords: np.ndarray, pairs) -> tuple[list, list]:
-    """x and y of line segments, separated by None (one trace draws them all)."""
-    xs: list = []
-    ys: list = []
-    for a, b in pairs:
-        xs += [coords[a, 0], coords[b, 0], None]
-        ys += [coords[a, 1], coords[b, 1], None]
-    return xs, ys
+def _segments(coords: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of line segments, separated by NaN gaps (one trace draws them all)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    xs = np.full((len(pairs), 3), np.nan)
+    ys = np.full((len(pairs), 3), np.nan)
+    xs[:, 0], xs[:, 1] = coords[pairs[:, 0], 0], coords[pairs[:, 1], 0]
+    ys[:, 0], ys[:, 1] = coords[pairs[:, 0], 1], coords[pairs[:, 1], 1]
+    return xs.ravel(), ys.ravel()
+
+
+def _polygons(corners_x: np.ndarray, corners_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closed polygons (rows of corners) as one NaN-separated outline per row."""
+    rows, k = corners_x.shape
+    xs = np.full((rows, k + 2), np.nan)
+    ys = np.full((rows, k + 2), np.nan)
+    xs[:, :k], ys[:, :k] = corners_x, corners_y
+    xs[:, k], ys[:, k] = corners_x[:, 0], corners_y[:, 0]
+    return xs.ravel(), ys.ravel()
+
+
+_BALL_SIDES = 32
 
 
 def filtration_figure(coords, complex_, *, balls: bool = False, cycle: Optional[Sequence] = None,
@@ -81,8 +94,9 @@ def filtration_figure(coords, complex_, *, balls: bool = False, cycle: Optional[
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces ``"triangles"``, ``"edges"``, ``"points"``, ``"cycle"`` (and the balls as layout
-        shapes named ``"ball"``); equal axis scales, so balls are round.
+        Traces ``"balls"`` (32-gons, NaN-separated), ``"triangles"``, ``"edges"`` (NaN-separated
+        segments), ``"points"`` (``customdata`` = point index) and ``"cycle"``; equal axis scales,
+        so balls are round.
     """
     xy = _coords(coords, "filtration_figure")
     n = len(xy)
@@ -91,15 +105,20 @@ def filtration_figure(coords, complex_, *, balls: bool = False, cycle: Optional[
             f"filtration_figure got {n} coordinates for a complex of {complex_.n_points} points; pass the "
             "drawing of the same cloud the complex was built from.")
     value = float(complex_.value)
-    tri_x: list = []
-    tri_y: list = []
-    for a, b, c in complex_.triangles:
-        tri_x += [xy[a, 0], xy[b, 0], xy[c, 0], xy[a, 0], None]
-        tri_y += [xy[a, 1], xy[b, 1], xy[c, 1], xy[a, 1], None]
+    triangles = np.asarray(complex_.triangles, dtype=np.int64).reshape(-1, 3)
+    tri_x, tri_y = _polygons(xy[triangles, 0], xy[triangles, 1])
     edge_x, edge_y = _segments(xy, complex_.edges)
-    cycle_x, cycle_y = _segments(xy, cycle or [])
+    cycle_x, cycle_y = _segments(xy, cycle if cycle is not None else [])
+    if balls:
+        angle = np.linspace(0.0, 2 * np.pi, _BALL_SIDES, endpoint=False)
+        r = value / 2.0
+        ball_x, ball_y = _polygons(xy[:, :1] + r * np.cos(angle), xy[:, 1:] + r * np.sin(angle))
+    else:
+        ball_x = ball_y = np.zeros(0)
     texts = [escape(t) for t in hover] if hover is not None else [f"point {i}" for i in range(n)]
     data = [
+        dict(type="scatter", name="balls", x=ball_x, y=ball_y, mode="lines", fill="toself",
+             fillcolor=_BALL_COLOR, line=dict(width=0), hoverinfo="skip", showlegend=False),
         dict(type="scatter", name="triangles", x=tri_x, y=tri_y, mode="lines", fill="toself",
              fillcolor=_TRIANGLE_COLOR, line=dict(width=0), hoverinfo="skip", showlegend=False),
         dict(type="scatter", name="edges", x=edge_x, y=edge_y, mode="lines",
@@ -112,40 +131,36 @@ def filtration_figure(coords, complex_, *, balls: bool = False, cycle: Optional[
              line=dict(color=_CYCLE_COLOR, width=3), marker=dict(size=8, color=_CYCLE_COLOR),
              hoverinfo="skip", showlegend=False),
     ]
-    shapes = []
-    if balls:
-        r = value / 2.0
-        shapes = [dict(type="circle", name="ball", xref="x", yref="y", x0=x - r, x1=x + r, y0=y - r, y1=y + r,
-                       fillcolor=_BALL_COLOR, line=dict(width=0), layer="below") for x, y in xy]
     heading = title or f"Rips complex at edge length {value:.3g}"
     subtitle = (f"{len(complex_.edges)} edges, {len(complex_.triangles)} triangles"
                 + (f"; balls of radius {value / 2:.3g}" if balls else ""))
     layout = dict(layout_defaults(title=heading, width=width, height=height, subtitle=subtitle),
-                  shapes=shapes,
                   xaxis=axis_style(showgrid=False, zeroline=False),
                   yaxis=axis_style(showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1))
     layout["margin"] = dict(l=40, r=20, t=80, b=40)
     return go.Figure(dict(data=data, layout=layout))
 
 
-def filtration_cursor(value: float, kind: str, *, top: Optional[float] = None) -> list[dict]:
-    """Layout shapes marking ``value`` on a diagram (``kind="diagram"``) or barcode (``"barcode"``).
+def filtration_cursor(value: float, kind: str, *, top: Optional[float] = None) -> dict:
+    """A trace named ``"cursor"`` marking ``value`` on a diagram (``kind="diagram"``) or a
+    barcode (``"barcode"``); add it with ``fig.add_trace`` and move it with a restyle of its
+    ``x`` and ``y``.
 
     On a diagram the bars alive at ``value`` are the points with ``birth <= value < death``:
-    the shaded rectangle ``x <= value``, ``y > value`` (up to ``top``, the infinity line). On a
-    barcode, a vertical line at ``x = value`` crosses exactly those bars. Every shape is named
-    ``"cursor"``; replace them with ``fig.update_layout(shapes=...)``.
+    the trace shades the rectangle ``0 <= x <= value``, ``value < y <= top`` (``top``: the
+    infinity line). On a barcode, a vertical line at ``x = value`` crosses exactly those bars
+    (its ``y`` spans ``[-1, top]``, the bars' rows).
     """
     value = float(value)
+    upper = float(top) if top is not None else value * 2 + 1
     if kind == "diagram":
-        upper = float(top) if top is not None else value * 2 + 1
-        return [dict(type="rect", name="cursor", xref="x", yref="y", x0=0, x1=value, y0=value, y1=upper,
-                     fillcolor="rgba(255, 127, 14, 0.15)", line=dict(width=0), layer="below"),
-                dict(type="line", name="cursor", xref="x", yref="y", x0=value, x1=value, y0=value, y1=upper,
-                     line=dict(color="#ff7f0e", width=1.5, dash="dot"))]
+        return dict(type="scatter", name="cursor", x=[0.0, value, value, 0.0, 0.0],
+                    y=[value, value, upper, upper, value], mode="lines", fill="toself",
+                    fillcolor="rgba(255, 127, 14, 0.15)", line=dict(color="#ff7f0e", width=1, dash="dot"),
+                    hoverinfo="skip", showlegend=False)
     if kind == "barcode":
-        return [dict(type="line", name="cursor", xref="x", yref="paper", x0=value, x1=value, y0=0, y1=1,
-                     line=dict(color="#ff7f0e", width=2))]
+        return dict(type="scatter", name="cursor", x=[value, value], y=[-1.0, upper], mode="lines",
+                    line=dict(color="#ff7f0e", width=2), hoverinfo="skip", showlegend=False)
     raise TDAInputError(f"The 'kind' parameter of filtration_cursor must be 'diagram' or 'barcode'. Got {kind!r}.")
 
 

@@ -22,17 +22,19 @@ def test_filtration_figure_draws_every_edge_and_triangle_of_the_complex():
     points = square_with_centre()
     complex_ = rips_complex(points, 1.0)
     fig = filtration_figure(points, complex_, balls=True)
-    assert [t.name for t in fig.data] == ["triangles", "edges", "points", "cycle"]
-    # one segment (x, x, None) per edge; one closed polygon (4 points + None) per triangle
+    assert [t.name for t in fig.data] == ["balls", "triangles", "edges", "points", "cycle"]
+    # one segment (x, x, gap) per edge; one closed polygon (3 corners, back to the first, gap) per triangle
     d = squareform(pdist(points))
     n_edges = int(np.sum(np.triu(d <= 1.0, k=1)))
-    assert len(trace(fig, "edges").x) == 3 * n_edges == 3 * len(complex_.edges)
+    edges_x = np.asarray(trace(fig, "edges").x, dtype=float)
+    assert len(edges_x) == 3 * n_edges == 3 * len(complex_.edges) and np.isnan(edges_x[2::3]).all()
     assert len(trace(fig, "triangles").x) == 5 * len(complex_.triangles)
     assert len(complex_.triangles) == 4  # the centre with each side of the square
-    # balls of radius value / 2, one per point, centred on it
-    balls = [s for s in fig.layout.shapes if s.name == "ball"]
-    assert len(balls) == 5
-    assert all(abs((b.x1 - b.x0) / 2 - 0.5) < 1e-12 for b in balls)
+    # balls of radius value / 2, one 32-gon per point, centred on it
+    ball_x = np.asarray(trace(fig, "balls").x, dtype=float).reshape(5, 34)
+    ball_y = np.asarray(trace(fig, "balls").y, dtype=float).reshape(5, 34)
+    radii = np.hypot(ball_x[:, :33] - points[:, :1], ball_y[:, :33] - points[:, 1:])
+    np.testing.assert_allclose(radii, 0.5)
     assert fig.layout.yaxis.scaleanchor == "x"
 
 
@@ -40,9 +42,9 @@ def test_filtration_figure_draws_the_cycle_closed():
     points = square_with_centre()[:4]
     cycle = [(0, 1), (1, 2), (2, 3), (3, 0)]
     fig = filtration_figure(points, rips_complex(points, 1.0), cycle=cycle)
-    xs = trace(fig, "cycle").x
-    assert len(xs) == 12 and xs[2] is None
-    assert not [s for s in fig.layout.shapes if s.name == "ball"]
+    xs = np.asarray(trace(fig, "cycle").x, dtype=float)
+    assert len(xs) == 12 and np.isnan(xs[2])
+    assert len(trace(fig, "balls").x) == 0
 
 
 def test_filtration_figure_refuses_a_drawing_of_another_cloud():
@@ -53,10 +55,10 @@ def test_filtration_figure_refuses_a_drawing_of_another_cloud():
 
 def test_cursor_shades_the_alive_region_and_marks_the_barcode():
     diagram = filtration_cursor(0.4, "diagram", top=2.0)
-    rect = diagram[0]
-    assert (rect["x0"], rect["x1"], rect["y0"], rect["y1"]) == (0, 0.4, 0.4, 2.0)
+    assert (min(diagram["x"]), max(diagram["x"]), min(diagram["y"]), max(diagram["y"])) == (0, 0.4, 0.4, 2.0)
+    assert diagram["name"] == "cursor" and diagram["fill"] == "toself"
     barcode = filtration_cursor(0.4, "barcode")
-    assert barcode[0]["x0"] == barcode[0]["x1"] == 0.4
+    assert barcode["x"] == [0.4, 0.4]
     with pytest.raises(TDAInputError, match="'kind' parameter of filtration_cursor"):
         filtration_cursor(0.4, "heatmap")
 
