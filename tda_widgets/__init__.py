@@ -56,6 +56,8 @@ _LAZY = {
     "MapperExplorer": "tda_widgets.widgets",
     "CrossModelExplorer": "tda_widgets.widgets",
     "Dashboard": "tda_widgets.widgets",
+    "FiltrationExplorer": "tda_widgets.widgets",
+    "LayerMap": "tda_widgets.widgets",
     "ThumbnailPanel": "tda_widgets.widgets",
     # errors
     "TDAInputError": "tda_widgets.errors",

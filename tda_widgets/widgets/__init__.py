@@ -12,6 +12,8 @@ _LAZY = {
     "MapperExplorer": ".mapper",
     "CrossModelExplorer": ".crossmodel",
     "Dashboard": ".dashboard",
+    "FiltrationExplorer": ".filtration",
+    "LayerMap": ".layer_map",
     "ThumbnailPanel": ".thumbnails",
 }
 

@@ -442,6 +442,15 @@ class MapperExplorer(ExplorerBase):
         self.selected_node = f"{layer}:{node_id}"
         self._redraw_highlights()
 
+    def ring_images(self, images) -> None:
+        """Ring, in every layer's graph, the nodes that hold any of ``images`` (indices into the
+        study's images): where an image, or a set of them (a class, a selection on a
+        :class:`~tda_widgets.LayerMap`), lies in each layer. An empty list clears the rings."""
+        images = [int(i) for i in images]
+        self.highlighted_ = {name: (g.nodes_with_images(images) if images else [])
+                             for name, g in self.graphs_.items()}
+        self._redraw_highlights()
+
     def _redraw_highlights(self) -> None:
         """Show the rings of ``highlighted_`` in every figure: each figure's 'highlight' trace
         holds a ring at every node, so this is one per-point opacity restyle per figure
