@@ -252,9 +252,14 @@ function redraw(view) {
   view.chain = view.chain.then(() => draw(view)).catch(report("drawing"));
 }
 
+// The plot shown is the view's one plotly element on the page; the others it keeps wait detached
+// (a plot swapped back in is attached again as it was drawn).
 function swapIn(view, gd) {
-  for (const other of view.plots.values()) if (other !== gd) other.classList.add("tdaw-hidden");
+  if (gd.parentNode !== view.el) view.el.appendChild(gd);
   gd.classList.remove("tdaw-hidden");
+  for (const child of Array.from(view.el.children)) {
+    if (child !== gd && child.classList.contains("tdaw-gd")) child.remove();
+  }
   view.gd = gd;
 }
 
@@ -325,6 +330,7 @@ async function draw(view) {
   if (gd === null && dirty) gd = dirty;   // a plot changed in the page: drawn over
   else if (dirty) drop(view, dirty);
   if (gd === null) gd = newPlotDiv(view);
+  else if (gd !== view.gd) { gd.classList.add("tdaw-hidden"); view.el.appendChild(gd); }   // drawn attached
   for (const [id, old] of view.plots) if (old === gd) view.plots.delete(id);
   const layout = copy(frame.layout);
   if (template) layout.template = template;
@@ -447,7 +453,7 @@ function initialize({ model }) {
 function render({ model, el }) {
   if (model.get("role") === "library") return;
   const ctl = controller(model);
-  el.classList.add("tdaw-plot");
+  el.classList.add("tdaw-plot", "tdaw-figure");
   const view = { ctl, el, P: null, gd: null, plots: new Map(), shownId: null, page: null, alive: true,
     chain: Promise.resolve(), listened: new WeakSet() };
   ctl.views.add(view);
