@@ -291,7 +291,7 @@ PAGE_JS = r"""(() => {
   // a figure's element keeps the plots of views seen before and shows one of them (the fast
   // path swaps plots in it): watch the element, read the plot it shows
   const plotOf = (el) => !el.classList.contains('tdaw-figure') ? el
-    : (Array.from(el.children).find((c) => c.classList.contains('js-plotly-plot') && c.style.visibility !== 'hidden')
+    : (Array.from(el.children).find((c) => c.classList.contains('js-plotly-plot') && !c.classList.contains('tdaw-hidden'))
        || el);
   const sig = (box) => {
     if (isPanel(box)) return JSON.stringify(panelState(box));
@@ -541,7 +541,7 @@ def traffic(frames: list[dict]) -> dict:
 
 #: A widget message from the kernel that carries a result: a figure edit or whole figure, or the
 #: thumbnail panel's selection / title (not echoes, status, or control values).
-RESULT_KIND = re.compile(r"^comm_msg update .*(_py2js_(update|restyle|relayout|addTraces|deleteTraces)|_widget_data"
+RESULT_KIND = re.compile(r"^comm_msg update .*(state|template"
                          r"|selected|title)(?! =null)$")
 
 

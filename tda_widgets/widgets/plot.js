@@ -19,15 +19,43 @@ function slot(key) {
   return s;
 }
 
-function compile(s, source) {
+// The compile blocks the page for a second or more, and a widget model that is half-way through
+// its own initialisation then misses anywidget's 2 s ("[anywidget] Failed to initialize model.";
+// such a model never applies another kernel update). So the compile starts only once the burst
+// of new models is over: QUIET_MS after the last tda-widgets model began initialising (plots and
+// thumbnail panels call busy()), and at the latest MAX_WAIT_MS after the library arrived.
+const QUIET_MS = 1000;
+const MAX_WAIT_MS = 5000;
+const BUSY = Symbol.for("tda-widgets/busy");
+
+function schedule(s) {
+  if (s.started || !s.source) return;
+  const now = Date.now();
+  s.firstAsked ??= now;
+  clearTimeout(s.timer);
+  const wait = Math.max(0, Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now));
+  s.timer = setTimeout(() => compile(s), wait);
+}
+
+function compile(s) {
   if (s.started) return;
   s.started = true;
-  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const url = URL.createObjectURL(new Blob([s.source], { type: "text/javascript" }));
+  s.source = null;
   import(/* webpackIgnore: true */ url)
     .then((module) => s.resolve(module.default))
     .catch((error) => { console.warn("tda-widgets: plotly.js did not load", error); s.reject(error); })
     .finally(() => URL.revokeObjectURL(url));
 }
+
+// any tda-widgets model that begins initialising pushes the compile back (see above)
+function busy() {
+  for (const name of Object.getOwnPropertySymbols(globalThis)) {
+    const s = globalThis[name];
+    if (name.description?.startsWith("tda-widgets/plotly.js/") && s && !s.started) schedule(s);
+  }
+}
+globalThis[BUSY] = busy;
 
 // ---------------------------------------------------------------------------- page-wide behaviour
 // Keys: in Notebook 7 an arrow key on a focused slider moved the focus to a notebook cell (the
@@ -444,9 +472,12 @@ function ring(ctl, chosen) {
 function initialize({ model }) {
   pageHooks();
   if (model.get("role") === "library") {
-    compile(slot(model.get("key")), model.get("source"));
+    const s = slot(model.get("key"));
+    if (!s.started && !s.source) s.source = model.get("source");
+    schedule(s);
     return;
   }
+  busy();
   controller(model);
 }
 
