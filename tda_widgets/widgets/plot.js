@@ -37,15 +37,28 @@ function schedule(s) {
   s.timer = setTimeout(() => compile(s), wait);
 }
 
+// plotly.js goes in as a classic async script (its text hands plotly.js to this slot): the browser
+// parses and compiles such a script off the main thread while it streams in, so the page blocks
+// only for running its top level (a dynamic import() of the same text compiled it on the main
+// thread: a 1.4 s task after Run All of the tour, measured by benchmarks/bench_browser.py).
 function compile(s) {
   if (s.started) return;
   s.started = true;
   const url = URL.createObjectURL(new Blob([s.source], { type: "text/javascript" }));
   s.source = null;
-  import(/* webpackIgnore: true */ url)
-    .then((module) => s.resolve(module.default))
-    .catch((error) => { console.warn("tda-widgets: plotly.js did not load", error); s.reject(error); })
-    .finally(() => URL.revokeObjectURL(url));
+  const script = document.createElement("script");
+  script.async = true;
+  script.src = url;
+  script.dataset.tdaWidgets = "plotly.js";
+  const done = () => { URL.revokeObjectURL(url); script.remove(); };
+  script.onload = done;
+  script.onerror = () => {
+    done();
+    const error = new Error("plotly.js did not load");
+    console.warn("tda-widgets:", error);
+    s.reject(error);
+  };
+  document.head.appendChild(script);
 }
 
 // any tda-widgets model that begins initialising pushes the compile back (see above)
@@ -56,6 +69,9 @@ function busy() {
   }
 }
 globalThis[BUSY] = busy;
+// anywidget evaluates this module for each model it loads, before that model's initialize: a
+// model on its way pushes the compile back as early as it can
+busy();
 
 // ---------------------------------------------------------------------------- page-wide behaviour
 // Keys: in Notebook 7 an arrow key on a focused slider moved the focus to a notebook cell (the
