@@ -172,3 +172,100 @@ def test_the_guard_finds_what_the_old_plot_layer_did(tmp_path):
     attrs = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in private]
     bases = [ast.unparse(b) for n in ast.walk(tree) if isinstance(n, ast.ClassDef) for b in n.bases]
     assert attrs == ["_handle_msg"] and bases == ["go.FigureWidget"]
+
+
+# ----------------------------------------------------------------------------- plot.js, in Node
+
+_NODE_CHECK = r"""
+import plot from "./plot.mjs";
+// a tiny page: elements with children, classes and styles (what plot.js touches)
+function element(tag) {
+  const el = { tag, children: [], parentNode: null, style: {}, dataset: {},
+    classList: { set: new Set(), add(...c) { c.forEach((x) => this.set.add(x)); }, remove(c) { this.set.delete(c); },
+                 contains(c) { return this.set.has(c); } },
+    appendChild(child) { if (child.parentNode) child.remove(); child.parentNode = el; el.children.push(child); return child; },
+    remove() { const p = el.parentNode; if (p) { p.children = p.children.filter((c) => c !== el); el.parentNode = null; } },
+    set className(v) { v.split(" ").forEach((c) => el.classList.add(c)); } };
+  return el;
+}
+globalThis.document = { createElement: element, head: element("head"), addEventListener() {} };
+// the model of a Plot and the control bound to it, as anywidget hands them over
+function makeModel(state) {
+  const listeners = {};
+  return { state, sent: [], listeners,
+    get(k) { return this.state[k]; },
+    set(k, v) { this.state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
+    on(e, f) { (listeners[e] ||= []).push(f); }, off() {}, send(m) { this.sent.push(m); } };
+}
+const f8 = (values) => ({ dtype: "f8", shape: [values.length], buffer: new DataView(new Float64Array(values).buffer) });
+const frame = (id, y, extra = {}) => ({ id, revision: 1, template_id: "t", layout: { width: 300, height: 200, title: { text: id } },
+  data: [{ type: "scatter", name: "pts", x: f8([1, 2]), y: f8(y), marker: { opacity: f8([0, 0]) } }], ...extra });
+const control = makeModel({ index: 0 });
+const model = makeModel({ role: "plot", library: "KEY", events: ["click"], bindings: {},
+  template: { id: "t", value: { layout: { font: { size: 11 } } } }, state: frame("a", [3, 4]) });
+model.widget_manager = { get_model: async () => control };
+// plotly.js's public API, recorded
+const calls = [];
+const P = {
+  async react(gd, data, layout) { calls.push(["react", layout.title.text, Array.from(data[0].y), layout.template ? 1 : 0]);
+    gd.data = data; gd.layout = layout; gd.handlers ??= {}; gd.on = (e, cb) => (gd.handlers[e] ||= []).push(cb); },
+  async restyle(gd, props, traces) { calls.push(["restyle", Object.keys(props)[0], Array.from(props[Object.keys(props)[0]][0]), traces]); },
+  purge(gd) { calls.push(["purge"]); },
+};
+const settle = () => new Promise((r) => setTimeout(r, 10));
+plot.initialize({ model });
+const el = element("div");
+const cleanup = plot.render({ model, el });
+const slot = globalThis[Symbol.for("tda-widgets/plotly.js/KEY")];
+slot.resolve(P);
+await settle();
+const shown = () => el.children.filter((c) => c.classList.contains("tdaw-gd"));
+const out = { first: calls.splice(0), children1: shown().length };
+const gdA = shown()[0];
+model.set("state", frame("b", [5, 6]));            // a new view: drawn, swapped in
+await settle();
+out.second = calls.splice(0); out.children2 = shown().length;
+model.set("state", frame("a", [3, 4]));            // seen before: the same plot back, no drawing
+await settle();
+out.third = calls.splice(0); out.backIsSame = shown()[0] === gdA && shown().length === 1;
+model.set("state", frame("c", [3, 4], { restyle: { base: "a", trace: 0, props: { "marker.opacity": f8([1, 0]) } } }));
+await settle();
+out.restyle = calls.splice(0);
+model.set("bindings", { C: { trait: "index", views: { "1": "b" } } });   // the control's value 1 brings back "b"
+await settle();
+control.set("index", 1);
+await settle();
+out.bound = calls.splice(0); out.boundShows = shown()[0].layout.title.text;
+shown()[0].handlers.plotly_click[0]({ points: [{ curveNumber: 0, pointNumber: 1, pointIndex: 1, x: 2, y: 6 }] });
+shown()[0].handlers.plotly_hover[0]({ points: [{ curveNumber: 0, pointNumber: 0, x: 1, y: 5 }] });  // no hover callback
+out.sent = model.sent;
+cleanup();
+out.afterClose = el.children.length;
+console.log(JSON.stringify(out));
+"""
+
+
+def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
+    """plot.js's contract, run in Node against a recorded plotly.js: a state is drawn with one
+    Plotly.react (template joined, binary arrays decoded); a state seen before brings its plot back
+    with no drawing; a restyle state is one Plotly.restyle; a bound control shows its view at once;
+    a click the kernel wants comes back as a message, a hover it does not want sends nothing."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
+    shutil.copy(PACKAGE / "widgets" / "plot.js", tmp_path / "plot.mjs")
+    (tmp_path / "check.mjs").write_text(_NODE_CHECK, encoding="utf-8")
+    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["first"] == [["react", "a", [3, 4], 1]] and out["children1"] == 1
+    assert out["second"] == [["react", "b", [5, 6], 1]] and out["children2"] == 1
+    assert out["third"] == [] and out["backIsSame"]
+    assert out["restyle"] == [["restyle", "marker.opacity", [1, 0], [0]]]
+    assert out["bound"] == [] and out["boundShows"] == "b"
+    assert out["sent"] == [{"event": "click", "points": [{"trace": 0, "index": 1, "x": 2, "y": 6}]}]
+    assert out["afterClose"] == 0

@@ -19,15 +19,59 @@ function slot(key) {
   return s;
 }
 
-function compile(s, source) {
+// The compile blocks the page for a second or more, and a widget model that is half-way through
+// its own initialisation then misses anywidget's 2 s ("[anywidget] Failed to initialize model.";
+// such a model never applies another kernel update). So the compile starts only once the burst
+// of new models is over: QUIET_MS after the last tda-widgets model began initialising (plots and
+// thumbnail panels call busy()), and at the latest MAX_WAIT_MS after the library arrived.
+const QUIET_MS = 1000;
+const MAX_WAIT_MS = 5000;
+const BUSY = Symbol.for("tda-widgets/busy");
+
+function schedule(s) {
+  if (s.started || !s.source) return;
+  const now = Date.now();
+  s.firstAsked ??= now;
+  clearTimeout(s.timer);
+  const wait = Math.max(0, Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now));
+  s.timer = setTimeout(() => compile(s), wait);
+}
+
+// plotly.js goes in as a classic async script (its text hands plotly.js to this slot): the browser
+// parses and compiles such a script off the main thread while it streams in, so the page blocks
+// only for running its top level (a dynamic import() of the same text compiled it on the main
+// thread: a 1.4 s task after Run All of the tour, measured by benchmarks/bench_browser.py).
+function compile(s) {
   if (s.started) return;
   s.started = true;
-  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-  import(/* webpackIgnore: true */ url)
-    .then((module) => s.resolve(module.default))
-    .catch((error) => { console.warn("tda-widgets: plotly.js did not load", error); s.reject(error); })
-    .finally(() => URL.revokeObjectURL(url));
+  const url = URL.createObjectURL(new Blob([s.source], { type: "text/javascript" }));
+  s.source = null;
+  const script = document.createElement("script");
+  script.async = true;
+  script.src = url;
+  script.dataset.tdaWidgets = "plotly.js";
+  const done = () => { URL.revokeObjectURL(url); script.remove(); };
+  script.onload = done;
+  script.onerror = () => {
+    done();
+    const error = new Error("plotly.js did not load");
+    console.warn("tda-widgets:", error);
+    s.reject(error);
+  };
+  document.head.appendChild(script);
 }
+
+// any tda-widgets model that begins initialising pushes the compile back (see above)
+function busy() {
+  for (const name of Object.getOwnPropertySymbols(globalThis)) {
+    const s = globalThis[name];
+    if (name.description?.startsWith("tda-widgets/plotly.js/") && s && !s.started) schedule(s);
+  }
+}
+globalThis[BUSY] = busy;
+// anywidget evaluates this module for each model it loads, before that model's initialize: a
+// model on its way pushes the compile back as early as it can
+busy();
 
 // ---------------------------------------------------------------------------- page-wide behaviour
 // Keys: in Notebook 7 an arrow key on a focused slider moved the focus to a notebook cell (the
@@ -252,9 +296,14 @@ function redraw(view) {
   view.chain = view.chain.then(() => draw(view)).catch(report("drawing"));
 }
 
+// The plot shown is the view's one plotly element on the page; the others it keeps wait detached
+// (a plot swapped back in is attached again as it was drawn).
 function swapIn(view, gd) {
-  for (const other of view.plots.values()) if (other !== gd) other.classList.add("tdaw-hidden");
+  if (gd.parentNode !== view.el) view.el.appendChild(gd);
   gd.classList.remove("tdaw-hidden");
+  for (const child of Array.from(view.el.children)) {
+    if (child !== gd && child.classList.contains("tdaw-gd")) child.remove();
+  }
   view.gd = gd;
 }
 
@@ -325,6 +374,7 @@ async function draw(view) {
   if (gd === null && dirty) gd = dirty;   // a plot changed in the page: drawn over
   else if (dirty) drop(view, dirty);
   if (gd === null) gd = newPlotDiv(view);
+  else if (gd !== view.gd) { gd.classList.add("tdaw-hidden"); view.el.appendChild(gd); }   // drawn attached
   for (const [id, old] of view.plots) if (old === gd) view.plots.delete(id);
   const layout = copy(frame.layout);
   if (template) layout.template = template;
@@ -438,16 +488,19 @@ function ring(ctl, chosen) {
 function initialize({ model }) {
   pageHooks();
   if (model.get("role") === "library") {
-    compile(slot(model.get("key")), model.get("source"));
+    const s = slot(model.get("key"));
+    if (!s.started && !s.source) s.source = model.get("source");
+    schedule(s);
     return;
   }
+  busy();
   controller(model);
 }
 
 function render({ model, el }) {
   if (model.get("role") === "library") return;
   const ctl = controller(model);
-  el.classList.add("tdaw-plot");
+  el.classList.add("tdaw-plot", "tdaw-figure");
   const view = { ctl, el, P: null, gd: null, plots: new Map(), shownId: null, page: null, alive: true,
     chain: Promise.resolve(), listened: new WeakSet() };
   ctl.views.add(view);

@@ -49,13 +49,15 @@ EVENTS = ("hover", "click", "selected", "relayout")
 
 # ----------------------------------------------------------------------------- plotly.js, once
 
-def _plotly_source() -> str:
-    """plotly.js as an ES module: the documented distribution (a UMD bundle) given a local
-    ``module`` to fill, so it never looks for (or sets) a page-global loader."""
+def _plotly_source(key: str) -> str:
+    """plotly.js, the documented distribution (a UMD bundle), as a classic script that hands
+    plotly.js to the page-global slot ``key`` (plot.js) and sets no global of its own: the bundle
+    finds a local ``module`` to fill, so it never looks for (or sets) a page-global loader."""
     from plotly.offline import get_plotlyjs
 
-    return ("const module = { exports: {} }; const exports = module.exports;\n" + get_plotlyjs()
-            + "\nexport default module.exports;\n")
+    slot = json.dumps("tda-widgets/plotly.js/" + key)
+    return ("(function () {\nvar module = { exports: {} }; var exports = module.exports;\n" + get_plotlyjs()
+            + f"\n;globalThis[Symbol.for({slot})].resolve(module.exports);\n}})();\n")
 
 
 class PlotLibrary(anywidget.AnyWidget):
@@ -81,9 +83,10 @@ def library_key() -> str:
     global _SOURCE
     if _SOURCE is None:
         import plotly
+        from plotly.offline import get_plotlyjs
 
-        source = _plotly_source()
-        _SOURCE = (f"{plotly.__version__}-{hashlib.sha256(source.encode()).hexdigest()[:16]}", source)
+        key = f"{plotly.__version__}-{hashlib.sha256(get_plotlyjs().encode()).hexdigest()[:16]}"
+        _SOURCE = (key, _plotly_source(key))
     return _SOURCE[0]
 
 

@@ -133,4 +133,10 @@ function render({ model, el }) {
   };
 }
 
-export default { render };
+// A new panel pushes back the page's one compile of plotly.js (plot.js, busy()), which would
+// otherwise block the page while this model initialises.
+function initialize() {
+  globalThis[Symbol.for("tda-widgets/busy")]?.();
+}
+
+export default { initialize, render };

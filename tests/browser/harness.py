@@ -349,7 +349,7 @@ _WIDGET_ERRORS_JS = """() => {
         const text = out.innerText || '';
         if (text.includes('Error displaying widget')) problems.push('Error displaying widget: ' + text.slice(0, 300));
         if (text.includes('Failed to load model class')) problems.push('Failed to load model class: ' + text.slice(0, 300));
-        if (/^\\s*(VBox|HBox|Tab|GridBox|FigureWidget|ThumbnailPanel|PersistenceExplorer|LayerDistanceExplorer|MapperExplorer|Dashboard)\\(/.test(text)) problems.push('widget shown as text (no widget manager): ' + text.slice(0, 300));
+        if (/^\\s*(VBox|HBox|Tab|GridBox|FigureWidget|Plot|ThumbnailPanel|PersistenceExplorer|LayerDistanceExplorer|MapperExplorer|Dashboard)\\(/.test(text)) problems.push('widget shown as text (no widget manager): ' + text.slice(0, 300));
         if (out.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr' && /Traceback|Error/.test(text))
             problems.push('stderr: ' + text.slice(0, 500));
         if (out.querySelector('[data-mime-type="application/vnd.jupyter.error"]') ||
@@ -400,7 +400,7 @@ def assert_no_dead_models(errors: list[str]) -> None:
     """Fail, by name, when a widget model missed anywidget's 2 s initialisation."""
     dead = [e for e in errors if ANYWIDGET_DEAD in e]
     assert not dead, (f"{ANYWIDGET_DEAD!r} in the page: a widget model is dead and will not redraw "
-                      f"(see tda_widgets/widgets/plotly_library.py). Console errors: {errors}")
+                      f"(see tda_widgets/widgets/plot.js, 'plotly.js, once'). Console errors: {errors}")
 
 
 def assert_no_widget_errors(page) -> None:

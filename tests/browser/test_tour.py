@@ -136,8 +136,7 @@ import json as _j
 _pe = persistence
 print(_j.dumps(dict(layer=_pe.layer, selected_bar=_pe.selected_bar, state=_pe.state,
                    python_traces=[t.name for t in _pe.diagram_fig.data],
-                   callbacks=[len(t._hover_callbacks) for t in _pe.diagram_fig.data],
-                   widget_data=[t.get('name') for t in _pe.diagram_fig._widget_data],
+                   events=_pe.diagram_fig.events, state_id=_pe.diagram_fig.shown_id,
                    panel=[_pe.thumbnails.title, len(_pe.thumbnails.selected)])))
 """
 
