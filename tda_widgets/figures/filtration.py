@@ -33,6 +33,9 @@ _EDGE_COLOR = "rgba(80, 80, 80, 0.55)"
 _TRIANGLE_COLOR = "rgba(31, 119, 180, 0.18)"
 _BALL_COLOR = "rgba(255, 127, 14, 0.12)"
 _CYCLE_COLOR = "#d62728"
+#: Rings around selected points: a strong magenta, seen on the light and the dark theme alike
+#: (black rings vanished on the dark background; no class colour is magenta).
+_RING_COLOR = "#e6007e"
 
 
 def _coords(coords, func: str) -> np.ndarray:
@@ -227,7 +230,7 @@ def layer_map_figure(embedding, *, color_by: str = "class", labels=None, predict
              marker=dict(size=6, color=colors, opacity=0.85, line=dict(width=0)), text=texts,
              customdata=np.arange(n), hovertemplate="%{text}<extra></extra>", showlegend=False),
         dict(type="scatter", name="ringed", x=xy[ring, 0] if len(ring) else [], y=xy[ring, 1] if len(ring) else [],
-             mode="markers", marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="#111111")),
+             mode="markers", marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2.5, color=_RING_COLOR)),
              hoverinfo="skip", showlegend=False),
     ]
     layout = dict(layout_defaults(title=title or "Layer map", width=width, height=height,
