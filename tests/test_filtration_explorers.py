@@ -49,6 +49,8 @@ def test_filtration_explorer_on_a_plain_array_counts_bars_and_edges_at_every_ste
         # the diagram's shaded region and the barcode's cursor sit at the value
         assert max(trace(fe.diagram_fig, "cursor").x) == pytest.approx(value)
         assert list(trace(fe.barcode_fig, "cursor").x) == pytest.approx([value, value])
+        rows = sum(len(g) for g in reference) + 2  # every bar, and two rows between H0 and H1
+        assert list(trace(fe.barcode_fig, "cursor").y) == [-1.0, rows]  # crosses every row
     # balls of radius value / 2 for a 2-D cloud
     balls = np.asarray(trace(fe.filtration_fig, "balls").x, dtype=float).reshape(40, 34)
     assert np.nanmax(balls[0]) - np.nanmin(balls[0]) == pytest.approx(fe.value, rel=1e-2)

@@ -130,7 +130,7 @@ class FiltrationExplorer(ExplorerBase):
         self.readout = W.HTML("")
         self.filtration_fig = Plot(filtration_figure(np.zeros((0, 2)), _empty_complex(), title="computing…", **_FIG))
         self.diagram_fig = Plot(persistence_diagram_figure([np.empty((0, 2))], title="", **_FIG))
-        self.barcode_fig = Plot(barcode_figure([np.empty((0, 2))], title="", width=780, height=240))
+        self.barcode_fig = Plot(barcode_figure([np.empty((0, 2))], title="", width=780, height=260))
         for fig in (self.diagram_fig, self.barcode_fig):
             fig.on_click(self._on_bar)
         self.thumbnails = thumbnail_panel(self.study) if self.study is not None else None
@@ -179,8 +179,10 @@ class FiltrationExplorer(ExplorerBase):
         diagram = persistence_diagram_figure(list(self.result_.diagrams), title="persistence diagram",
                                              subtitle="shaded: the bars alive at the value", **_FIG)
         diagram.add_trace(filtration_cursor(0.0, "diagram", top=top))
-        barcode = barcode_figure(list(self.result_.diagrams), title="barcode (edge length)", width=780, height=240)
-        barcode.add_trace(filtration_cursor(0.0, "barcode", top=float(max(len(d) for d in self.result_.diagrams))))
+        barcode = barcode_figure(list(self.result_.diagrams), title="barcode (edge length)", width=780, height=260)
+        # the barcode's rows: every bar, and two between dimensions (figures.diagrams.barcode_figure)
+        self._barcode_rows = float(sum(len(d) for d in self.result_.diagrams) + 2 * len(self.result_.diagrams) - 2)
+        barcode.add_trace(filtration_cursor(0.0, "barcode", top=self._barcode_rows))
         self.diagram_fig.show(diagram)
         self.barcode_fig.show(barcode)
         start = self._initial_value if self._initial_value is not None else self._default_value()
@@ -276,8 +278,8 @@ class FiltrationExplorer(ExplorerBase):
                 self._step_views[step] = drawing
         top = max(float(self.steps_[-1]), value) * 1.05
         ids = [self.filtration_fig.show(drawing)]
-        for plot, kind in ((self.diagram_fig, "diagram"), (self.barcode_fig, "barcode")):
-            cursor = filtration_cursor(value, kind, top=top)
+        for plot, kind, upper in ((self.diagram_fig, "diagram", top), (self.barcode_fig, "barcode", self._barcode_rows)):
+            cursor = filtration_cursor(value, kind, top=upper)
             ids.append(plot.restyle(plot.trace_names().index("cursor"), {"x": cursor["x"], "y": cursor["y"]}))
         if step is not None:
             self._step_ids[step] = ids
