@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}"
-for bench in bench_overhead bench_cache bench_views bench_measures bench_study; do
+for bench in bench_overhead bench_cache bench_views bench_measures bench_study bench_filtration; do
     echo "=== ${bench} ==="
     "${PYTHON}" "benchmarks/${bench}.py"
     echo
