@@ -2,7 +2,7 @@
 
 - :func:`embed_2d`: ``"pca"`` (the first two principal components, signs fixed so that the
   largest loading of each is positive: the same map on every run and machine up to rounding),
-  ``"tsne"`` (scikit-learn's t-SNE, seeded) or ``"umap"`` (umap-learn, an optional extra).
+  ``"tsne"`` (scikit-learn's t-SNE, seeded) or ``"umap"`` (umap-learn, if installed: not a dependency).
 - :func:`procrustes_align`: rotate (or reflect) one map onto another by orthogonal Procrustes,
   so that maps of successive checkpoints do not jump: the points' mean displacement never grows.
 
