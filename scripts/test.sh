@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+# the documentation's build tools (tests/docs builds the site with warnings as errors)
+.venv/bin/python -m pip install -q -e ".[test,docs]"
 if [ -d tests/browser ]; then
   bash scripts/install_chromium.sh
 fi
