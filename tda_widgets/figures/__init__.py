@@ -13,6 +13,7 @@ from .diagrams import (
     persistence_diagram_figure,
 )
 from .crossmodel import cross_model_figure, identification_figure
+from .filtration import MAP_COLORINGS, filtration_cursor, filtration_figure, layer_map_figure
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure, measures_table_figure
 from .hierarchy import class_tree_figure
 from .mapper import (COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure,
@@ -28,6 +29,10 @@ from .thumbnails import (
 )
 
 __all__ = [
+    "MAP_COLORINGS",
+    "filtration_cursor",
+    "filtration_figure",
+    "layer_map_figure",
     "class_tree_figure",
     "CKA_DISPLAYS",
     "COLOR_BY",
