@@ -18,7 +18,6 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 from plotly.callbacks import Points
 from torch import nn
 
