@@ -97,7 +97,7 @@ def main() -> None:
         speedups = ", ".join(f"{name.split(',')[0].split(' ')[0]} {t_np / t_t:.1f} x" for name, t_np, t_t in rows)
         print(f"gpu: {speedups} on {torch.cuda.get_device_name(0)} (equal results: {equal})")
     else:
-        print(f"gpu: no GPU (torch on the CPU vs numpy: "
+        print("gpu: no GPU (torch on the CPU vs numpy: "
               + ", ".join(f"{t_np / t_t:.1f} x" for _, t_np, t_t in rows) + f"; equal results: {equal})")
 
 

@@ -197,7 +197,6 @@ def main() -> None:
         child(args.child, args.n_images, args.points, args.out)
         return
 
-    import numpy as np
 
     from tda_widgets.budget import estimate_study, format_bytes
     from tda_widgets.compute import CloudSpec

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 echo "tda-widgets test run on: $(python3 scripts/machine_info.py | head -1)"
 bash scripts/setup.sh test
 .venv/bin/python scripts/machine_info.py
+# the documentation's build tools (tests/docs builds the site with warnings as errors)
+.venv/bin/python -m pip install -q -e ".[test,docs]"
 if [ -d tests/browser ]; then
   bash scripts/install_chromium.sh
 fi

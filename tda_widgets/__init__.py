@@ -12,7 +12,7 @@ from ._imports import defer_rfc3987_syntax
 
 defer_rfc3987_syntax()  # seconds off every kernel's first import of plotly (see _imports)
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (after the deferral above, as before)
 
 
 def _jupyter_labextension_paths():

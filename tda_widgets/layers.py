@@ -102,6 +102,7 @@ def _stages(model: nn.Module, example: Any, shapes: Optional[dict]) -> list[str]
     # The last module at each spatial resolution ends a stage.
     chosen: list[str] = []
     previous_size = None
+    last = ""  # the module that ends the current resolution (set with previous_size)
     for name in candidates:
         shape = shapes.get(name)
         if shape is None or len(shape) != 3:

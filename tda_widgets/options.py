@@ -210,9 +210,9 @@ def add_arguments(parser: Any, spec_cls: Any, *, only: Optional[list] = None,
         flags = ["--" + name.replace("_", "-")] + list((aliases or {}).get(name, ()))
         if opt.kind is bool or (opt.choices is not None and set(opt.choices) <= {True, False}):
             parser.add_argument(*flags, default=default, action="store_true" if not default else "store_false",
-                                help=f"{opt.help} (default {default})", dest=name)
+                                help=f"{opt.help} (default {default})".replace("%", "%%"), dest=name)
             continue
-        kwargs: dict = {"default": default, "help": f"{opt.help} (default {default})", "dest": name}
+        kwargs: dict = {"default": default, "help": f"{opt.help} (default {default})".replace("%", "%%"), "dest": name}
         if opt.choices is not None and opt.kind is not None:  # a named choice or a number
             words = tuple(c for c in opt.choices if c is not None)
             kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)

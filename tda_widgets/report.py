@@ -742,7 +742,9 @@ def add_report_settings(group) -> None:
     group.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
                        help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
                             "their defaults take the preset's values): "
-                            + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items()))
+                            # argparse formats help with %: the descriptions' "50 % overlap" crashed --help
+                            + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items())
+                            .replace("%", "%%"))
     # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
     add_arguments(group, DistanceSpec, only=["metric"])
     add_arguments(group, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})

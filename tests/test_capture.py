@@ -1,6 +1,5 @@
 """Activation capture: values, hook hygiene, model left unchanged, and bad input."""
 
-import copy
 import threading
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 - :func:`embed_2d`: ``"pca"`` (the first two principal components, signs fixed so that the
   largest loading of each is positive: the same map on every run and machine up to rounding),
-  ``"tsne"`` (scikit-learn's t-SNE, seeded) or ``"umap"`` (umap-learn, an optional extra).
+  ``"tsne"`` (scikit-learn's t-SNE, seeded) or ``"umap"`` (umap-learn, if installed: not a dependency).
 - :func:`procrustes_align`: rotate (or reflect) one map onto another by orthogonal Procrustes,
   so that maps of successive checkpoints do not jump: the points' mean displacement never grows.
 
@@ -34,7 +34,7 @@ def embed_2d(points, method: str = "pca", *, seed: int = 0) -> np.ndarray:
         ``"pca"``: centred projection on the first two principal axes (signs fixed: each axis's
         largest-magnitude loading is positive). ``"tsne"``: ``sklearn.manifold.TSNE`` with
         ``random_state=seed`` (perplexity at most ``(n_points - 1) / 3``). ``"umap"``: umap-learn's
-        ``UMAP(random_state=seed)``, if installed (``pip install tda-widgets[umap]``).
+        ``UMAP(random_state=seed)``, if installed (``pip install umap-learn``; not a dependency).
     seed : int, default=0
         Seed of t-SNE and UMAP.
 
@@ -79,7 +79,7 @@ def embed_2d(points, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     except ImportError as error:
         raise TDAInputError(
             "method='umap' needs umap-learn, which is not installed. Install it with "
-            "`pip install umap-learn` (or the extra tda-widgets[umap]), or use method='pca' or 'tsne'."
+            "`pip install umap-learn`, or use method='pca' or 'tsne'."
         ) from error
     return np.asarray(umap.UMAP(n_components=2, random_state=int(seed)).fit_transform(x), dtype=np.float64)
 

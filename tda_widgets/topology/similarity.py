@@ -552,6 +552,7 @@ def pwcca(X, Y, *, epsilon: float = CCA_EPSILON) -> float:
       added to its directions.
     - When Y has fewer features, its own activations are used; ``compute_pwcca`` indexes ``acts1``
       there (google/svcca pull request #9).
+
     Google's value is a similarity; Ding et al. report the distance ``1 - pwcca``.
 
     Examples

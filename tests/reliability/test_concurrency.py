@@ -28,7 +28,7 @@ from torch import nn
 from tda_widgets.capture import capture_activations, model_lock
 from tda_widgets.compute import CloudSpec, Study
 from tda_widgets.errors import Cancelled, TDAInputError
-from tda_widgets.widgets import Dashboard, LayerDistanceExplorer, MapperExplorer, PersistenceExplorer
+from tda_widgets.widgets import Dashboard, MapperExplorer, PersistenceExplorer
 
 from . import LAYERS, TinyCNN, assert_model_unchanged, assert_no_hooks, snapshot, tiny_images
 
