@@ -178,8 +178,11 @@ class FiltrationExplorer(ExplorerBase):
         self._step_views, self._step_ids = {}, {}
         diagram = persistence_diagram_figure(list(self.result_.diagrams), title="persistence diagram",
                                              subtitle="shaded: the bars alive at the value", **_FIG)
+        diagram.update_layout(xaxis_title_text="birth (edge length = 2 × ball radius)",
+                              yaxis_title_text="death (edge length)")
         diagram.add_trace(filtration_cursor(0.0, "diagram", top=top))
-        barcode = barcode_figure(list(self.result_.diagrams), title="barcode (edge length)", width=780, height=260)
+        barcode = barcode_figure(list(self.result_.diagrams), title="barcode", width=780, height=260)
+        barcode.update_layout(xaxis_title_text="edge length (= 2 × ball radius)", margin_b=45)
         # the barcode's rows: every bar, and two between dimensions (figures.diagrams.barcode_figure)
         self._barcode_rows = float(sum(len(d) for d in self.result_.diagrams) + 2 * len(self.result_.diagrams) - 2)
         barcode.add_trace(filtration_cursor(0.0, "barcode", top=self._barcode_rows))

@@ -204,10 +204,11 @@ print(json.dumps({k: sorted(v) for k, v in me.highlighted_.items()} == {k: sorte
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_screenshots_fit_800px_in_both_themes(nb, lab_server, theme):
     set_theme(nb, theme)
+    nb.set_viewport_size({"width": 1280, "height": 1100})  # the whole explorer in one screenshot
     try:
         for name, selector in (("filtration", FILTRATION), ("map", MAP)):
             root = nb.locator(selector).first
-            root.scroll_into_view_if_needed()
+            root.evaluate("(e) => e.scrollIntoView({block: 'center'})")
             box = root.bounding_box()
             output = nb.locator(".jp-OutputArea-output", has=root).first.bounding_box()
             assert box["width"] <= output["width"] + 1, (name, box, output)
@@ -215,6 +216,7 @@ def test_screenshots_fit_800px_in_both_themes(nb, lab_server, theme):
             suffix = "dark" if "Dark" in theme else "light"
             root.screenshot(path=str(ARTIFACTS / f"issue32_{name}_{suffix}.png"))
     finally:
+        nb.set_viewport_size({"width": 1280, "height": 800})
         if "Dark" in theme:
             set_theme(nb, "JupyterLab Light")
     assert_no_dead_models(nb.tdaw_console_errors)
