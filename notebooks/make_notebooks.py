@@ -50,14 +50,18 @@ TOUR = [
 
     Every explorer computes in the background: the progress bar and the **Cancel** button stay
     responsive, and moving a control while a computation runs replaces it with the new one.
-    Each widget below is shown by its cell; the cell after it waits for the result and checks
-    it, which is also how you use the widgets from a script.
+    Each widget below is shown by its cell; the cell after it waits for the result, checks it
+    and draws a static copy of the explorer's figures (what an exported notebook, nbviewer or
+    GitHub shows, where widgets stay empty), which is also how you use the widgets from a script.
     """),
     code("""
     import numpy as np
+    import plotly.graph_objects as go
     from tda_widgets import load_demo, PersistenceExplorer, LayerDistanceExplorer, MapperExplorer, Dashboard
+    from tda_widgets.figures.notebook import show_figures_everywhere
 
-    demo = load_demo()      # the digits CNN (eval mode) and 450 held-out digits, with labels
+    show_figures_everywhere()   # figures also show in exported HTML and nbviewer (plotly.js embedded once)
+    demo = load_demo()          # the digits CNN (eval mode) and 450 held-out digits, with labels
     demo
     """),
     md("""
@@ -91,6 +95,7 @@ TOUR = [
     assert len(h0) == result.n_points == 200
     assert np.isinf(h0[:, 1]).sum() == 1
     assert len(h1) > 0 and np.all(h1[:, 1] > h1[:, 0])
+    go.Figure(persistence.diagram_fig)     # a static copy of the explorer's diagram
     """),
     md("""
     What a hover does, from code: show the images on the loop of the most persistent H1 bar.
@@ -138,6 +143,8 @@ TOUR = [
 
     distances.show_pair(0, len(comparison["layers"]) - 1)   # what clicking (first, last) does
     assert distances.selected_pair == (comparison["layers"][0], comparison["layers"][-1])
+    go.Figure(distances.heatmap_fig).show()      # static copies of the heat maps and the matching
+    go.Figure(distances.matching_fig).show()
     """),
     md("""
     ## 3. MapperExplorer: how the classes separate, layer by layer
@@ -171,6 +178,7 @@ TOUR = [
 
     assert list(mapper.graphs_) == list(demo.layers)
     assert weighted_purity(mapper.graphs_["head"]) > weighted_purity(mapper.graphs_["block1"])
+    go.Figure(mapper.main_fig)             # a static copy of the graph on screen
     """),
     md("What a click does, from code: select the largest node of the logits layer."),
     code("""
@@ -244,7 +252,9 @@ PAPER = [
     from tda_widgets.data import load_digits_checkpoints
     from tda_widgets.figures import layer_distance_figure, mapper_graph_figure
     from tda_widgets.topology import diagrams_distance, layer_distance_matrix, rank_correlation
+    from tda_widgets.figures.notebook import show_figures_everywhere
 
+    show_figures_everywhere()   # figures also show in exported HTML and nbviewer
     demo = load_demo()
     study = Study(demo.model, demo.images, demo.labels, layers=demo.layers, class_names=demo.class_names)
     layers = list(study.layers)
@@ -722,6 +732,9 @@ TEACHING = [
 
     from tda_widgets.topology import persistence
     from tda_widgets.figures import barcode_figure, persistence_diagram_figure
+    from tda_widgets.figures.notebook import show_figures_everywhere
+
+    show_figures_everywhere()   # figures also show in exported HTML and nbviewer
 
 
     def circle(n, noise, rng, radius=1.0, center=(0.0, 0.0)):
@@ -909,8 +922,12 @@ YOUR_MODEL = [
     import torchvision
     from torchvision.transforms import ToTensor
 
+    import plotly.graph_objects as go
     from tda_widgets import describe_layers, LayerDistanceExplorer, MapperExplorer
     from tda_widgets.data.loaders import balanced_subset, cifar10, image_folder, torchvision_model
+    from tda_widgets.figures.notebook import show_figures_everywhere
+
+    show_figures_everywhere()   # figures also show in exported HTML and nbviewer
 
     if CHECKPOINT.exists():
         model = torchvision_model(ARCHITECTURE, num_classes=NUM_CLASSES, checkpoint=CHECKPOINT)
@@ -978,6 +995,7 @@ YOUR_MODEL = [
     assert comparison["layers"] == LAYERS
     assert comparison["ph"].shape == (4, 4) and np.allclose(comparison["ph"], comparison["ph"].T)
     assert np.allclose(np.diag(comparison["cka"]), 1.0)
+    go.Figure(distances.heatmap_fig)
     """),
     md("""
     ## Mapper graphs of the four stages
@@ -998,6 +1016,7 @@ YOUR_MODEL = [
         print(f"{layer}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
     assert mapper.graphs_, getattr(mapper, "errors_", None)
     assert set(mapper.graphs_) <= set(LAYERS)
+    go.Figure(mapper.main_fig)
     """),
 ]
 
