@@ -29,10 +29,11 @@ import pytest
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb"]
+NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb",
+             "05_beyond_the_paper.ipynb"]
 #: How many plotly figures each notebook's HTML export draws (static figures, not widgets).
-FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 9, "03_teaching_persistence.ipynb": 3,
-           "04_your_model.ipynb": 2}
+FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 4, "03_teaching_persistence.ipynb": 3,
+           "04_your_model.ipynb": 2, "05_beyond_the_paper.ipynb": 8}
 MAX_BYTES = 200_000
 CELL_TIMEOUT_S = 600
 
@@ -52,7 +53,7 @@ def _execute(nb, workdir: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     found = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     assert found == sorted(NOTEBOOKS)
 
