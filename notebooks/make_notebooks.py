@@ -833,31 +833,40 @@ TEACHING = [
     md("""
     # Teaching persistence: circles, noise and figure eights
 
-    A tutorial for a class, on point clouds in the plane where you can see the answer.
+    A lesson for a class, on point clouds in the plane where you can see the answer.
 
-    **The idea.** Grow a ball of radius *r* around every point. Whenever two balls touch, join
-    the points with an edge; whenever three points are pairwise joined, fill the triangle (the
-    Vietoris–Rips complex). As *r* grows, features appear and disappear:
+    **The idea.** Grow a ball of radius *r* around every point. Two balls touch when *r* is half
+    the distance between their centres: then join the two points with an edge. Whenever three
+    points are pairwise joined, fill the triangle (the Vietoris–Rips complex). As the balls grow,
+    features appear and disappear:
 
     - an **H0 bar** is a connected component: every point is born at 0 and its bar ends when it
       joins another component (one bar, the whole cloud, lives forever);
     - an **H1 bar** is a loop: it is born when the edges first close a cycle and dies when the
       cycle is filled in by triangles.
 
-    A bar's **persistence** is death - birth. Long bars are features of the shape; short ones
-    are noise. In a **persistence diagram** each bar is a point (birth, death): far from the
-    diagonal = long-lived.
+    **Units.** ripser, like most software, measures the scale as the **edge length** ε: an edge
+    appears when ε reaches the distance between two points, i.e. ε = 2r, twice the ball radius.
+    Every axis below is in edge length, in the units of the points' coordinates (the circles have
+    radius 1); halve a value to get the ball radius.
+
+    A bar's **persistence** is death - birth. Long bars are features of the shape; short ones are
+    noise. In a **persistence diagram** each bar is a point (birth, death): far from the diagonal =
+    long-lived.
     """),
     code("""
     import numpy as np
     import ipywidgets as W
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    from scipy.spatial import cKDTree
 
-    from tda_widgets.topology import persistence
-    from tda_widgets.figures import barcode_figure, persistence_diagram_figure
+    from tda_widgets.topology import diagrams_distance, persistence
+    from tda_widgets.figures import persistence_diagram_figure
     from tda_widgets.figures.notebook import show_figures_everywhere
 
     show_figures_everywhere()   # figures also show in exported HTML and nbviewer
+    EDGE = "edge length ε = 2 × ball radius"
 
 
     def circle(n, noise, rng, radius=1.0, center=(0.0, 0.0)):
@@ -879,61 +888,129 @@ TEACHING = [
 
 
     SHAPES = {"circle": circle, "two circles": two_circles, "noise": uniform_noise, "figure eight": figure_eight}
+    LONG = 10     # a bar is long when it lasts more than 10 typical neighbour gaps
 
 
-    def long_bars(diagram, threshold=0.5):
-        \"\"\"Number of bars with persistence (death - birth) above the threshold.\"\"\"
-        return int(np.sum(diagram[:, 1] - diagram[:, 0] > threshold))
+    def spacing(points):
+        \"\"\"The typical gap between neighbouring points: the median nearest-neighbour distance.\"\"\"
+        distances, _ = cKDTree(points).query(points, k=2)
+        return float(np.median(distances[:, 1]))
 
 
-    def cloud_figure(points, title):
-        fig = go.Figure(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="points",
-                                   marker=dict(size=6)))
-        fig.update_layout(title=title, width=380, height=380, yaxis=dict(scaleanchor="x"),
-                          margin=dict(l=40, r=20, t=50, b=40))
-        return fig
+    def long_bars(diagram, points):
+        \"\"\"Number of bars whose persistence exceeds LONG x the cloud's typical neighbour gap.\"\"\"
+        return int(np.sum(diagram[:, 1] - diagram[:, 0] > LONG * spacing(points)))
     """),
     md("""
+    **When is a bar long?** A fixed number (say 0.5) would depend on the units: the same circle
+    drawn in millimetres would have no long bar at all. Here a bar is long when it lasts more than
+    **10 times the typical gap between neighbouring points** (the median distance from a point to
+    its nearest neighbour): a ratio, so it does not change when the picture is scaled. Bars of
+    noise live about one gap; a real loop lives about its diameter, tens of gaps.
+
     ## A circle
 
-    80 points on a unit circle, a little noise. Expect many short H0 bars (neighbouring points
-    merge almost at once), one infinite H0 bar (the whole circle) and **one long H1 bar**: the
-    loop is born once neighbours are joined and dies only when the triangles reach across
-    the circle (at about √3, the side of an inscribed equilateral triangle).
+    80 points on a circle of radius 1, a little noise. Expect many short H0 bars (neighbouring
+    points merge almost at once), one infinite H0 bar (the whole circle) and **one long H1 bar**.
+    The loop dies when triangles reach across the circle: at the side of the inscribed equilateral
+    triangle, ε = √3 ≈ 1.73 in edge length (balls of radius √3 / 2 ≈ 0.87).
     """),
     code("""
     points = circle(80, 0.05, np.random.default_rng(0))
     result = persistence(points, maxdim=1)
     h0, h1 = result.diagrams
-    print(f"H0: {len(h0)} bars, {long_bars(h0)} longer than 0.5 (the infinite one counts);"
-          f" H1: {len(h1)} bars, {long_bars(h1)} longer than 0.5")
-    print("the long loop: birth %.2f, death %.2f" % tuple(h1[np.argmax(h1[:, 1] - h1[:, 0])]))
-    assert long_bars(h1) == 1              # one loop
-    assert long_bars(h0) == 1              # one component
-    cloud_figure(points, "a noisy circle")
+    loop = h1[np.argmax(h1[:, 1] - h1[:, 0])]
+    print(f"typical neighbour gap {spacing(points):.3f}, so 'long' means persistence > {LONG * spacing(points):.2f}")
+    print(f"H0: {len(h0)} bars, {long_bars(h0, points)} long (the infinite one); "
+          f"H1: {len(h1)} bars, {long_bars(h1, points)} long")
+    print(f"the loop: born at ε = {loop[0]:.2f}, dies at ε = {loop[1]:.2f} (ball radius {loop[1] / 2:.2f}); √3 = {np.sqrt(3):.2f}")
+    assert long_bars(h1, points) == 1 and long_bars(h0, points) == 1
+    assert abs(loop[1] - np.sqrt(3)) < 0.25         # the closed form, up to the noise
+    """),
+    md("""
+    The points, their diagram, and the same bars as a **barcode**: one horizontal bar per feature,
+    from its birth to its death, sorted by length; the long ones are drawn thick and labelled, the
+    80 short H0 bars thin and grey, and the dashed line marks "long".
     """),
     code("""
-    persistence_diagram_figure(result.diagrams, title="persistence diagram of the circle")
-    """),
-    code("""
-    barcode_figure(result.diagrams, title="the same bars as a barcode")
+    def barcode(diagrams, points, title):
+        \"\"\"A barcode where long bars stand out: thick and coloured; short ones thin and grey.\"\"\"
+        threshold = LONG * spacing(points)
+        finite = np.concatenate([d[np.isfinite(d[:, 1]), 1] for d in diagrams])
+        top = 1.15 * finite.max()                   # where an infinite bar is cut
+        fig, row = go.Figure(), 0
+        for dim, diagram, colour in [(1, diagrams[1], "#d62728"), (0, diagrams[0], "#1f77b4")]:
+            order = np.argsort(-(np.minimum(diagram[:, 1], top) - diagram[:, 0]))
+            for k in order:
+                birth, death = diagram[k]
+                is_long = death - birth > threshold
+                fig.add_scatter(x=[birth, min(death, top)], y=[row, row], mode="lines", showlegend=False,
+                                line=dict(color=colour if is_long else "#bbbbbb", width=6 if is_long else 1),
+                                hovertext=f"H{dim}: born {birth:.2f}, dies {death:.2f}", hoverinfo="text")
+                if is_long:
+                    label = f"H{dim}: {birth:.2f} → " + ("∞" if np.isinf(death) else f"{death:.2f}")
+                    fig.add_annotation(x=min(death, top), y=row, text=label, showarrow=False, xanchor="left",
+                                       font=dict(color=colour))
+                row += 1
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#555",
+                      annotation_text=f"long: > {threshold:.2f}", annotation_position="top")
+        fig.update_layout(title=title, xaxis_title=EDGE, yaxis=dict(visible=False, autorange="reversed"),
+                          width=640, height=380, margin=dict(l=20, r=120, t=60, b=50), xaxis_range=[0, 1.45 * top])
+        return fig
+
+
+    views = make_subplots(rows=1, cols=2, subplot_titles=["80 points on a noisy circle", "persistence diagram"],
+                          horizontal_spacing=0.12)
+    views.add_scatter(x=points[:, 0], y=points[:, 1], mode="markers", marker=dict(size=5, color="#444"),
+                      name="points", row=1, col=1)
+    for dim, diagram, colour in [(0, h0, "#1f77b4"), (1, h1, "#d62728")]:
+        finite = diagram[np.isfinite(diagram[:, 1])]
+        views.add_scatter(x=finite[:, 0], y=finite[:, 1], mode="markers", name=f"H{dim}",
+                          marker=dict(color=colour, size=7), row=1, col=2)
+    views.add_scatter(x=[0, 2], y=[0, 2], mode="lines", line=dict(color="#999", dash="dot"), name="birth = death",
+                      row=1, col=2)
+    views.update_xaxes(title_text="x", row=1, col=1)
+    views.update_yaxes(title_text="y", scaleanchor="x", row=1, col=1)
+    views.update_xaxes(title_text="birth (" + EDGE + ")", range=[-0.05, 2], row=1, col=2)
+    views.update_yaxes(title_text="death (edge length ε)", range=[-0.05, 2], row=1, col=2)
+    views.update_layout(width=900, height=420, title="A circle: one long H1 bar, far above the diagonal")
+    views.show()
+    barcode(result.diagrams, points, "the same bars as a barcode (the infinite H0 bar is cut at the right)").show()
     """),
     md("""
     ## Two circles, noise, and a figure eight
 
-    - **Two circles** 1 apart: two long H0 bars (the two circles are separate components until
-      *r* reaches the gap) and two long H1 bars.
+    - **Two circles** one unit apart: two long H0 bars (the two circles are separate components
+      until ε reaches the gap of 1) and two long H1 bars.
     - **Uniform noise** in a square: plenty of tiny loops, none of them long.
     - A **figure eight** (two circles touching): one component, **two** loops.
+
+    Each shape on top, its diagram below (H0 blue, H1 red; the grey band along the diagonal holds
+    the bars that are not long).
     """),
     code("""
+    clouds = {name: make(120, 0.03, np.random.default_rng(1)) for name, make in SHAPES.items()}
+    grid = make_subplots(rows=2, cols=4, subplot_titles=list(clouds), vertical_spacing=0.12, horizontal_spacing=0.06)
     summary = {}
-    for name, make in SHAPES.items():
-        points = make(120, 0.03, np.random.default_rng(1))
-        h0, h1 = persistence(points, maxdim=1).diagrams
-        summary[name] = (long_bars(h0), long_bars(h1))
-        print(f"{name:>13}: {long_bars(h0)} long H0 bars, {long_bars(h1)} long H1 bars "
-              f"(of {len(h0)} and {len(h1)})")
+    for col, (name, pts) in enumerate(clouds.items(), start=1):
+        h0, h1 = persistence(pts, maxdim=1).diagrams
+        summary[name] = (long_bars(h0, pts), long_bars(h1, pts))
+        grid.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=dict(size=4, color="#444"), showlegend=False,
+                         row=1, col=col)
+        grid.update_yaxes(scaleanchor=f"x{col}" if col > 1 else "x", row=1, col=col)
+        band = LONG * spacing(pts)
+        grid.add_scatter(x=[0, 2.2, 2.2, 0], y=[0, 2.2, 2.2 + band, band], fill="toself", mode="none",
+                         fillcolor="rgba(150,150,150,0.25)", showlegend=False, hoverinfo="skip", row=2, col=col)
+        for dim, diagram, colour in [(0, h0, "#1f77b4"), (1, h1, "#d62728")]:
+            finite = diagram[np.isfinite(diagram[:, 1])]
+            grid.add_scatter(x=finite[:, 0], y=finite[:, 1], mode="markers", marker=dict(size=6, color=colour),
+                             name=f"H{dim}", showlegend=col == 1, row=2, col=col)
+        grid.update_xaxes(range=[-0.05, 2.2], title_text="birth (ε)", row=2, col=col)
+        grid.update_yaxes(range=[-0.05, 2.2], title_text="death (ε)" if col == 1 else None, row=2, col=col)
+        grid.layout.annotations[col - 1].text = f"{name}: {summary[name][0]} long H0, {summary[name][1]} long H1"
+    grid.update_layout(width=1000, height=560, title=f"Four shapes and their diagrams (axes: {EDGE})",
+                       legend=dict(orientation="h", y=-0.12))
+    grid.show()
 
     assert summary["circle"] == (1, 1)
     assert summary["two circles"] == (2, 2)
@@ -941,14 +1018,57 @@ TEACHING = [
     assert summary["figure eight"] == (1, 2)
     """),
     md("""
+    ## Stability: small noise, small change
+
+    Why can diagrams compare the layers of a network at all? Because they are **stable**: move
+    every point by at most δ and every distance between two points changes by at most 2δ, so
+    every edge (and every bar's birth and death) moves by at most 2δ in edge length. The
+    **bottleneck distance** between two diagrams (the largest move needed to match their points,
+    unmatched points going to the diagonal) is therefore at most the largest change of a pairwise
+    distance, and at most 2δ.
+
+    Below, a clean circle of 100 points and the same points with Gaussian noise of growing
+    standard deviation σ: the bottleneck distance between their diagrams (H0 and H1) grows with
+    σ and stays under both bounds.
+    """),
+    code("""
+    from scipy.spatial.distance import pdist
+
+    clean = circle(100, 0.0, np.random.default_rng(2))
+    clean_diagrams = persistence(clean, maxdim=1).diagrams
+    sigmas = np.linspace(0.0, 0.3, 13)
+    rows = []
+    for sigma in sigmas:
+        noisy = clean + np.random.default_rng(3).normal(scale=sigma, size=clean.shape)
+        d = diagrams_distance(clean_diagrams, persistence(noisy, maxdim=1).diagrams, "bottleneck", dims=(0, 1))
+        rows.append((d, np.abs(pdist(clean) - pdist(noisy)).max(), 2 * np.linalg.norm(noisy - clean, axis=1).max()))
+    bottleneck, distance_change, two_delta = map(np.array, zip(*rows))
+
+    fig = go.Figure([
+        go.Scatter(x=sigmas, y=bottleneck, mode="lines+markers", name="bottleneck distance (clean vs noisy)"),
+        go.Scatter(x=sigmas, y=distance_change, mode="lines", line=dict(dash="dash"),
+                   name="largest change of a pairwise distance (bound)"),
+        go.Scatter(x=sigmas, y=two_delta, mode="lines", line=dict(dash="dot"), name="2 δ, δ = largest point move (bound)"),
+    ])
+    fig.update_layout(title="Stability: the diagrams move no more than the points", xaxis_title="noise σ (units of the points)",
+                      yaxis_title="bottleneck distance (edge length ε)", width=760, height=420,
+                      legend=dict(x=0.01, y=0.99))
+    fig.show()
+    assert bottleneck[0] == 0.0 and np.all(bottleneck <= distance_change + 1e-9) and np.all(distance_change <= two_delta + 1e-9)
+    assert bottleneck[-1] > bottleneck[1]       # more noise, farther apart
+    """),
+    md("""
     ## Try it: noise and sample size
 
-    Pick a shape and move the sliders; the diagram is recomputed (ripser, in the kernel) and
-    the figures are updated in place. Questions for the class:
+    Pick a shape and move the sliders; the diagram is recomputed (ripser, in the kernel) and the
+    figures are updated in place. (In an exported copy of this notebook the widget is empty: run
+    it to play.) Questions for the class:
 
     1. At what noise level does the circle's loop stop standing out from the short bars?
     2. How few points still show the figure eight's two loops?
     3. Why does the infinite H0 bar never move, whatever you do?
+    4. Double every coordinate (a circle of radius 2). What happens to the diagram, and to the
+       number of long bars?
     """),
     code("""
     shape = W.Dropdown(options=list(SHAPES), value="circle", description="shape")
@@ -956,7 +1076,9 @@ TEACHING = [
     n_points = W.IntSlider(value=80, min=10, max=300, step=10, description="points", continuous_update=False)
     counts = W.HTML()
 
-    cloud_view = go.FigureWidget(cloud_figure(np.zeros((0, 2)), "point cloud"))
+    cloud_view = go.FigureWidget(go.Figure(go.Scatter(x=[], y=[], mode="markers", name="points", marker=dict(size=6)),
+                                           layout=dict(width=380, height=380, yaxis=dict(scaleanchor="x"),
+                                                       margin=dict(l=40, r=20, t=50, b=40))))
     diagram_view = go.FigureWidget(persistence_diagram_figure([np.zeros((0, 2)), np.zeros((0, 2))], dims=[0, 1],
                                                               width=400, height=380))
     latest = {}
@@ -968,6 +1090,7 @@ TEACHING = [
         latest.update(points=points, result=result)
         new = persistence_diagram_figure(list(result.diagrams), dims=[0, 1], width=400, height=380,
                                          title=f"{shape.value}: {len(points)} points, noise {noise.value:.2f}")
+        new.update_layout(xaxis_title="birth (edge length ε)", yaxis_title="death (edge length ε)")
         with cloud_view.batch_update():
             cloud_view.data[0].x, cloud_view.data[0].y = points[:, 0], points[:, 1]
             cloud_view.layout.title.text = shape.value
@@ -979,8 +1102,9 @@ TEACHING = [
             diagram_view.layout.annotations = new.layout.annotations
             diagram_view.update_layout(new.layout.to_plotly_json(), overwrite=False)
         h0, h1 = result.diagrams
-        counts.value = (f"<b>{long_bars(h0)}</b> H0 and <b>{long_bars(h1)}</b> H1 bars with persistence > 0.5 "
-                        f"(of {len(h0)} and {len(h1)})")
+        latest["summary"] = (f"{long_bars(h0, points)} H0 and {long_bars(h1, points)} H1 bars last more than "
+                             f"{LONG} neighbour gaps ({LONG * spacing(points):.2f}), of {len(h0)} and {len(h1)}")
+        counts.value = f"<b>{latest['summary']}</b>"
 
 
     for control in (shape, noise, n_points):
@@ -995,21 +1119,40 @@ TEACHING = [
     noise.value = 0.02
     h0, h1 = latest["result"].diagrams
     assert len(latest["points"]) == 120
-    assert long_bars(h1) == 2, h1
+    assert long_bars(h1, latest["points"]) == 2, h1
     # The widget shows the same diagram: its H1 trace holds the H1 bars.
     h1_trace = next(trace for trace in diagram_view.data if trace.name == "H1")
     assert len(h1_trace.x) == len(h1)
-    print(counts.value)
+    print(latest["summary"])
+    go.Figure(diagram_view)         # a static copy, for exported copies of the notebook
     """),
     md("""
+    <details>
+    <summary><b>Answers</b> (click to open)</summary>
+
+    1. Two answers, for two questions (80 points, seed 0). By the 10-gap rule the loop stops
+       counting as long between noise 0.1 and 0.2: noise both shortens the loop (it is born later,
+       once the ring of points thickens) and widens the gaps. By eye, in the diagram, it still
+       stands out above the other H1 points until about 0.35 to 0.4, where it is no longer than
+       the second-longest loop: the points then fill a disk rather than a ring.
+    2. About 60 points (30 per circle) at noise 0.02 for both loops to count as long; with 30 to
+       50 points one loop passes and the other's bar is shorter than 10 gaps (still visible
+       above the diagonal); with 20 or fewer, neither.
+    3. One component always remains: the whole cloud is connected once ε exceeds its largest
+       gap, and nothing ever kills the last component. Its bar starts at 0 and never ends.
+    4. Every birth and death doubles (edge lengths scale with the picture), so the diagram
+       stretches away from the origin; the number of long bars stays the same, because "long"
+       is measured in neighbour gaps, which double too.
+    </details>
+
     ## Take-aways
 
     - Long bars are the shape; short bars near the diagonal are noise. Persistence makes "how
-      long" a number you can threshold, compare and compute distances with.
-    - The **bottleneck distance** between two diagrams is the largest move needed to match
-      their points (unmatched points go to the diagonal): small noise moves points a little,
-      so the distance is stable — which is why it can compare the layers of a network
-      (`02_paper_study.ipynb`).
+      long" a number you can threshold, compare and compute distances with; measure it against
+      the sampling (the neighbour gap), not in absolute units.
+    - Scales are edge lengths (ε = 2r): say which convention a figure uses.
+    - The bottleneck distance is stable: the diagrams move no more than twice the points do,
+      which is why it can compare the layers of a network (`02_paper_study.ipynb`).
     """),
 ]
 
