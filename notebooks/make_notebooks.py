@@ -1165,102 +1165,155 @@ YOUR_MODEL = [
     md("""
     # Your model, your images
 
-    The same tools on a torchvision model with your own checkpoint and a local dataset.
-    Nothing is downloaded: set the paths in the next cell. When they do not exist (as in CI,
-    or on Binder), the notebook says so and runs on `torchvision.datasets.FakeData` with a
-    randomly initialised network, so every cell still runs; the numbers then describe an
-    untrained network on noise.
+    The same tools on your own network, checkpoint and images. Nothing is downloaded: set the
+    configuration in the next cell. When the checkpoint or the data folder does not exist (as on
+    Binder), the notebook says so and runs on `torchvision.datasets.FakeData` and/or a randomly
+    initialised network, so every cell still runs; the numbers then describe an untrained
+    network on noise.
+    """),
+    md("""
+    ## Configuration
+
+    - `ARCHITECTURE`: `"cifar-resnet18"` is **your own `nn.Module`**, defined two cells below:
+      the ResNet-18 most CIFAR checkpoints come from (a 3 x 3, stride-1 first convolution and no
+      max-pool). Such a checkpoint does not load into `torchvision.models.resnet18`, whose
+      ImageNet stem (7 x 7 stride-2 convolution and a max-pool) has other shapes. Any name in
+      `tda_widgets.data.loaders.TORCHVISION_MODELS` (`"resnet18"`, `"vgg11"`, ...) gives
+      torchvision's ImageNet-style model instead. For an architecture of your own, replace the
+      class in that cell with yours: `load_checkpoint` names any missing or unexpected keys.
+    - `NORMALIZE`: the per-channel mean and standard deviation your model was **trained** with:
+      `"cifar10"`, `"cifar100"`, `"imagenet"`, `None` (pixels left in [0, 1]) or a pair
+      `((mean_r, mean_g, mean_b), (std_r, std_g, std_b))`. The wrong one shifts every activation
+      and the topology with it.
+    - `LAYERS`: the modules whose outputs are studied, input to output. They **depend on the
+      architecture**: ResNets have four stages `layer1` ... `layer4`, VGGs a `features.N` per
+      convolution. The cell "Which layers are there?" prints the names to choose from, with each
+      output's shape.
     """),
     code("""
     from pathlib import Path
 
     CHECKPOINT = Path("resnet18_cifar10.pt")           # a state dict, or a training checkpoint holding one
-    DATA_ROOT = Path("~/data/cifar10").expanduser()    # holds cifar-10-batches-py/, or one folder per class
-    ARCHITECTURE = "resnet18"                          # any name in tda_widgets.data.loaders.TORCHVISION_MODELS
+    ARCHITECTURE = "cifar-resnet18"                    # your nn.Module below, or a torchvision name
     NUM_CLASSES = 10
-    IMAGE_SIZE = 32                                    # for an image folder: resize and centre-crop to this
+    DATA_ROOT = Path("~/data/cifar10").expanduser()    # holds cifar-10-batches-py/, or one folder per class
+    IMAGE_SIZE = 32                                    # an image folder is resized and centre-cropped to this
+    NORMALIZE = "cifar10"                              # the statistics the model was trained with
     N_IMAGES = 200                                     # class-balanced sample studied (keep it small on 2 cores)
     LAYERS = ["layer1", "layer2", "layer3", "layer4"]
     """),
     code("""
+    import time
+
     import numpy as np
+    import plotly.graph_objects as go
     import torch
     import torchvision
+    from torch import nn
     from torchvision.transforms import ToTensor
 
-    import plotly.graph_objects as go
     from tda_widgets import describe_layers, LayerDistanceExplorer, MapperExplorer
-    from tda_widgets.data.loaders import balanced_subset, cifar10, image_folder, torchvision_model
+    from tda_widgets.data.loaders import balanced_subset, cifar10, image_folder, load_checkpoint, torchvision_model
     from tda_widgets.figures.notebook import show_figures_everywhere
 
     show_figures_everywhere()   # figures also show in exported HTML and nbviewer
 
+
+    class CifarResNet18(nn.Module):
+        \"\"\"ResNet-18 with the CIFAR stem: a 3 x 3, stride-1 ``conv1`` and no max-pool (32 x 32 inputs).
+
+        Built from torchvision's blocks, so its state-dict keys are torchvision's (``conv1``, ``bn1``,
+        ``layer1`` ... ``layer4``, ``fc``). Replace this class with your own architecture if your
+        checkpoint uses other names.
+        \"\"\"
+
+        def __init__(self, num_classes=10):
+            super().__init__()
+            net = torchvision.models.resnet18(num_classes=num_classes)
+            self.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+            self.bn1, self.relu = net.bn1, net.relu
+            self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+            self.avgpool, self.fc = net.avgpool, net.fc
+
+        def forward(self, x):
+            x = self.relu(self.bn1(self.conv1(x)))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+    torch.manual_seed(0)
+    model = CifarResNet18(NUM_CLASSES) if ARCHITECTURE == "cifar-resnet18" else torchvision_model(ARCHITECTURE, NUM_CLASSES)
     if CHECKPOINT.exists():
-        model = torchvision_model(ARCHITECTURE, num_classes=NUM_CLASSES, checkpoint=CHECKPOINT)
-        print(f"Loaded {CHECKPOINT} into {ARCHITECTURE}.")
+        load_checkpoint(model, CHECKPOINT)      # a clear error names missing / unexpected keys and shapes
+        print(f"Loaded {CHECKPOINT} into {ARCHITECTURE} ({sum(p.numel() for p in model.parameters()):,} parameters).")
     else:
-        torch.manual_seed(0)
-        model = torchvision_model(ARCHITECTURE, num_classes=NUM_CLASSES)
         print(f"{CHECKPOINT} not found: using a randomly initialised {ARCHITECTURE}.")
+    model.eval()
 
     if (DATA_ROOT / "cifar-10-batches-py").is_dir():
-        dataset = cifar10(DATA_ROOT, train=False)
+        dataset = cifar10(DATA_ROOT, train=False, normalize=NORMALIZE)
         print(f"CIFAR-10 test set from {DATA_ROOT}: {len(dataset)} images.")
     elif DATA_ROOT.is_dir():
-        dataset = image_folder(DATA_ROOT, image_size=IMAGE_SIZE, normalize="cifar10")
+        dataset = image_folder(DATA_ROOT, image_size=IMAGE_SIZE, normalize=NORMALIZE)
         print(f"Image folder {DATA_ROOT}: {len(dataset)} images in {len(dataset.classes)} classes.")
     else:
-        print(f"{DATA_ROOT} not found: using FakeData (random 32x32 images, random labels).")
-        dataset = torchvision.datasets.FakeData(size=200, image_size=(3, 32, 32), num_classes=NUM_CLASSES,
-                                                transform=ToTensor())
+        print(f"{DATA_ROOT} not found: using FakeData (random {IMAGE_SIZE} x {IMAGE_SIZE} images, random labels).")
+        dataset = torchvision.datasets.FakeData(size=200, image_size=(3, IMAGE_SIZE, IMAGE_SIZE),
+                                                num_classes=NUM_CLASSES, transform=ToTensor())
     class_names = list(getattr(dataset, "classes", None) or [str(k) for k in range(NUM_CLASSES)])
     images = balanced_subset(dataset, min(N_IMAGES, len(dataset)))
-    print(f"Studying {len(images)} images; classes: {class_names}")
+    print(f"Studying {len(images)} images of {len(class_names)} classes.")
     """),
     md("""
     ## Which layers are there?
 
     `describe_layers` runs one image through the model and lists every named module with its
-    output shape. Any name from it can go into `layers=`; a typo gets the closest names.
+    output shape. Any name from it can go into `LAYERS`; a typo gets the closest names. Below,
+    the top-level modules; nested ones (`layer3.1.conv2`, ...) are listed by `describe_layers`
+    too.
     """),
     code("""
     table = describe_layers(model, images)
+    shapes = {row["name"]: tuple(row["output_shape"]) for row in table}
     for row in table:
-        if "." not in row["name"]:                     # top-level modules; nested ones are listed too
-            print(f"{row['name']:>10}  {row['type']:<18} {row['output_shape']}")
+        if "." not in row["name"]:
+            mark = "  <- in LAYERS" if row["name"] in LAYERS else ""
+            print(f"{row['name']:>10}  {row['type']:<18} {str(tuple(row['output_shape'])):<16}{mark}")
 
-    shapes = {row["name"]: row["output_shape"] for row in table}
-    assert all(layer in shapes for layer in LAYERS), LAYERS
-    if ARCHITECTURE == "resnet18":
-        # resnet18's stages: 64, 128, 256, 512 channels, each stage halving the spatial size
-        assert [shapes[layer][0] for layer in LAYERS] == [64, 128, 256, 512]
-        def halve(side, times):
-            for _ in range(times):
-                side = -(-side // 2)                   # a stride-2 step, rounding up
-            return side
-        # conv1 and the max-pool halve the image, then layer2..layer4 halve it once each
+    missing = [layer for layer in LAYERS if layer not in shapes]
+    if missing:
+        print(f"\\nNot in this model: {missing}. Choose LAYERS from the names above and rerun the cell.")
+    tiny = [layer for layer in LAYERS if layer in shapes and len(shapes[layer]) == 3 and shapes[layer][1:] == (1, 1)]
+    if tiny:
+        print(f"\\n{tiny} are 1 x 1: the image was shrunk to a single position (an ImageNet stem on small "
+              "images does that). Their clouds are one point per image whatever the cloud mode; use bigger "
+              "images or the CIFAR stem.")
+    if ARCHITECTURE == "cifar-resnet18" and not missing:
         side = images[0][0].shape[-1]
-        assert [shapes[layer][1] for layer in LAYERS] == [halve(side, k) for k in (2, 3, 4, 5)]
+        # the CIFAR stem keeps the image size; layer2..layer4 halve it once each
+        assert [shapes[layer] for layer in LAYERS] == [(64, side, side), (128, side // 2, side // 2),
+                                                       (256, side // 4, side // 4), (512, side // 8, side // 8)]
     """),
     md("""
     ## Layer distances: persistent homology beside CKA
 
     One point per image (each stage's feature maps average-pooled), 150 images per cloud.
-    Click a cell of the PH heat map to see the two stages' diagrams matched.
+    Click a cell of the PH heat map to see the two stages' diagrams matched. The static copy
+    after the next cell is what an exported notebook shows.
     """),
     code("""
+    start = time.perf_counter()
     distances = LayerDistanceExplorer(model, images, layers=LAYERS, metric="bottleneck", max_points=150)
     distances
     """),
     code("""
     distances.wait()
     comparison = distances.result_
-    print("bottleneck distances between", comparison["layers"])
-    print(np.round(comparison["ph"], 3))
-    print("Spearman rho(PH, 1 - CKA) =", round(comparison["spearman"], 2))
+    print(f"{len(LAYERS)} layers, {len(images)} images: {time.perf_counter() - start:.1f} s; "
+          f"Spearman rho(PH, 1 - CKA) = {comparison['spearman']:.2f} over {len(LAYERS) * (len(LAYERS) - 1) // 2} pairs")
     assert comparison["layers"] == LAYERS
-    assert comparison["ph"].shape == (4, 4) and np.allclose(comparison["ph"], comparison["ph"].T)
-    assert np.allclose(np.diag(comparison["cka"]), 1.0)
+    assert comparison["ph"].shape == (len(LAYERS),) * 2 and np.allclose(comparison["ph"], comparison["ph"].T)
+    assert np.allclose(np.diag(comparison["ph"]), 0.0) and np.allclose(np.diag(comparison["cka"]), 1.0)
     go.Figure(distances.heatmap_fig)
     """),
     md("""
@@ -1268,8 +1321,9 @@ YOUR_MODEL = [
 
     Hover or click a node for its images; the same images are ringed in the other stages'
     graphs. With a trained model and real images, classes (or groups of classes, such as
-    CIFAR's animals and vehicles) separate in the later stages; with the random fallback they
-    do not, which is what an untrained network on noise should show.
+    CIFAR-10's animals and vehicles: pass `class_groups="cifar10"`) separate in the later
+    stages; with the random fallback they do not, which is what an untrained network on noise
+    should show.
     """),
     code("""
     mapper = MapperExplorer(model, images, layers=LAYERS, class_names=class_names, max_points=200,
@@ -1278,11 +1332,28 @@ YOUR_MODEL = [
     """),
     code("""
     mapper.wait()
-    for layer, graph in mapper.graphs_.items():
-        print(f"{layer}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
     assert mapper.graphs_, getattr(mapper, "errors_", None)
     assert set(mapper.graphs_) <= set(LAYERS)
+    for layer, graph in mapper.graphs_.items():
+        print(f"{layer}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, size-weighted purity "
+              f"{graph.mean_purity('class'):.2f} (chance about {1 / len(class_names):.2f})")
     go.Figure(mapper.main_fig)
+    """),
+    md("""
+    ## Run time and device
+
+    On two CPU cores, the cells above take tens of seconds for 200 images (the timing is printed
+    under the distances). What grows with your setting:
+
+    - **images** (`N_IMAGES`): the forward pass and CKA, linearly. Put the model on a GPU
+      (`model.to("cuda")` before the explorers) and the capture runs there, each batch moved to
+      the model's device; persistence and mapper stay on the CPU.
+    - **points per cloud** (`max_points`): persistent homology, steeply (H1 on 1,000 points takes
+      about a second per layer here, a noisy loop much more); stay at or under 500 for a first look.
+    - **layers**: every measure once per layer and once per pair. A ResNet-50 with every block
+      is fine; every convolution of a large model is a job for `Study(..., executor="processes")`
+      or a dask cluster (`05_beyond_the_paper.ipynb`), and `estimate_study` says the memory and time
+      before you start.
     """),
 ]
 

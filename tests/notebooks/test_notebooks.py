@@ -134,10 +134,28 @@ def drawn_figures(html: str) -> int:
 NOISE = re.compile(r"Warning|Traceback|Error:|not JSON compliant|Message serialization failed")
 
 
+def _write_cifar_checkpoint(path: Path) -> None:
+    """A training checkpoint of the usual CIFAR ResNet-18 (3 x 3 ``conv1``, no max-pool), as a
+    DataParallel run saves it (``module.`` prefixes, nested under ``state_dict``): notebook 04's
+    own-module branch must load it with ``load_checkpoint``."""
+    import torch
+    import torchvision
+    from torch import nn
+
+    torch.manual_seed(1)
+    net = torchvision.models.resnet18(num_classes=10)
+    net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    state = {f"module.{key}": value for key, value in net.state_dict().items()}
+    torch.save({"state_dict": state, "epoch": 7}, path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom(name, tmp_path):
     shutil.copy(NOTEBOOKS_DIR / name, tmp_path / name)
+    if name == "04_your_model.ipynb":
+        _write_cifar_checkpoint(tmp_path / "resnet18_cifar10.pt")
     nb = _read(name)
     start = time.perf_counter()
     _execute(nb, tmp_path)
@@ -161,4 +179,8 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
     assert html.count("* plotly.js v") == (1 if FIGURES[name] else 0)
     assert not re.search(r'<script[^>]+src="https://cdn\.plot\.ly', html)
     assert "mathjax/3.2.2" not in html        # plotly's own MathJax link (nbconvert's page has its own)
+    if name == "04_your_model.ipynb":   # the checkpoint written above went through the own-module branch
+        printed = "".join(text for _, kind, text in _output_texts(nb) if kind == "stream:stdout")
+        assert "Loaded resnet18_cifar10.pt into cifar-resnet18 (11,173,962 parameters)." in printed, printed
+        assert "Not in this model" not in printed
     print(f"{name}: {elapsed:.1f} s, {drawn_figures(html)} figures in the HTML export")   # pytest -s or -rP
