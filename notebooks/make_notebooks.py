@@ -649,7 +649,7 @@ BEYOND = [
     go.Figure(go.Table(header=dict(values=["cloud mode", "layers", "pairs", "Spearman ρ(PH, 1 − CKA)"]),
                        cells=dict(values=[[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
                                           [f"{r[3]:.2f}" for r in rows]])),
-              layout=dict(width=640, height=260, margin=dict(t=10, b=10))).show()
+              layout=dict(width=640, height=200, margin=dict(t=10, b=10))).show()
 
     rho_by_mode = {mode: rho for mode, _, _, rho in rows}
     assert all(-1.0 <= rho <= 1.0 for rho in rho_by_mode.values())
