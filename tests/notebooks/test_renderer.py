@@ -38,6 +38,7 @@ def test_the_renderer_writes_both_mime_types_and_no_cdn():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Your element with mimetype")   # nbconvert on the bare notebook: the point
 def test_an_exported_notebook_draws_every_figure_with_one_embedded_plotlyjs(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
