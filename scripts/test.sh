@@ -2,7 +2,11 @@
 # Set everything up from nothing and run the whole test suite (what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Which machine this is, first: float32 forward passes and BLAS round differently on other
+# processors, so a failure report must say where it came from (versions follow the install).
+echo "tda-widgets test run on: $(python3 scripts/machine_info.py | head -1)"
 bash scripts/setup.sh test
+.venv/bin/python scripts/machine_info.py
 if [ -d tests/browser ]; then
   bash scripts/install_chromium.sh
 fi

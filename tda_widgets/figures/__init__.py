@@ -13,6 +13,8 @@ from .diagrams import (
     persistence_diagram_figure,
 )
 from .crossmodel import cross_model_figure, identification_figure
+from .export import IMAGE_FORMATS, write_html, write_image
+from .filtration import MAP_COLORINGS, filtration_cursor, filtration_figure, layer_map_figure
 from .heatmaps import CKA_DISPLAYS, SCALE_NOTES, layer_distance_figure, measures_table_figure
 from .hierarchy import class_tree_figure
 from .mapper import (COLOR_BY, mapper_graph_figure, mapper_layout, node_marker_sizes, purity_by_layer_figure,
@@ -28,6 +30,13 @@ from .thumbnails import (
 )
 
 __all__ = [
+    "IMAGE_FORMATS",
+    "write_html",
+    "write_image",
+    "MAP_COLORINGS",
+    "filtration_cursor",
+    "filtration_figure",
+    "layer_map_figure",
     "class_tree_figure",
     "CKA_DISPLAYS",
     "COLOR_BY",

@@ -285,6 +285,22 @@ class MapperGraph(RichDisplay):
             graph.add_edge(a, b, weight=int(len(shared)))
         return graph
 
+    def to_node_link(self) -> dict:
+        """The graph as JSON-safe node-link data (:func:`tda_widgets.topology.graph_to_node_link`)."""
+        from .exports import graph_to_node_link
+
+        return graph_to_node_link(self)
+
+    def write(self, path) -> None:
+        """Write the graph: ``.json`` as node-link JSON (read back with
+        :func:`tda_widgets.topology.read_node_link`), ``.graphml`` as GraphML."""
+        from .exports import write_graphml, write_node_link
+
+        suffix = str(path).rsplit(".", 1)[-1].lower()
+        if suffix not in ("json", "graphml"):
+            raise TDAInputError(f"MapperGraph.write writes .json (node-link) or .graphml files. Got {str(path)!r}.")
+        (write_node_link if suffix == "json" else write_graphml)(self, path)
+
 
 # --------------------------------------------------------------------------- helpers
 

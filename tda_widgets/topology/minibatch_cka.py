@@ -88,7 +88,11 @@ class MinibatchCKA:
             self.skipped += m
         else:
             grams = np.stack([self._pending[layer].ravel() for layer in self.layers])
-            self._hsic += (grams @ grams.T) / (m * (m - 3))
+            block = grams @ grams.T
+            # exactly symmetric on every processor: some BLAS kernels round (i, j) and (j, i)
+            # differently (measured: OpenBLAS's Sandybridge kernel, one ulp apart)
+            block = np.triu(block) + np.triu(block, 1).T
+            self._hsic += block / (m * (m - 3))
             self.batches += 1
             self.images += m
         self._pending = {}
@@ -114,7 +118,7 @@ class MinibatchCKA:
                 f"Minibatch CKA is undefined for {dead}: zero variance within the minibatches (e.g. a dead "
                 "layer), so the self-similarity is 0. Drop those layers or check their activations.")
         scale = np.sqrt(diagonal)
-        out = hsic / scale[:, None] / scale[None, :]
+        out = hsic / np.outer(scale, scale)  # s_i * s_j == s_j * s_i exactly: the result stays symmetric
         np.fill_diagonal(out, 1.0)
         return out
 

@@ -2,9 +2,13 @@
 
 Two exact backends compute the same diagrams: ripser.py (``ripser.ripser``) and giotto-ph
 (``gph.ripser_parallel``, multi-threaded, typically 2-3x faster). Both are fed the same
-Euclidean distance matrix, the one ``ripser.ripser(points)`` builds internally
-(``sklearn.metrics.pairwise_distances``), so the diagrams equal a direct call of either
-library on the cloud. giotto-ph always runs with ``collapse_edges=False``: edge collapse was
+Euclidean distance matrix: the one ``ripser.ripser(points)`` builds internally
+(``sklearn.metrics.pairwise_distances``), except that pairs whose distance the Gram identity
+lost to cancellation are recomputed from coordinate differences
+(:func:`~tda_widgets.topology.refine_close_pairs`). So the diagrams equal a direct call of either
+library on that matrix, and on the cloud itself wherever no two points nearly coincide; where
+they do, a direct ``ripser(points)`` reports phantom H0 bars (coincident points ~1e-5 apart at
+norms ~100), whose number depends on the processor's BLAS kernel. giotto-ph always runs with ``collapse_edges=False``: edge collapse was
 30-100x slower on dense activation clouds.
 
 Representatives (``representatives=True``) name the points behind every bar, for linked
@@ -40,7 +44,7 @@ import numpy as np
 from .._display import RichDisplay
 from ..errors import BudgetExceededError, TDAInputError, TDATypeError
 from ..options import Spec, option
-from .scaling import SCALES, rescale_points, validate_cloud
+from .scaling import SCALES, refine_close_pairs, rescale_points, validate_cloud
 
 __all__ = [
     "BACKENDS",
@@ -393,10 +397,11 @@ def persistence(
     if distance_matrix:
         distances = array
     else:
-        # The same matrix ripser.ripser and gph.ripser_parallel build from a point cloud.
+        # The matrix ripser.ripser and gph.ripser_parallel build from a point cloud, with the
+        # pairs that cancellation made wrong (and processor-dependent) recomputed exactly.
         from sklearn.metrics import pairwise_distances as sk_pairwise_distances
 
-        distances = sk_pairwise_distances(array, metric="euclidean")
+        distances = refine_close_pairs(array, sk_pairwise_distances(array, metric="euclidean"))
 
     if backend == "ripser":
         raw_diagrams, raw_reps = _run_ripser(distances, maxdim, thresh, coeff, representatives)

@@ -86,3 +86,29 @@ def test_clear_errors():
         dead.result()
     with pytest.raises(TDAInputError, match="batch_size"):
         minibatch_cka_matrix([np.zeros((8, 2))], batch_size=3)
+
+
+_SYMMETRY_SCRIPT = """
+import numpy as np
+from tda_widgets.topology.minibatch_cka import minibatch_cka_matrix
+rng = np.random.default_rng(1)
+X, Y = rng.normal(size=(23, 4)), rng.normal(size=(23, 6)) + rng.normal(size=(23, 1))
+got = minibatch_cka_matrix([X, Y, Y ** 2], batch_size=10)
+print(bool(np.array_equal(got, got.T)))
+"""
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"), reason="x86 OpenBLAS kernels")
+@pytest.mark.parametrize("core", ["Prescott", "Sandybridge"])
+def test_the_matrix_is_exactly_symmetric_under_other_blas_kernels(core):
+    # regression (issue 26): under OpenBLAS's Sandybridge kernel (another processor's) the
+    # (0, 1) and (1, 0) entries came out one ulp apart
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_CORETYPE": core}
+    run = subprocess.run([sys.executable, "-c", _SYMMETRY_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "True"
