@@ -978,6 +978,39 @@ TEACHING = [
     barcode(result.diagrams, points, "the same bars as a barcode (the infinite H0 bar is cut at the right)").show()
     """),
     md("""
+    ## Watching the balls grow
+
+    The Rips complex of the same circle at three edge lengths ε (balls of radius ε / 2 in
+    orange, edges in grey, filled triangles in blue). Before the loop's birth the points form
+    arcs; just after it a ring of edges closes the loop (drawn in red: a representative cycle);
+    past its death triangles fill the disk and the hole is gone. Under each picture, the Betti
+    numbers there: how many components (β0) and loops (β1) the diagram says are alive.
+    """),
+    code("""
+    from tda_widgets.figures import filtration_figure
+    from tda_widgets.topology import betti_numbers, representative_cycle, rips_complex
+
+    loop_index = int(np.argmax(h1[:, 1] - h1[:, 0]))
+    values = [round(loop[0] / 2, 2), round(loop[0] + 0.05, 2), round(loop[1] + 0.1, 2)]
+    stages = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
+                           subplot_titles=[f"ε = {v} (ball radius {v / 2:.2f}): β0 = {betti_numbers(result.diagrams, v)[0]}, "
+                                           f"β1 = {betti_numbers(result.diagrams, v)[1]}" for v in values])
+    cycle = representative_cycle(points, loop_index)
+    for col, value in enumerate(values, start=1):
+        stage = filtration_figure(points, rips_complex(points, value), balls=col < 3, cycle=cycle if col == 2 else None)
+        for trace in stage.data:
+            stages.add_trace(trace.update(showlegend=False), row=1, col=col)
+        stages.update_xaxes(visible=False, row=1, col=col)
+        stages.update_yaxes(visible=False, scaleanchor=f"x{col}" if col > 1 else "x", row=1, col=col)
+    stages.update_layout(width=960, height=380, title="The circle's Rips complex before, during and after its loop",
+                         margin=dict(t=90, l=10, r=10, b=10))
+    for annotation in stages.layout.annotations:
+        annotation.font.size = 12
+    stages.show()
+    assert betti_numbers(result.diagrams, values[1])[1] >= 1 and betti_numbers(result.diagrams, values[2])[1] == 0
+    assert len(cycle) >= 3 and all(np.linalg.norm(points[i] - points[j]) <= loop[0] + 1e-5 for i, j in cycle)   # ripser: float32
+    """),
+    md("""
     ## Two circles, noise, and a figure eight
 
     - **Two circles** one unit apart: two long H0 bars (the two circles are separate components
