@@ -444,7 +444,7 @@ PAPER = [
         \"\"\"The layer's class tree cut in two branches, as text.\"\"\"
         cut = trees[layer].cut(2)
         branches = [[shapes.class_names[c] for c in classes if cut[c] == k] for k in sorted(set(cut.values()))]
-        return " | ".join("{" + ", ".join(b) + "}" for b in branches)
+        return " / ".join("{" + ", ".join(b) + "}" for b in branches)
 
 
 
@@ -483,7 +483,7 @@ PAPER = [
     class purity passes 0.8 only at **{first_class_high}**. "Lift" puts both on one scale:
     (purity - shuffled mean) / (1 - shuffled mean), 0 for chance and 1 for pure nodes. {verdict}.
     In `block1` neither goes far (class lift {lift('block1', 0):.2f}, group lift {lift('block1', 1):.2f}): the first
-    layer's nodes follow brightness and size more than shape. The **tree agreement** asks something stricter:
+    layer's nodes barely follow the labels. The **tree agreement** asks something stricter:
     cluster the six classes by how much they share nodes and cut the tree in two; 1 would be round against
     angular, 0 no better than chance. It stays at {min(agreement.values()):+.2f} to {max(agreement.values()):+.2f}:
     the tree's first split sets one or two shapes apart (last column), not the round ones from the angular
