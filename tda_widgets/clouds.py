@@ -114,8 +114,13 @@ class CloudSpec(Spec):
                              choices=ACTIVATIONS, allow_callable=True)
 
     def _check(self) -> None:
-        if self.projection is not None and self.n_components is None:
-            raise TDAInputError(f"CloudSpec(projection={self.projection!r}) needs n_components, the target "
+        self.check_projection(self.projection, self.n_components, "CloudSpec")
+
+    @staticmethod
+    def check_projection(projection: Optional[str], n_components: Optional[int], where: str) -> None:
+        """The one rule that joins two fields: a projection needs its target dimension."""
+        if projection is not None and n_components is None:
+            raise TDAInputError(f"{where}(projection={projection!r}) needs n_components, the target "
                                 "dimension, e.g. n_components=50.")
 
     @property
@@ -435,20 +440,12 @@ def make_cloud(
         raise TDAInputError(f"activations of layer {layer!r} hold no image (shape {arr.shape}); capture at least 2 images.")
     if not selected:
         mode = resolve_mode(mode, arr.shape[1:], layer, n_images=arr.shape[0])
-    if projection not in PROJECTIONS:
-        raise TDAInputError(
-            f"The 'projection' parameter of make_cloud must be one of {PROJECTIONS}. Got {projection!r} instead."
-        )
-    if subsample not in SUBSAMPLES:
-        raise TDAInputError(
-            f"The 'subsample' parameter of make_cloud must be one of {SUBSAMPLES}. Got {subsample!r} instead."
-        )
-    if projection is not None and (n_components is None or int(n_components) < 1):
-        raise TDAInputError(
-            f"projection={projection!r} needs n_components >= 1 (the target dimension); got {n_components!r}."
-        )
-    if max_points is not None and int(max_points) < 1:
-        raise TDAInputError(f"max_points must be >= 1 or None (keep every point); got {max_points!r}.")
+    # CloudSpec's declarations are the rules (make_cloud and CloudSpec accept and refuse the same
+    # values); only the default of max_points differs: this pure function keeps every point
+    # unless asked, a Study's CloudSpec subsamples to its declared budget.
+    CloudSpec.check("make_cloud", projection=projection, subsample=subsample, n_components=n_components,
+                    max_points=max_points, seed=seed, standardize=standardize)
+    CloudSpec.check_projection(projection, n_components, "make_cloud")
 
     n = arr.shape[0]
     channel_index = None

@@ -125,61 +125,30 @@ def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None
         A distance (``"ph"``, ``"rtd"``, ``"procrustes"``) or a similarity (the others):
         ``MEASURES[measure]``.
     """
-    from .compute import Study
     from .engine import steps
+    from .engine.study import Study
 
     where = "cross_model_matrix"
     if not isinstance(study_a, Study) or not isinstance(study_b, Study):
         raise TDATypeError(f"The 'study_a' and 'study_b' parameters of {where} must be Study objects. "
                            f"Got {type(study_a).__name__} and {type(study_b).__name__} instead.")
     (measure,) = _check_measures((measure,), where)
-    if study_a._inputs_key != study_b._inputs_key:
+    if study_a.context.inputs_key != study_b.context.inputs_key:
         raise TDAInputError(f"{where} compares two models image by image, so both studies must see the same images "
                             "(the same ones, in the same order, with the same n_images and seed). Build both with the "
                             "same images, labels, n_images and seed.")
-    rows = steps.layers_of(study_a, layers)
-    cols = steps.layers_of(study_b, layers_b if layers_b is not None else rows)
-    dims = tuple(sorted({int(d) for d in dims}))
     if measure == "ph":
         DistanceSpec.check(where, metric=metric, infinite=infinite)
         PersistenceSpec.check(where, scale=scale)
-        settings: tuple = (spec, metric, dims, scale, infinite)
+        similarity_spec = None
     elif measure == "cka":
-        settings = ()
+        similarity_spec = None
         if options:
             raise TDAInputError(f"{where}: linear CKA takes no options. Got {sorted(options)}.")
     else:
-        kwargs = SimilaritySpec.from_kwargs(where, measure=measure, **options).measure_kwargs()
-        settings = (spec, tuple(sorted(kwargs.items())))
-    key = study_a._key("cross-model", study_b.model_key(), tuple(rows), tuple(cols), measure, settings)
-
-    def compute() -> np.ndarray:
-        if measure == "ph":
-            maxdim = steps.diagram_maxdim(dims)
-            # preset=False: the arguments as given (and as keyed above), never a study's preset in their place
-            a = study_a.diagrams(rows, spec, maxdim=maxdim, scale=scale, preset=False, cancel=cancel)
-            b = study_b.diagrams(cols, spec, maxdim=maxdim, scale=scale, preset=False, cancel=cancel)
-            pair = lambda x, y: diagrams_distance(a[x], b[y], metric, dims=dims, infinite=infinite)
-        elif measure == "cka":
-            a = {k: v.reshape(study_a.n_images, -1) for k, v in study_a.activations(rows, cancel=cancel).items()}
-            b = {k: v.reshape(study_b.n_images, -1) for k, v in study_b.activations(cols, cancel=cancel).items()}
-            pair = lambda x, y: linear_cka(a[x], b[y])
-        else:
-            arrays_a, images_a = steps.similarity_representations(study_a, rows, spec, cancel)
-            arrays_b, images_b = steps.similarity_representations(study_b, cols, spec, cancel)
-            shared = np.intersect1d(images_a, images_b)
-            keep_a, keep_b = np.isin(images_a, shared), np.isin(images_b, shared)
-            a = {name: x[keep_a] for name, x in zip(rows, arrays_a)}
-            b = {name: y[keep_b] for name, y in zip(cols, arrays_b)}
-            pair = lambda x, y: representation_similarity(a[x], b[y], measure, **kwargs)
-        out = np.empty((len(rows), len(cols)))
-        for i, x in enumerate(rows):
-            check_cancel(cancel, "cross-model comparison")
-            out[i] = [pair(x, y) for y in cols]
-            report(progress, i + 1, len(rows), f"{MEASURE_LABELS[measure]}: {x}")
-        return out
-
-    return steps.cached(study_a, key, compute, "cross_model").copy()
+        similarity_spec = SimilaritySpec.from_kwargs(where, measure=measure, **options)
+    return steps.cross_model(study_a.context, study_b.context, measure, layers, layers_b, spec, metric, dims, scale,
+                             infinite, similarity_spec, MEASURE_LABELS[measure], progress, cancel)
 
 
 def _as_models(models, where: str = "cross_model_comparison") -> tuple[list, list]:
@@ -266,7 +235,7 @@ def cross_model_comparison(
         On an unknown measure, fewer than two models, or a checkpoint that does not fit.
     """
     from . import presets as _presets
-    from .compute import Study
+    from .engine.study import Study
 
     where = "cross_model_comparison"
     measures = _check_measures(measures, where)

@@ -21,8 +21,50 @@ from typing import Any, Optional
 
 from .errors import TDAInputError, TDATypeError
 
-__all__ = ["Option", "option", "Spec", "options_of", "add_arguments"]
+__all__ = ["Option", "option", "Spec", "options_of", "add_arguments", "NotGiven", "NOT_GIVEN", "unset",
+           "is_given"]
 
+
+class NotGiven:
+    """An argument the caller left out, carrying the declared default it stands for.
+
+    A study preset (:func:`tda_widgets.presets.apply`) fills exactly the arguments that are
+    ``NotGiven``; an argument given *equal* to its default is given and wins. ``NOT_GIVEN``
+    carries no default; :func:`unset` makes the marker of a declared option, which shows its
+    default in signatures and ``help()`` and compares equal to it (so introspection reads the
+    declared default). Never pass one on to a computation: :func:`presets.apply` replaces every
+    marker by a value.
+    """
+
+    __slots__ = ("default",)
+
+    def __init__(self, default: Any = None):
+        self.default = default
+
+    def __repr__(self) -> str:
+        return repr(self.default)
+
+    def __eq__(self, other: Any) -> bool:
+        return self.default == (other.default if isinstance(other, NotGiven) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.default)
+
+
+#: "Not given", without a default (e.g. ``Study.mapper(mapper=...)`` left out).
+NOT_GIVEN = NotGiven()
+
+
+def unset(spec: Any, name: str) -> NotGiven:
+    """The "not given" marker of option ``name`` of ``spec`` (carrying its declared default)."""
+    return NotGiven(options_of(spec)[name].default)
+
+
+def is_given(value: Any) -> bool:
+    """Whether ``value`` was given (is not a :class:`NotGiven` marker)."""
+    return not isinstance(value, NotGiven)
+
+_CLOSED = ("both", "left", "right", "neither")
 _KIND_WORDS = {Integral: "int", Real: "number", bool: "bool", tuple: "tuple", str: "str"}
 
 
@@ -45,7 +87,12 @@ class Option:
         with ``choices`` too, a value is either one of the named choices or of this kind
         (e.g. ``eps``: ``"knee"`` or a number).
     minimum, maximum : float, optional
-        Inclusive bounds of a number.
+        Bounds of a number (``None``: unbounded on that side).
+    closed : {"both", "left", "right", "neither"}, default "both"
+        Which of the bounds belong to the allowed interval, as in scikit-learn's
+        ``Interval``: ``closed="neither"`` with ``minimum=0, maximum=1`` is ``0 < x < 1``.
+        A comparison that fails (NaN) refuses the value; an open ``maximum=math.inf``
+        means "finite".
     allow_none : bool
         Whether ``None`` is allowed (besides ``choices``).
     allow_callable : bool
@@ -64,10 +111,15 @@ class Option:
     kind: Any = None
     minimum: Optional[float] = None
     maximum: Optional[float] = None
+    closed: str = "both"
     allow_none: bool = False
     allow_callable: bool = False
     label: Optional[str] = None
     ui: Optional[tuple] = None
+
+    def __post_init__(self):
+        if self.closed not in _CLOSED:
+            raise ValueError(f"Option {self.name!r}: closed must be one of {_CLOSED}; got {self.closed!r}.")
 
     @property
     def text(self) -> str:
@@ -88,9 +140,11 @@ class Option:
         words = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds if k is not None) or "value"
         bounds = []
         if self.minimum is not None:
-            bounds.append(f">= {self.minimum}")
-        if self.maximum is not None:
-            bounds.append(f"<= {self.maximum}")
+            bounds.append(f"{'>=' if self.closed in ('both', 'left') else '>'} {self.minimum}")
+        if self.maximum is not None and not self._finite_only:
+            bounds.append(f"{'<=' if self.closed in ('both', 'right') else '<'} {self.maximum}")
+        if self._finite_only:
+            bounds.append("finite")
         rule = f"{'an' if words[0] in 'aeiou' else 'a'} {words}" + (f" {' and '.join(bounds)}" if bounds else "")
         return rule + (" or None" if self.allow_none else "")
 
@@ -119,12 +173,31 @@ class Option:
         if self.kind is not None:
             kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
             if isinstance(value, bool) and bool not in kinds:
-                raise TDATypeError(f"{head} Got {value!r} (a bool) instead.")
+                raise TDATypeError(f"{head} Got {value!r} (a bool) instead.{self._hint()}")
             if not isinstance(value, kinds):
-                raise TDATypeError(f"{head} Got {value!r} ({type(value).__name__}) instead.")
-        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
-            raise TDAInputError(f"{head} Got {value!r} instead.")
+                raise TDATypeError(f"{head} Got {value!r} ({type(value).__name__}) instead.{self._hint()}")
+        if not self.within(value):
+            raise TDAInputError(f"{head} Got {value!r} instead.{self._hint()}")
         return value
+
+    @property
+    def _finite_only(self) -> bool:
+        return self.maximum == float("inf") and self.closed in ("left", "neither")
+
+    def within(self, value: Any) -> bool:
+        """Whether a number lies in the declared interval (written so that NaN lies in none)."""
+        if self.minimum is not None:
+            if not (value >= self.minimum if self.closed in ("both", "left") else value > self.minimum):
+                return False
+        if self.maximum is not None:
+            if not (value <= self.maximum if self.closed in ("both", "right") else value < self.maximum):
+                return False
+        return True
+
+    def _hint(self) -> str:
+        """" Try name=default." when the default is a value the rule allows (it is, for every
+        declared option; tested)."""
+        return f" Try {self.name}={self.default!r}." if self.default is not None else ""
 
 
 def option(default: Any, help: str, **declaration: Any) -> Any:
@@ -200,19 +273,21 @@ class Spec:
 
 
 def add_arguments(parser: Any, spec_cls: Any, *, only: Optional[list] = None,
-                  aliases: Optional[dict] = None) -> None:
+                  aliases: Optional[dict] = None, not_given: bool = False) -> None:
     """Add one ``--flag`` per declared option of ``spec_cls`` to an argparse parser or group
-    (choices, default and help from the declaration); ``aliases`` adds older flag names."""
+    (choices, default and help from the declaration); ``aliases`` adds older flag names. With
+    ``not_given``, a flag left out parses as a :class:`NotGiven` marker carrying the default
+    (equal to it), so a study preset can fill it (:func:`tda_widgets.presets.apply`)."""
     for name, opt in options_of(spec_cls).items():
         if only is not None and name not in only:
             continue
-        default = opt.default
+        default = NotGiven(opt.default) if not_given else opt.default
         flags = ["--" + name.replace("_", "-")] + list((aliases or {}).get(name, ()))
         if opt.kind is bool or (opt.choices is not None and set(opt.choices) <= {True, False}):
-            parser.add_argument(*flags, default=default, action="store_true" if not default else "store_false",
-                                help=f"{opt.help} (default {default})", dest=name)
+            parser.add_argument(*flags, default=default, action="store_true" if not opt.default else "store_false",
+                                help=f"{opt.help} (default {opt.default})", dest=name)
             continue
-        kwargs: dict = {"default": default, "help": f"{opt.help} (default {default})", "dest": name}
+        kwargs: dict = {"default": default, "help": f"{opt.help} (default {opt.default})", "dest": name}
         if opt.choices is not None and opt.kind is not None:  # a named choice or a number
             words = tuple(c for c in opt.choices if c is not None)
             kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)

@@ -60,11 +60,12 @@ from typing import Optional
 
 from .clouds import CloudSpec
 from .errors import TDAInputError
+from .options import NOT_GIVEN, NotGiven, is_given
 from .topology.distances import DistanceSpec
 from .topology.mapper import MapperSpec
 from .topology.persistence import PersistenceSpec
 
-__all__ = ["Preset", "STUDY_PRESETS", "get", "names", "resolve"]
+__all__ = ["Preset", "STUDY_PRESETS", "get", "names", "apply", "apply_spec", "resolve", "NOT_GIVEN"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,22 @@ class Preset:
         if self.mapper is not None:
             kwargs.update(self.mapper.kwargs())
         return kwargs
+
+    def values(self) -> dict:
+        """Every argument this preset sets, by the name it has in the package's signatures: the
+        specs (``cloud``, also called ``spec``; ``persistence``, ``distance``, ``mapper``) and
+        their fields (``metric``, ``dims``, ``infinite``, ``scale``, ``lens``, ...), ``layers``
+        and ``n_images``. Read by :func:`apply`."""
+        out: dict = {"layers": self.layers, "n_images": self.n_images, "cloud": self.cloud, "spec": self.cloud,
+                     **self.cloud.kwargs()}
+        for name in ("persistence", "distance", "mapper"):
+            spec = getattr(self, name)
+            if spec is not None:
+                out[name] = spec
+                out.update(spec.kwargs())
+        out.pop("maxdim", None)  # derived from dims by the steps; never a method's argument
+        out.pop("backend", None)
+        return out
 
     def settings(self) -> list[tuple[str, str, str]]:
         """``(setting, value, source)`` rows, for the report and the documentation."""
@@ -227,34 +244,61 @@ def get(name: str) -> Preset:
     return STUDY_PRESETS[name]
 
 
-def resolve(preset, given: dict, defaults: dict) -> dict:
-    """Fill keyword arguments from a preset: each argument still at its declared default takes
-    the preset's value; an argument given with another value wins.
+def apply(preset, given: dict) -> dict:
+    """The one rule by which a study preset meets arguments (the Study, the explorers, the
+    report, the magics and the command line all call it): each argument that is
+    :class:`~tda_widgets.options.NotGiven` takes the preset's value when the preset sets it, else
+    its declared default (the marker's); every given argument is kept as it is, even one equal
+    to its default.
 
     Parameters
     ----------
-    preset : str, Preset or None
+    preset : str, Preset, None or False
+        The study preset (None or False: none; every marker then becomes its default).
     given : dict
-        The arguments as received.
-    defaults : dict
-        The declared default of each argument the preset may set.
+        The arguments as received, ``NotGiven`` markers for those left out.
 
     Returns
     -------
     dict
-        ``given`` with the preset's values filled in (unchanged when ``preset`` is None).
+        ``given`` with every marker replaced by a value.
+
+    Examples
+    --------
+    >>> from tda_widgets.options import NotGiven
+    >>> apply("ph", {"metric": NotGiven("bottleneck"), "scale": "median"})
+    {'metric': 'sliced-wasserstein', 'scale': 'median'}
+    >>> apply(None, {"metric": NotGiven("bottleneck")})
+    {'metric': 'bottleneck'}
     """
-    if preset is None:
-        return dict(given)
-    chosen = get(preset)
-    values = {**chosen.compare_kwargs(), **chosen.mapper_kwargs()}
-    out = dict(given)
-    for name, value in values.items():
-        if name in out and name in defaults and _same(out[name], defaults[name]):
-            out[name] = value
-    return out
+    values = get(preset).values() if preset is not None and preset is not False else {}
+    return {name: (values.get(name, value.default) if isinstance(value, NotGiven) else value)
+            for name, value in given.items()}
 
 
+def apply_spec(preset, name: str, spec_cls, spec, **keywords):
+    """One step's spec from a preset, a spec and the keyword sugar: ``spec`` when given, else the
+    preset's spec called ``name`` (else ``spec_cls()``), with every *given* keyword replacing
+    its field (validated by the spec). ``Study.mapper(layer, mapper=MapperSpec(n_cubes=5))`` and
+    ``Study.mapper(layer, n_cubes=5)`` give the same spec."""
+    base = apply(preset, {name: spec})[name]
+    base = spec_cls() if base is None else base
+    if not isinstance(base, spec_cls):
+        from .errors import TDATypeError
+
+        raise TDATypeError(f"The '{name}' parameter must be a {spec_cls.__name__}. Got {type(base).__name__} "
+                           f"instead; build one with {spec_cls.__name__}(...).")
+    changes = {key: value for key, value in keywords.items() if is_given(value)}
+    return base.replace(**changes) if changes else base
+
+
+def resolve(preset, given: dict, defaults: dict) -> dict:
+    """Older form of :func:`apply`, for arguments without markers: an argument equal to its
+    ``defaults`` entry counts as not given. Prefer :func:`apply` with
+    :class:`~tda_widgets.options.NotGiven` markers, which tells the two apart."""
+    marked = {name: (NotGiven(value) if name in defaults and _same(value, defaults[name]) else value)
+              for name, value in given.items()}
+    return apply(preset, marked)
 def _same(a, b) -> bool:
     try:
         return bool(a == b) and type(a) is type(b)

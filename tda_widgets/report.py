@@ -35,9 +35,9 @@ import numpy as np
 from ._progress import CancelEvent, ProgressCallback, check_cancel, report
 from .clouds import CloudSpec
 from .compute import Study
-from .options import add_arguments
+from .options import NotGiven, add_arguments, unset
 from .topology.cka import CKASpec
-from .topology.distances import DistanceSpec
+from .topology.distances import DistanceSpec, check_dims
 from .topology.mapper import MapperSpec
 from .topology.persistence import PersistenceSpec
 from .topology.similarity import SimilaritySpec
@@ -142,10 +142,10 @@ def _figure_html(fig, div_id: str, first: bool, small: bool = False) -> str:
 def build_report(
     study: Study,
     *,
-    spec: CloudSpec = CloudSpec(),
-    metric: str = _DIST.metric,
-    dims: Sequence[int] = _DIST.dims,
-    scale: str = _PH.scale,
+    spec: CloudSpec = NotGiven(CloudSpec()),
+    metric: str = unset(DistanceSpec, "metric"),
+    dims: Sequence[int] = unset(DistanceSpec, "dims"),
+    scale: str = unset(PersistenceSpec, "scale"),
     mapper_kwargs: Optional[dict] = None,
     title: Optional[str] = None,
     model_name: Optional[str] = None,
@@ -224,29 +224,19 @@ def build_report(
         raise TDATypeError(f"The 'study' parameter of {func} must be a tda_widgets Study. "
                            f"Got {type(study).__name__} instead; build one with Study(model, images, labels).")
     chosen = _presets.get(preset) if preset is not None else study.preset
-    if chosen is not None:
-        filled = _presets.resolve(chosen, {"spec": spec, "metric": metric, "dims": tuple(dims), "scale": scale},
-                                  {"spec": CloudSpec(), "metric": _DIST.metric, "dims": _DIST.dims, "scale": _PH.scale})
-        spec, metric, dims, scale = filled["spec"], filled["metric"], filled["dims"], filled["scale"]
-        if chosen.mapper is not None:
-            mapper_kwargs = {**chosen.mapper.kwargs(), **{k: v for k, v in (mapper_kwargs or {}).items()
-                                                           if k not in MapperSpec.options() or v != MapperSpec.default(k)}}
+    # the one rule (presets.apply): what was left out takes the preset's value, what was given wins
+    filled = _presets.apply(chosen, {"spec": spec, "metric": metric, "dims": dims, "scale": scale})
+    spec, metric, dims, scale = filled["spec"], filled["metric"], filled["dims"], filled["scale"]
     if not isinstance(spec, CloudSpec):
         raise TDATypeError(f"The 'spec' parameter of {func} must be a CloudSpec. Got {type(spec).__name__} instead.")
     DistanceSpec.check(func, metric=metric)
     PersistenceSpec.check(func, scale=scale)
-    try:
-        dims = tuple(sorted({int(d) for d in dims}))
-    except (TypeError, ValueError):
-        raise TDAInputError(f"The 'dims' parameter of {func} must be a sequence of ints such as (0, 1). "
-                            f"Got {dims!r} instead.") from None
-    if not dims or min(dims) < 0:
-        raise TDAInputError(f"The 'dims' parameter of {func} must hold at least one dimension >= 0, "
-                            f"e.g. (0, 1). Got {dims!r} instead.")
+    dims = tuple(sorted(check_dims(dims, func)))
     if mapper_kwargs is not None and not isinstance(mapper_kwargs, dict):
         raise TDAInputError(f"The 'mapper_kwargs' parameter of {func} must be a dict or None. "
                             f"Got {type(mapper_kwargs).__name__} instead.")
-    mapper_kwargs = dict(mapper_kwargs or {})
+    left_out = {name: unset(MapperSpec, name) for name in MapperSpec.options()} if chosen and chosen.mapper else {}
+    mapper_kwargs = _presets.apply(chosen, {**left_out, **(mapper_kwargs or {})})
     others = _other_studies(study, other_models, func)
 
     layers = list(study.layers)
@@ -744,20 +734,26 @@ def add_report_settings(group) -> None:
                             "their defaults take the preset's values): "
                             + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items()))
     # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
-    add_arguments(group, DistanceSpec, only=["metric"])
-    add_arguments(group, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
-    add_arguments(group, PersistenceSpec, only=["scale"])
-    add_arguments(group, MapperSpec, only=list(_MAPPER_FLAGS))
+    # a flag left out parses as a NotGiven marker, which presets.apply fills from --preset
+    add_arguments(group, DistanceSpec, only=["metric"], not_given=True)
+    add_arguments(group, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]}, not_given=True)
+    add_arguments(group, PersistenceSpec, only=["scale"], not_given=True)
+    add_arguments(group, MapperSpec, only=list(_MAPPER_FLAGS), not_given=True)
     group.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
     group.add_argument("--title", default=None)
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _value(value: Any) -> Any:
+    """A flag's value: its default when it was left out (a NotGiven marker)."""
+    return value.default if isinstance(value, NotGiven) else value
+
+
 def check_report_settings(args) -> Path:
     """Check the flags of :func:`add_report_settings` before any computation; returns the
     output path."""
-    if args.max_points < 3:
-        raise TDAInputError(f"--points must be at least 3. Got {args.max_points}.")
+    # the declared rule (CloudSpec's), not one of the command line's own
+    CloudSpec.check("the report's --points", max_points=_value(args.max_points))
     out = Path(args.out).expanduser()
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
@@ -770,15 +766,13 @@ def write_report_from_args(out: Path, study: Study, args, *, model_name: str, da
     (and ``args.seed``), with a progress bar unless ``--quiet``."""
     from tqdm.auto import tqdm
 
-    spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
-    preset = getattr(args, "preset", None)
-    if preset:  # the preset's cloud, with the fields whose flags were changed
-        from .presets import get
+    from .presets import apply_spec
 
-        changed = {name: value for name, value in (("mode", args.mode), ("max_points", args.max_points))
-                   if value != CloudSpec.default(name)}
-        spec = get(preset).cloud.replace(seed=args.seed, **changed)
-    mapper_kwargs = {name: getattr(args, name) for name in _MAPPER_FLAGS}
+    preset = getattr(args, "preset", None) or None
+    # the preset's cloud (else the declared one) with the fields whose flags were given
+    spec = apply_spec(preset, "cloud", CloudSpec, NotGiven(None), mode=args.mode, max_points=args.max_points,
+                      seed=args.seed)
+    mapper_kwargs = {name: getattr(args, name) for name in _MAPPER_FLAGS}  # markers where a flag was left out
     bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
 
     def progress(done, total, message):

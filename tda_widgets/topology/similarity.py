@@ -122,7 +122,7 @@ class SimilaritySpec(Spec):
     backend: str = option("auto", "RTD: Vietoris-Rips backend (identical barcodes)", choices=BACKENDS,
                           label="PH backend")
     keep: float = option(0.99, "SVCCA: fraction of each layer's variance kept by the SVD step (Raghu et al.: "
-                         "0.99)", kind=Real, minimum=0.0, maximum=1.0, label="SVCCA variance kept")
+                         "0.99)", kind=Real, minimum=0.0, maximum=1.0, closed="right", label="SVCCA variance kept")
     n_components: Optional[int] = option(None, "SVCCA: keep this many SVD directions instead of a variance "
                                          "fraction", kind=Integral, minimum=1, allow_none=True,
                                          label="SVCCA directions")
@@ -131,11 +131,6 @@ class SimilaritySpec(Spec):
                             kind=Real, minimum=0.0, label="CCA epsilon")
     metric: str = option("correlation", "RSA: dissimilarity between two images' activations in each RDM",
                          choices=RSA_METRICS, label="RSA metric")
-
-    def _check(self) -> None:
-        if not self.keep > 0:
-            raise TDAInputError(f"The 'keep' parameter of SimilaritySpec must be in (0, 1]. Got {self.keep!r}; "
-                                "use 0.99 (Raghu et al.) or set n_components.")
 
     def measure_kwargs(self) -> dict:
         """The keyword arguments of the chosen measure's function (``rtd_batch`` -> ``batch``, ...)."""
@@ -432,16 +427,16 @@ def _check_cca_shape(A: np.ndarray, B: np.ndarray, where: str, what: str, fix: s
 
 
 def _svcca_options(keep, n_components, epsilon, where: str = "svcca"):
-    if isinstance(keep, (bool, np.bool_)) or not isinstance(keep, (Real, np.floating)) or not 0 < keep <= 1:
-        raise TDAInputError(f"The 'keep' parameter of {where} must be a fraction of variance in (0, 1]. Got "
-                            f"{keep!r}; use 0.99 (Raghu et al.) or n_components=k for a fixed number of directions.")
+    if isinstance(keep, np.bool_):
+        keep = bool(keep)  # refused as a bool below
+    SimilaritySpec.check(where, keep=keep)  # the declared rule: 0 < keep <= 1
     if n_components is not None:
         n_components = _int_option(n_components, "n_components", where, 1)
     return float(keep), n_components, _epsilon(epsilon, where)
 
 
 @_one_blas_thread
-def svcca(X, Y, *, keep: float = 0.99, n_components: Optional[int] = None,
+def svcca(X, Y, *, keep: float = SimilaritySpec.default("keep"), n_components: Optional[int] = None,
           epsilon: float = CCA_EPSILON) -> float:
     """SVCCA similarity (Raghu et al., NeurIPS 2017): a **similarity** in [0, 1], 1 when the two
     representations' top singular subspaces coincide.
@@ -726,13 +721,7 @@ _FUNCTIONS = {"rtd": rtd, "svcca": svcca, "pwcca": pwcca, "procrustes": procrust
 
 
 def _check_measure(measure, where: str) -> str:
-    if not isinstance(measure, str) or measure not in MEASURES:
-        import difflib
-
-        close = difflib.get_close_matches(str(measure), MEASURES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise TDAInputError(f"The 'measure' parameter of {where} must be one of {list(MEASURES)}. Got {measure!r} "
-                            f"instead.{hint}")
+    SimilaritySpec.check(where, measure=measure)  # the declared choices
     return measure
 
 
@@ -827,8 +816,9 @@ def _prepare_layers(reps: list, measure: str, options: dict):
         if unknown:
             raise TDAInputError(f"svcca got unknown option(s) {sorted(unknown)}; its options are keep, n_components "
                                 "and epsilon.")
-        keep, n_components, epsilon = _svcca_options(options.get("keep", 0.99), options.get("n_components"),
-                                                     options.get("epsilon", CCA_EPSILON))
+        keep, n_components, epsilon = _svcca_options(options.get("keep", SimilaritySpec.default("keep")),
+                                                     options.get("n_components", SimilaritySpec.default("n_components")),
+                                                     options.get("epsilon", SimilaritySpec.default("epsilon")))
         _pair(arrays[0], arrays[0], "svcca", 3, "CCA needs more images than directions")
         prepared = [_svd_reduce(a, keep, n_components, f"representations[{k}]", "svcca")
                     for k, a in enumerate(arrays)]
