@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .._display import RichDisplay, one_line
-from ..clouds import CloudSpec
+from ..core._display import RichDisplay, one_line
+from ..clouds.make import CloudSpec
 from ..topology.distances import DistanceSpec
 
 __all__ = ["Comparison"]

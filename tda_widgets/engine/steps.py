@@ -42,12 +42,13 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from .._progress import check_cancel, report
-from ..capture import DEFAULT_MAX_BYTES, capture_activations, resolve_layers
-from ..clouds import POSITION_MODES, CloudSpec, PointCloud, make_cloud, random_positions, resolve_mode, \
+from ..core._progress import check_cancel, report
+from ..capture.hooks import DEFAULT_MAX_BYTES, capture_activations, resolve_layers
+from ..clouds.modes import MODE_RECORDS, ONE_POINT_PER_IMAGE
+from ..clouds.make import POSITION_MODES, CloudSpec, PointCloud, make_cloud, random_positions, resolve_mode, \
     split_selection
-from ..errors import TDAInputError
-from ..layers import expand_layers
+from ..core.errors import TDAInputError
+from ..capture.layers import expand_layers
 from ..topology.cka import CKASpec, cka_matrix, rank_correlation
 from ..topology.distances import DistanceSpec, check_dims, layer_distance_matrix
 from ..topology.agreement import MeasuresTable, measures_table as agreement_table
@@ -59,7 +60,7 @@ from ..topology.similarity import MEASURE_INFO, MEASURES, SimilaritySpec, simila
 from .cache import DEFAULT_CACHE_BYTES
 from .context import Context
 from .results import Comparison
-from .scheduler import Batch, resolve_executor
+from ..core.scheduler import Batch, resolve_executor
 
 def build_context(model, images, labels=None, layers=None, *, executor=None, batch_size=None,
                   max_bytes: int = DEFAULT_MAX_BYTES, max_memory_bytes: int = 2 * 1024**3, stream_pooled: bool = True,
@@ -100,7 +101,7 @@ def build_context(model, images, labels=None, layers=None, *, executor=None, bat
         one model reuse each other's results (every key holds the model's and images'
         fingerprints, and the labels' where a result reads them).
     """
-    from ..inputs import ModelKey, count_images, inputs_fingerprint, labels_fingerprint, prepare_images
+    from ..capture.inputs import ModelKey, count_images, inputs_fingerprint, labels_fingerprint, prepare_images
     from .cache import ResultCache
     from .store import DiskStore
 
@@ -127,7 +128,8 @@ def build_context(model, images, labels=None, layers=None, *, executor=None, bat
                    store=DiskStore(store) if store is not None else None)
 
 
-REDUCTIONS = (None, "avg", "max", "top-l2", "random-position")
+#: The capture's reductions, one per streamed mode (the modes' records say which).
+REDUCTIONS = (None,) + tuple(dict.fromkeys(m.reduction for m in MODE_RECORDS.values() if m.reduction))
 #: The one-position reductions and their modes ("top-l2" -> "image-top-l2", ...).
 _SELECTION_MODES = {reduce: mode for mode, reduce in POSITION_MODES.items()}
 #: Every capture of a study feeds the images in one seeded order (and stores them back in their
@@ -412,7 +414,7 @@ def per_image_shapes(ctx) -> dict:
     """Every hookable module's output shape for one image (one probe forward, memoised per model)."""
     key = ("shapes", ctx.model_key())
     if key not in ctx.memo:
-        from ..capture import describe_layers
+        from ..capture.hooks import describe_layers
 
         ctx.memo[key] = {entry["name"]: tuple(entry["output_shape"]) for entry in describe_layers(ctx.model, ctx.images)
                          if entry.get("output_shape") is not None}
@@ -423,7 +425,7 @@ def forward_bytes(ctx) -> int:
     """One image's forward-pass peak (:func:`tda_widgets.budget.forward_bytes_per_image`), memoised per model."""
     key = ("forward bytes", ctx.model_key())
     if key not in ctx.memo:
-        from ..budget import forward_bytes_per_image
+        from .budget import forward_bytes_per_image
 
         ctx.memo[key] = forward_bytes_per_image(ctx.model, ctx.images)
     return ctx.memo[key]
@@ -440,7 +442,7 @@ def requested_batch_size(batch_size) -> Optional[int]:
 def batch_size(ctx) -> int:
     """The study's batch size: the one given (refused when its forward pass alone exceeds
     ``max_bytes``), else the largest whose forward pass fits a quarter of ``max_bytes`` (4 to 256)."""
-    from ..budget import batch_size_for, check_batch_size
+    from .budget import batch_size_for, check_batch_size
 
     if ctx.requested_batch_size is not None:
         return check_batch_size(ctx.requested_batch_size, forward_bytes(ctx), ctx.max_bytes)
@@ -457,7 +459,7 @@ def cka_estimator(ctx, layers, kernel: str, estimator: str, backend: str = "nump
         return "exact"
     if all(ctx.cache.peek(activations_key(ctx, layer, None)) for layer in layers):
         return "exact"
-    from ..budget import cka_fits_exactly
+    from .budget import cka_fits_exactly
 
     shapes = per_image_shapes(ctx)
     full = sum(4 * int(np.prod(shapes.get(layer, (1,)))) for layer in layers) * ctx.n_images
@@ -501,7 +503,7 @@ def cka(ctx, layers, kernel: str, debiased: bool, backend: str, device: Any, pro
         key = ctx.key("cka", tuple(layers), kernel, "minibatch", ctx.batch_size, CAPTURE_ORDER_SEED)
         return cached(ctx, key, lambda: streamed_cka(ctx, layers, progress, cancel)[0], "cka").copy()
     if backend == "torch":
-        from ..gpu import default_device
+        from ..topology.gpu import default_device
 
         device = default_device(device)  # checked before the cache: a missing GPU is an error
 
@@ -509,7 +511,7 @@ def cka(ctx, layers, kernel: str, debiased: bool, backend: str, device: Any, pro
         acts = activations(ctx, layers, None, cancel=cancel)
         features = [acts[layer].reshape(ctx.n_images, -1) for layer in layers]
         if backend == "torch":
-            from ..gpu import cka_matrix_torch
+            from ..topology.gpu import cka_matrix_torch
 
             return cka_matrix_torch(features, kernel=kernel, debiased=debiased, device=device, progress=progress,
                                     cancel=cancel)
@@ -517,12 +519,6 @@ def cka(ctx, layers, kernel: str, debiased: bool, backend: str, device: Any, pro
 
     where = str(device) if backend == "torch" else None
     return cached(ctx, ctx.key("cka", tuple(layers), kernel, debiased, backend, where), compute, "cka").copy()
-
-
-#: Cloud modes with one point per image, which a representational-similarity measure compares
-#: row by row ("auto" resolves to one of them).
-ONE_POINT_PER_IMAGE = ("auto", "image-flatten", "image-avgpool", "image-maxpool", "image-top-l2",
-                       "image-random-position", "linear")
 
 
 def similarity_representations(ctx, layers, spec: CloudSpec, cancel=None) -> tuple[list, np.ndarray]:
@@ -679,7 +675,7 @@ def sensitivity(ctx, layer: str, spec: CloudSpec, removed, step: int, measures, 
 def thumbnails(ctx, max_side: int = 32) -> np.ndarray:
     """The images as a float array (N, C, H, W), at most ``max_side`` pixels a side, cached under
     the images alone (no model fingerprint: every model's study of these images shares them)."""
-    from ..inputs import thumbnail_array
+    from ..capture.inputs import thumbnail_array
 
     return cached(ctx, ("thumbnails", ctx.inputs_key, max_side), lambda: thumbnail_array(ctx.images, max_side),
                   "thumbnails")
@@ -777,7 +773,7 @@ def estimate(ctx, spec: CloudSpec, layers, maxdim: int, max_bytes: Optional[int]
     """Memory estimate of a comparison before anything is captured (forward pass, clouds,
     persistence, CKA; :func:`tda_widgets.budget.estimate_study`); with ``max_bytes``, raise
     :class:`~tda_widgets.errors.BudgetExceededError` above it."""
-    from ..budget import check_budget, estimate_study
+    from .budget import check_budget, estimate_study
 
     args = (ctx.model, ctx.images, layers_of(ctx, layers), ctx.n_images, spec)
     kwargs = dict(maxdim=maxdim, stream_pooled=ctx.stream_pooled, batch_size=ctx.requested_batch_size,
@@ -836,3 +832,57 @@ def cross_model(ctx_a, ctx_b, measure: str, layers, layers_b, spec: CloudSpec, m
         return out
 
     return cached(ctx_a, key, compute, "cross_model").copy()
+
+
+def checkpoint_diagrams(checkpoints, layers: Sequence[str], spec: CloudSpec, scale: str, maxdim: int, backend: str,
+                        executor=None, progress=None, cancel=None, *, total: Optional[int] = None,
+                        where: str = "checkpoint_grid") -> dict:
+    """The persistence diagrams of ``layers`` at every checkpoint, through the same cache, scheduler,
+    progress and cancel as the other steps: ``{(layer, label): (PersistenceResult, factor, n_points)}``.
+
+    ``checkpoints`` is a sequence of ``(label, make_context)``; each context is made when its turn
+    comes (one checkpoint's model and activations at a time), its clouds come from :func:`cloud`
+    (one forward pass for its missing layers), and its cells are submitted to one
+    :class:`~tda_widgets.engine.scheduler.Batch` over every checkpoint (the pool works while the
+    next checkpoint loads). A cell is cached under its checkpoint's key (that model's fingerprint)
+    with the layer, the cloud spec, the rescaling, ``maxdim`` and the backend, so a second grid
+    over the same checkpoints computes nothing. ``total`` and the first ``len(checkpoints)`` units
+    of progress are the caller's (one per checkpoint's clouds).
+    """
+    from ..topology.persistence import rescaled_persistence
+
+    results: dict = {}
+    pending: dict = {}  # a submitted cell -> (its context's cache, its key, its number of points)
+
+    def store(cell, result_and_factor):
+        cache, key, n_points = pending[cell]
+        result, factor = result_and_factor
+        cached_value = cache.put(key, (read_only(result), float(factor), n_points))
+        results[cell] = cached_value
+
+    with Batch(executor, f"{where} (persistence)", progress=progress, cancel=cancel, total=total,
+               on_result=store) as batch:
+        for label, make_context in checkpoints:
+            check_cancel(cancel, f"{where} (checkpoint {label!r})")
+            ctx = make_context()
+            keys = {layer: ctx.key("checkpoint-diagrams", layer, spec, scale, maxdim, backend) for layer in layers}
+            for layer in layers:
+                found = ctx.cache.get(keys[layer])
+                if found is not None:
+                    results[(layer, label)] = found
+            missing = [layer for layer in layers if (layer, label) not in results]
+            if missing:  # one forward pass for every layer of this checkpoint
+                activations(ctx, missing, spec.reduction if ctx.stream_pooled else None, cancel=cancel,
+                            activation=spec.activation, seed=spec.seed)
+                clouds = {layer: cloud(ctx, layer, spec, cancel=cancel) for layer in missing}
+            batch.done += 1
+            report(progress, batch.done, total, f"clouds of checkpoint {label!r}")
+            for layer in missing:  # submitted now: the pool works while the next checkpoint loads
+                pending[(layer, label)] = (ctx.cache, keys[layer], clouds[layer].n_points)
+                batch.add((layer, label), rescaled_persistence, clouds[layer].points, scale, maxdim=maxdim,
+                          backend=backend, max_memory_bytes=ctx.max_memory_bytes,
+                          message=f"persistence of {layer!r} at checkpoint {label!r}")
+                ctx.stats["persistence"] += 1
+            del ctx
+        batch.results()
+    return results

@@ -12,11 +12,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .. import presets as _presets
-from ..capture import DEFAULT_MAX_BYTES
-from ..clouds import CloudSpec, PointCloud
-from ..inputs import model_fingerprint
-from ..options import NOT_GIVEN, NotGiven, unset
+from . import presets as _presets
+from ..capture.hooks import DEFAULT_MAX_BYTES
+from ..clouds.make import CloudSpec, PointCloud
+from ..capture.inputs import model_fingerprint
+from ..core.options import NOT_GIVEN, NotGiven, unset
 from ..topology.cka import CKASpec
 from ..topology.distances import DistanceSpec, check_dims
 from ..topology.mapper import MapperGraph, MapperSpec
@@ -24,7 +24,6 @@ from ..topology.persistence import PersistenceResult, PersistenceSpec
 from ..topology.scaling import SCALES
 from ..topology.similarity import SimilaritySpec
 from . import DEFAULT_CACHE_BYTES, ResultCache, local_process_pool, steps
-from .context import Context
 from .results import Comparison
 from .steps import diagram_maxdim
 

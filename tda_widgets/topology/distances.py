@@ -47,10 +47,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._progress import check_cancel
-from ..errors import TDAInputError, TDATypeError
-from ..engine.scheduler import Batch
-from ..options import Spec, option
+from ..core._progress import check_cancel
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.scheduler import Batch
+from ..core.options import Spec, option
 
 __all__ = [
     "INFINITE_POLICIES",

@@ -51,9 +51,9 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from .._display import RichDisplay, one_line
-from ..errors import TDAInputError, TDATypeError
-from ..options import Spec, option
+from ..core._display import RichDisplay, one_line
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.options import Spec, option
 
 __all__ = [
     "MapperNode",

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import presets as _presets
-from ..clouds import CloudSpec
-from ..options import NOT_GIVEN, NotGiven
+from ..engine import presets as _presets
+from ..clouds.make import CloudSpec
+from ..core.options import NOT_GIVEN, NotGiven
 from ._common import slider
 
 __all__ = ["every_point", "explorer_preset", "initial_settings", "points_slider"]

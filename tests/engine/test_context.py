@@ -105,3 +105,33 @@ def test_an_argument_given_equal_to_its_default_wins_over_the_preset(demo):
     assert left_out.metric == "sliced-wasserstein" and left_out.dims == (1,)  # the preset's
     given = study.compare(spec=SPEC, metric="bottleneck", dims=(0, 1))
     assert given.metric == "bottleneck" and given.dims == (0, 1)  # given, though equal to the defaults
+
+
+def test_the_checkpoint_grids_persistence_is_a_cached_step(demo, monkeypatch):
+    from tda_widgets import checkpoint_grid, load_digits_checkpoints
+    from tda_widgets.engine.cache import shared_cache
+    import importlib
+
+    from tda_widgets.topology.persistence import persistence
+
+    module = importlib.import_module("tda_widgets.topology.persistence")
+
+    calls = []
+    real = module.rescaled_persistence
+    monkeypatch.setattr(module, "rescaled_persistence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    checkpoints = load_digits_checkpoints()
+    first = checkpoint_grid(demo.model, checkpoints, demo.images, ["fc1"], spec=SPEC)
+    assert len(calls) == len(checkpoints)
+    again = checkpoint_grid(demo.model, checkpoints, demo.images, ["fc1"], spec=SPEC)
+    assert len(calls) == len(checkpoints)  # every cell came from the cache
+    np.testing.assert_array_equal(again.consecutive, first.consecutive)
+    assert any(key[0] == "checkpoint-diagrams" for key in shared_cache(demo.model).keys())
+    # a cell's diagrams are ripser's on that checkpoint's own cloud, rescaled as the grid says
+    from tda_widgets.topology.scaling import rescale_points
+
+    label = first.checkpoints[-1]
+    cloud = Study(checkpoints[label], demo.images, None, ["fc1"]).cloud("fc1", SPEC)
+    scaled, _ = rescale_points(cloud.points, first.scale)
+    expected = persistence(scaled, maxdim=first.maxdim)
+    for got, want in zip(first.diagram("fc1", label).diagrams, expected.diagrams):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
