@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tda_widgets.errors import TDAInputError, TDATypeError
+from tda_widgets.core.errors import TDAInputError, TDATypeError
 
 __all__ = [
     "DigitsCNN",

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tda_widgets.errors import TDAInputError
+from tda_widgets.core.errors import TDAInputError
 
 __all__ = [
     "SHAPE_CLASSES",

@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tda_widgets._progress import check_cancel, report
+from tda_widgets.core._progress import check_cancel, report
 from tda_widgets.data.shapes import ShapesCNN, load_shapes_tensors, shapes_split
 from tda_widgets.data.train_digits import _deterministic_cpu, evaluate_accuracy
-from tda_widgets.errors import TDAInputError
+from tda_widgets.core.errors import TDAInputError
 
 __all__ = ["train", "main", "DEFAULT_EPOCHS"]
 

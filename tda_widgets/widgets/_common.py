@@ -15,11 +15,11 @@ from plotly.io.json import to_json_plotly
 
 import ipywidgets as W
 
-from ..clouds import CloudSpec
-from ..compute import Study
+from ..clouds.make import CloudSpec
+from ..engine.study import Study
 from ..engine import shared_cache
-from ..errors import TDAInputError
-from ..options import Option
+from ..core.errors import TDAInputError
+from ..core.options import Option
 from .plotly_library import FIGURE_ESM, ensure_library
 from .thumbnails import ThumbnailPanel
 

@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 import traitlets as T
 
-from ..errors import Cancelled, TDAInputError
-from ..markup import markup
+from ..core.errors import Cancelled, TDAInputError
+from ..core.markup import markup
 from ._common import figure_batch
 
 __all__ = ["JobRunner", "ExplorerBase", "CELLS"]

@@ -9,9 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets as T
 
-from ..compute import CloudSpec, Study
+from ..engine.study import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
-from ..markup import escape, markup
+from ..core.markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from ._common import (FigureWidget, describe_classes, dropdown, figure_batch, flush_figures, send_restyle, layer_slider, make_study, point_marks, row, number_or_auto, parse_number_or_auto, slider, thumbnail_panel, ViewCache,
                       update_in_place)
