@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 
-from ._imports import defer_rfc3987_syntax
+from ._version import __version__
+from .core._display import set_figure_builders
+from .core._imports import defer_rfc3987_syntax
 
 defer_rfc3987_syntax()  # seconds off every kernel's first import of plotly (see _imports)
-
-from ._version import __version__  # noqa: E402  (after the deferral above, as before)
+# The results' rich display finds its figure builders here, at the top of the package, so that
+# the bottom floor (core) never imports the figures.
+set_figure_builders(lambda: importlib.import_module("tda_widgets.figures.results"))
 
 
 def _jupyter_labextension_paths():
@@ -35,19 +38,20 @@ _LAZY = {
     "DEMO_LAYERS": "tda_widgets.data.digits",
     "describe_layers": "tda_widgets.capture",
     # engine
-    "Study": "tda_widgets.compute",
+    "Study": "tda_widgets.engine.study",
     "CloudSpec": "tda_widgets.clouds",
-    "Comparison": "tda_widgets.compute",
+    "Comparison": "tda_widgets.engine.study",
     "PersistenceSpec": "tda_widgets.topology.persistence",
     "DistanceSpec": "tda_widgets.topology.distances",
     "CKASpec": "tda_widgets.topology.cka",
     "MapperSpec": "tda_widgets.topology.mapper",
-    "select_layers": "tda_widgets.layers",
-    "PRESETS": "tda_widgets.layers",
-    "estimate_study": "tda_widgets.budget",
-    "check_budget": "tda_widgets.budget",
-    "checkpoint_grid": "tda_widgets.checkpoints",
-    "CheckpointGrid": "tda_widgets.checkpoints",
+    "select_layers": "tda_widgets.capture.layers",
+    "LAYER_PRESETS": "tda_widgets.capture.layers",
+    "PRESETS": "tda_widgets.capture.layers",  # the older name of LAYER_PRESETS (a DeprecationWarning)
+    "estimate_study": "tda_widgets.engine.budget",
+    "check_budget": "tda_widgets.engine.budget",
+    "checkpoint_grid": "tda_widgets.engine.checkpoints",
+    "CheckpointGrid": "tda_widgets.engine.checkpoints",
     "load_digits_checkpoints": "tda_widgets.data.digits",
     "load_digits_tensors": "tda_widgets.data.digits",
     # widgets
@@ -60,13 +64,13 @@ _LAZY = {
     "LayerMap": "tda_widgets.widgets",
     "ThumbnailPanel": "tda_widgets.widgets",
     # errors
-    "TDAInputError": "tda_widgets.errors",
-    "TDATypeError": "tda_widgets.errors",
-    "BudgetExceededError": "tda_widgets.errors",
-    "Cancelled": "tda_widgets.errors",
+    "TDAInputError": "tda_widgets.core.errors",
+    "TDATypeError": "tda_widgets.core.errors",
+    "BudgetExceededError": "tda_widgets.core.errors",
+    "Cancelled": "tda_widgets.core.errors",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = sorted(set(_LAZY) - {"PRESETS"}) + ["__version__"]
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ import sys
 def _demo(args) -> int:
     from tqdm.auto import tqdm
 
-    from .compute import CloudSpec, Study
+    from .engine.study import CloudSpec, Study
     from .data import load_demo
 
     demo = load_demo()
@@ -43,15 +43,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tda_widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="print the embedded study's first result (layer distances beside CKA)")
-    from .clouds import CloudSpec
-    from .options import add_arguments
+    from .clouds.make import CloudSpec
+    from .core.options import add_arguments
     from .topology.distances import DistanceSpec
 
     add_arguments(demo, DistanceSpec, only=["metric"])  # choices, default and help as declared
     add_arguments(demo, CloudSpec, only=["max_points"], aliases={"max_points": ["--points"]})
     demo.set_defaults(func=_demo)
     try:
-        from .report import add_report_parser
+        from .report.cli import add_report_parser
     except ImportError:
         pass
     else:

@@ -1,58 +1,11 @@
-"""Rich display of results: an interactive figure in a notebook, one line in a terminal.
+"""Old import path of :mod:`tda_widgets.core._display` (kept until the next minor release).
 
-A result class (``PersistenceResult``, ``MapperGraph``, ``PointCloud``, ``Comparison``,
-``CheckpointGrid``) mixes in :class:`RichDisplay` and names its figure builder. Left as the
-last expression of a cell, it is shown as a plotly figure: the bundle holds the
-``application/vnd.plotly.v1+json`` mime type (JupyterLab, Notebook 7, VS Code render it
-without a kernel-side widget, so it survives in a saved notebook) and a ``text/html``
-fallback for exporters that do not know that mime type (nbconvert's HTML, nbviewer). In a
-terminal, ``repr`` and IPython's pretty printer give a one-line summary.
-
-This module imports nothing heavy: the figure builders (:mod:`tda_widgets.figures.results`,
-plotly) are imported only when a front end asks for the rich display, so the result classes'
-own modules keep their light imports (tests/test_layering.py).
+``import tda_widgets._display`` gives that very module object, so every name (and a test's patch of
+one) is shared; nothing was renamed, so no deprecation warning.
 """
 
-from __future__ import annotations
+import sys
 
-import importlib
-from typing import Any
+from .core import _display as _module
 
-__all__ = ["RichDisplay", "one_line"]
-
-
-def one_line(text: Any) -> str:
-    """``str(text)`` with every run of whitespace (newlines included) made one space."""
-    return " ".join(str(text).split())
-
-
-class RichDisplay:
-    """Mixin: ``summary()`` as ``repr``; ``figure()`` as the notebook's rich display.
-
-    Subclasses define :meth:`summary` and set ``_figure_builder`` to the name of a function
-    of :mod:`tda_widgets.figures.results` that takes the object and returns a
-    ``go.Figure``. A dataclass that mixes this in must say ``repr=False`` (else the dataclass
-    writes its own ``__repr__``).
-    """
-
-    __slots__ = ()
-    _figure_builder: str = ""
-
-    def summary(self) -> str:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
-    def figure(self, **kwargs: Any):
-        """The figure shown by the notebook's rich display, as a ``plotly.graph_objects.Figure``
-        (keyword arguments go to the builder, e.g. ``width``)."""
-        results = importlib.import_module("tda_widgets.figures.results")
-        return getattr(results, self._figure_builder)(self, **kwargs)
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
-        printer.text(self.summary())
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        results = importlib.import_module("tda_widgets.figures.results")
-        return results.result_mimebundle(self, include=include, exclude=exclude)
+sys.modules[__name__] = _module

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tda_widgets import capture as capture_mod
+from tda_widgets.capture import hooks as capture_mod  # the capture package's hooks module
 from tda_widgets.capture import as_labels, capture_activations, describe_layers, resolve_layers
 from tda_widgets.errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
 

@@ -413,7 +413,7 @@ def test_mapper_eps_box_reaches_dbscan(study):
     assert sorted(len(n.members) for n in w.graphs_["fc1"].nodes) == sorted(len(n.members) for n in direct.nodes)
     assert len(trace(w.main_fig, "nodes").x) == len(direct.nodes)
     w.eps_text.value = "-1"
-    assert w.eps == typed and w.state == "error" and "eps" in w.status and ">= 0" in w.status
+    assert w.eps == typed and w.state == "error" and "eps" in w.status and "> 0" in w.status  # the declared rule: 0 < eps, finite
     assert "empty for auto" in w.status
     w.eps = None
     w.wait()

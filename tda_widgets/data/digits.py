@@ -22,11 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from tda_widgets.errors import TDAInputError, TDATypeError
+from tda_widgets.core.errors import TDAInputError, TDATypeError
 
 __all__ = [
     "DigitsCNN",
     "DEMO_LAYERS",
+    "DEMO_DATASETS",
     "DemoData",
     "WEIGHTS_FILE",
     "load_digits_tensors",
@@ -242,9 +243,15 @@ class DemoData:
     layers : tuple of str
         The layer names studied by default, :data:`DEMO_LAYERS`.
     indices : ndarray of shape (N,), int64
-        Where each image sits among all 1,797 digits (``load_digits().images[indices]``).
+        Where each image sits among all 1,797 digits (``load_digits().images[indices]``), or
+        among all the embedded shapes for ``dataset="shapes"``.
     subset : str
         Which subset the images come from: ``"test"``, ``"train"`` or ``"all"``.
+    class_groups : dict or None
+        ``{label: group}`` for data whose classes fall into groups (the shapes: round or
+        angular); None for the digits, which have no named groups.
+    dataset : str
+        ``"digits"`` or ``"shapes"``.
     """
 
     model: nn.Module
@@ -255,10 +262,13 @@ class DemoData:
     layers: tuple = DEMO_LAYERS
     indices: np.ndarray = field(default=None, repr=False)
     subset: str = "test"
+    class_groups: dict = None
+    dataset: str = "digits"
 
     def __repr__(self) -> str:
+        shown = "" if self.dataset == "digits" else f"dataset={self.dataset!r}, "
         return (
-            f"DemoData(model={type(self.model).__name__}, images={tuple(self.images.shape)}, "
+            f"DemoData({shown}model={type(self.model).__name__}, images={tuple(self.images.shape)}, "
             f"subset={self.subset!r}, layers={self.layers})"
         )
 
@@ -296,8 +306,17 @@ def _balanced_subsample(labels: np.ndarray, n_images: int, seed: int) -> np.ndar
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0) -> DemoData:
+#: The embedded data sets :func:`load_demo` knows.
+DEMO_DATASETS = ("digits", "shapes")
+
+
+def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0, *,
+              dataset: str = "digits") -> DemoData:
     """Load the embedded demo: the shipped digits CNN and a subset of the digits.
+
+    With ``dataset="shapes"``: the shipped shapes CNN and the synthetic shapes of
+    :mod:`tda_widgets.data.shapes` (six classes in two groups, round and angular, given as
+    ``class_groups``); the held-out split is 450 images, the training split 1,350.
 
     Parameters
     ----------
@@ -310,6 +329,8 @@ def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0) 
     seed : int, default 0
         Seed of the subsample. The train/test split itself is fixed (seed 0), matching the
         shipped weights.
+    dataset : {"digits", "shapes"}, default "digits"
+        Which embedded data set and model.
 
     Returns
     -------
@@ -320,7 +341,7 @@ def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0) 
     Raises
     ------
     TDAInputError
-        If ``subset`` is not one of the three names, or ``n_images`` is not between 10 and the
+        If ``dataset`` or ``subset`` is not one of their names, or ``n_images`` is not between 10 and the
         size of the subset.
     TDATypeError
         If ``n_images`` or ``seed`` is not an int.
@@ -330,15 +351,28 @@ def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0) 
     >>> demo = load_demo(n_images=100)           # doctest: +SKIP
     >>> demo.images.shape                        # doctest: +SKIP
     torch.Size([100, 1, 8, 8])
+    >>> load_demo(dataset="shapes").class_groups[0]   # doctest: +SKIP
+    'round'
     """
+    if not isinstance(dataset, str) or dataset not in DEMO_DATASETS:
+        raise TDAInputError(
+            f"The 'dataset' parameter of load_demo must be one of {list(DEMO_DATASETS)}. "
+            f"Got {dataset!r} instead."
+        )
     if not isinstance(subset, str) or subset not in _SUBSETS:
         raise TDAInputError(
             f"The 'subset' parameter of load_demo must be one of {set(_SUBSETS)}. "
             f"Got {subset!r} instead."
         )
     seed = _check_int(seed, "seed", "load_demo", 0)
-    images, labels = load_digits_tensors()
-    split = digits_split(len(labels), seed=0)
+    if dataset == "shapes":
+        from tda_widgets.data import shapes
+
+        images, labels = shapes.load_shapes_tensors()
+        split = shapes.shapes_split(len(labels))
+    else:
+        images, labels = load_digits_tensors()
+        split = digits_split(len(labels), seed=0)
     if subset == "all":
         indices = np.arange(len(labels), dtype=np.int64)
     else:
@@ -352,15 +386,23 @@ def load_demo(subset: str = "test", n_images: int | None = None, seed: int = 0) 
                 "subset='all' (1797 images) or n_images=None."
             )
         indices = indices[_balanced_subsample(labels[indices], n_images, seed)]
+    if dataset == "shapes":
+        model, class_names = shapes.load_shapes_cnn(), list(shapes.SHAPE_CLASSES)
+        layers, class_groups = shapes.SHAPES_LAYERS, dict(shapes.SHAPE_GROUPS)
+    else:
+        model, class_names = load_digits_cnn(), [str(d) for d in range(10)]
+        layers, class_groups = DEMO_LAYERS, None
     demo = DemoData(
-        model=load_digits_cnn(),
+        model=model,
         images=images[torch.from_numpy(indices)].contiguous(),
         labels=labels[indices].copy(),
-        class_names=[str(d) for d in range(10)],
+        class_names=class_names,
         split=split,
-        layers=DEMO_LAYERS,
+        layers=layers,
         indices=indices,
         subset=subset,
+        class_groups=class_groups,
+        dataset=dataset,
     )
     demo._all_cache = (images, labels)
     return demo

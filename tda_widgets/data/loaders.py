@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional, Union
@@ -24,10 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from tda_widgets.errors import TDAInputError, TDATypeError
+from tda_widgets.core.errors import TDAInputError, TDATypeError
 
 __all__ = [
     "DataNotFoundError",
+    "load_model_file",
     "TORCHVISION_MODELS",
     "NORMALIZATIONS",
     "load_checkpoint",
@@ -532,3 +534,51 @@ def balanced_subset(dataset, n: int, seed: int = 0) -> torch.utils.data.Subset:
     subset = torch.utils.data.Subset(dataset, chosen.tolist())
     subset.targets = labels[chosen].tolist()
     return subset
+
+
+def load_model_file(spec: str, num_classes: Optional[int] = None):
+    """An ``nn.Module`` from ``path/to/model.py:ClassName`` (the report's ``--model-file``),
+    instantiated without arguments, or with ``num_classes`` when given.
+
+    Raises
+    ------
+    TDAInputError
+        A malformed spec, a file that fails to run, no such ``nn.Module`` class (with the
+        classes the file has), or a constructor that fails.
+    FileNotFoundError
+        The file does not exist.
+    """
+    import difflib
+    import importlib.util
+
+    from torch import nn
+
+    if ":" not in spec:
+        raise TDAInputError(f"--model-file must look like path/to/model.py:ClassName. Got {spec!r}.")
+    file, class_name = spec.rsplit(":", 1)
+    path = Path(file).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"--model-file: the file {str(path)!r} does not exist.")
+    module_spec = importlib.util.spec_from_file_location(f"_tda_user_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise TDAInputError(f"--model-file: running {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.remove(str(path.parent.resolve()))
+    cls = getattr(module, class_name, None)
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        candidates = [n for n, v in vars(module).items()
+                      if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module.__name__]
+        close = difflib.get_close_matches(class_name, candidates, n=3)
+        raise TDAInputError(
+            f"--model-file: {str(path)!r} has no nn.Module class {class_name!r}; its classes are "
+            f"{candidates or 'none'}" + (f" (did you mean {close[0]!r}?)" if close else "") + "."
+        )
+    try:
+        return cls() if num_classes is None else cls(num_classes=num_classes)
+    except Exception as exc:
+        raise TDAInputError(f"--model-file: {class_name}({'' if num_classes is None else f'num_classes={num_classes}'}) "
+                            f"failed: {type(exc).__name__}: {exc}") from exc

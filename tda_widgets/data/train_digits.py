@@ -32,14 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from tda_widgets._progress import check_cancel, report
+from tda_widgets.core._progress import check_cancel, report
 from tda_widgets.data.digits import (
     TRAINED_EPOCHS,
     DigitsCNN,
     digits_split,
     load_digits_tensors,
 )
-from tda_widgets.errors import TDAInputError
+from tda_widgets.core.errors import TDAInputError
 
 __all__ = ["train", "train_seeds", "evaluate_accuracy", "main", "DEFAULT_EPOCHS", "SEED_EPOCHS"]
 

@@ -64,7 +64,7 @@ class ResultCache:
     """
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
-        from ..errors import TDAInputError
+        from ..core.errors import TDAInputError
 
         if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool) or max_bytes < 0:
             raise TDAInputError(f"The 'cache_bytes' parameter must be an int >= 0 (bytes; 0 keeps nothing). "

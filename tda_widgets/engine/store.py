@@ -38,7 +38,7 @@ class DiskStore:
     """
 
     def __init__(self, directory: Any):
-        from ..errors import TDAInputError
+        from ..core.errors import TDAInputError
 
         try:
             self.directory = Path(directory).expanduser()

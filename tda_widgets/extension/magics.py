@@ -30,8 +30,8 @@ from typing import Any, Optional
 
 from IPython.core.magic import Magics, line_magic, magics_class, needs_local_scope
 
-from ..errors import BudgetExceededError, TDAInputError, TDATypeError
-from ..options import add_arguments
+from ..core.errors import BudgetExceededError, TDAInputError, TDATypeError
+from ..core.options import add_arguments
 
 __all__ = ["EXPLORERS", "TDAMagics", "build_parser", "run_tda", "load_ipython_extension",
            "unload_ipython_extension"]
@@ -115,7 +115,7 @@ def build_parser() -> MagicArgumentParser:
     """The ``%tda`` argument parser (its subcommands: explore, report, layers)."""
     import importlib
 
-    from ..report import add_report_settings
+    from ..report.cli import add_report_settings
 
     parser = MagicArgumentParser(prog="%tda", description="Topological data analysis of a model's activations, "
                                  "from a notebook. Variables are named, not evaluated.")
@@ -206,23 +206,23 @@ def _model(namespace: dict, expression: str, hidden: frozenset):
 def check_layers(model, text: Optional[str], model_expression: str = "model"):
     """The ``--layers`` value as Study takes it: None, one preset name, or a list of names
     that all exist in ``model`` (else a TDAInputError naming the closest layers)."""
-    from ..layers import PRESETS
+    from ..capture.layers import LAYER_PRESETS
 
     if text is None:
         return None
     names = [s.strip() for s in text.split(",") if s.strip()]
     if not names:
-        raise TDAInputError(f"%tda: --layers is empty. Give layer names or a preset ({', '.join(PRESETS)}).")
+        raise TDAInputError(f"%tda: --layers is empty. Give layer names or a preset ({', '.join(LAYER_PRESETS)}).")
     modules = [name for name, _ in model.named_modules() if name]
-    if len(names) == 1 and names[0] in PRESETS and names[0] not in modules:
+    if len(names) == 1 and names[0] in LAYER_PRESETS and names[0] not in modules:
         return names[0]
     for name in names:
         if name in modules:
             continue
-        if name in PRESETS:
+        if name in LAYER_PRESETS:
             raise TDAInputError(f"%tda: the preset {name!r} stands alone in --layers; give either one preset or "
                                 "layer names.")
-        close = difflib.get_close_matches(name, modules + list(PRESETS), n=3)
+        close = difflib.get_close_matches(name, modules + list(LAYER_PRESETS), n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise TDAInputError(f"%tda: {type(model).__name__} has no layer {name!r}.{hint} "
                             f"%tda layers {model_expression} lists its layers and presets.")
@@ -268,8 +268,8 @@ def _explore(args, namespace: dict, hidden: frozenset):
 def _report(args, namespace: dict, hidden: frozenset):
     from IPython.display import FileLink
 
-    from ..compute import Study
-    from ..report import check_report_settings, write_report_from_args
+    from ..engine.study import Study
+    from ..report.cli import check_report_settings, write_report_from_args
 
     out = check_report_settings(args)
     data = _data(args, namespace, hidden)
@@ -281,8 +281,8 @@ def _report(args, namespace: dict, hidden: frozenset):
 
 
 def _layers(args, namespace: dict, hidden: frozenset) -> None:
-    from ..capture import describe_layers
-    from ..layers import PRESETS, select_layers
+    from ..capture.hooks import describe_layers
+    from ..capture.layers import LAYER_PRESETS, select_layers
 
     model = _model(namespace, args.model, hidden)
     images = None if args.images is None else lookup(namespace, args.images, "images", hidden)
@@ -301,7 +301,7 @@ def _layers(args, namespace: dict, hidden: frozenset) -> None:
                 shape = "not a tensor" if entry["output_shape"] is None else str(tuple(entry["output_shape"]))
         lines.append(f"  {name:<{width}}  {kind:<16} {shape}".rstrip())
     lines.append("presets (--layers PRESET):")
-    for preset, text in PRESETS.items():
+    for preset, text in LAYER_PRESETS.items():
         try:
             chosen = ", ".join(select_layers(model, preset, images))  # only the first image runs
         except TDAInputError as exc:

@@ -12,7 +12,7 @@ it does not import torch or numpy: a kernel that has not imported torch cannot h
 It is an ``isinstance`` check per variable, so hundreds of variables take milliseconds.
 
 :func:`describe_model` is what the panel asks for once the user picks a model: the layers and
-what each preset of :data:`tda_widgets.layers.PRESETS` selects. Given images it runs the model
+what each preset of :data:`tda_widgets.layers.LAYER_PRESETS` selects. Given images it runs the model
 on **one** image (:func:`tda_widgets.capture.describe_layers`) for the output shapes, as
 ``%tda layers model images`` does; it is only called on the user's choice, never on refresh.
 
@@ -151,7 +151,7 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
         "settings": {name: {"default", "choices", "minimum", "help", "label"}}, "error"?}``.
         With ``images`` (a variable name), the model runs on the first image once.
     """
-    from ..layers import PRESETS, select_layers
+    from ..capture.layers import LAYER_PRESETS, select_layers
 
     out: dict = {"model": model, "layers": [], "presets": {}, "explorers": _explorers(), "settings": _settings()}
     value = namespace.get(model)
@@ -163,7 +163,7 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
     example = namespace.get(images) if images else None
     shapes = None
     if example is not None:
-        from ..capture import describe_layers
+        from ..capture.hooks import describe_layers
 
         try:
             shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(value, example)}
@@ -180,7 +180,7 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
             shape = shapes.get(name)
             entry["output_shape"] = list(shape) if shape is not None else None
         out["layers"].append(entry)
-    for preset in PRESETS:
+    for preset in LAYER_PRESETS:
         try:
             chosen = select_layers(value, preset, example=example if shapes is not None else None)
             out["presets"][preset] = {"layers": chosen}
@@ -196,7 +196,7 @@ def _explorers() -> dict:
 
 
 def _settings() -> dict:
-    from ..clouds import CloudSpec
+    from ..clouds.make import CloudSpec
 
     declared = CloudSpec.options()
     return {name: {"default": declared[name].default,
@@ -255,11 +255,11 @@ def estimate_explorer(namespace: dict, model: str, images: str, layers: Any, exp
     """
     import inspect
 
-    from ..budget import check_budget, estimate_study, format_bytes
-    from ..clouds import CloudSpec
-    from ..compute import Study
-    from ..errors import BudgetExceededError
-    from ..inputs import count_images
+    from ..engine.budget import check_budget, estimate_study, format_bytes
+    from ..clouds.make import CloudSpec
+    from ..engine.study import Study
+    from ..core.errors import BudgetExceededError
+    from ..capture.inputs import count_images
     from ..topology.persistence import check_persistence_budget
 
     torch = sys.modules.get("torch")

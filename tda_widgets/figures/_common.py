@@ -11,8 +11,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError, TDATypeError
-from ..markup import escape, markup
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape, markup
 
 __all__: list[str] = []
 

@@ -9,8 +9,8 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError, TDATypeError
-from ..markup import escape, markup
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape, markup
 from ..topology.identification import best_matches, identified_layers
 from ._common import axis_style, fmt, layout_defaults
 

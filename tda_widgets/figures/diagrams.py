@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError, TDATypeError
-from ..markup import escape
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape
 from ._common import (
     DIM_COLORS,
     LINE_COLOR,

@@ -17,7 +17,7 @@ from typing import Optional
 
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 
 __all__ = ["IMAGE_FORMATS", "write_html", "write_image"]
 

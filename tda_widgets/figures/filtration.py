@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError
-from ..markup import escape
+from ..core.errors import TDAInputError
+from ..core.markup import escape
 from ._common import MISSING_COLOR, axis_style, class_palette, label_name, layout_defaults
 
 __all__ = ["MAP_COLORINGS", "filtration_cursor", "filtration_figure", "layer_map_figure"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError, TDATypeError
-from ..markup import escape, markup
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape, markup
 from ._common import axis_style, check_choice, fmt
 
 __all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure", "measures_table_figure"]

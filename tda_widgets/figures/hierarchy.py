@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import plotly.graph_objects as go
 
-from ..markup import escape
+from ..core.markup import escape
 from ._common import axis_style, label_name, layout_defaults
 
 __all__ = ["class_tree_figure"]

@@ -13,8 +13,8 @@ import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 
-from ..errors import TDAInputError
-from ..markup import escape, markup
+from ..core.errors import TDAInputError
+from ..core.markup import escape, markup
 from ._common import (
     MISSING_COLOR,
     axis_style,

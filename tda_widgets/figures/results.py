@@ -25,7 +25,7 @@ from typing import Any, Optional
 import numpy as np
 import plotly.graph_objects as go
 
-from ..markup import escape, markup
+from ..core.markup import escape, markup
 from ._common import MISSING_COLOR, axis_style, class_palette, fmt, label_name, layout_defaults
 from .diagrams import persistence_diagram_figure
 from .heatmaps import layer_distance_figure

@@ -7,8 +7,8 @@ from typing import Mapping
 
 import plotly.graph_objects as go
 
-from ..errors import TDATypeError
-from ..markup import escape
+from ..core.errors import TDATypeError
+from ..core.markup import escape
 from ._common import axis_style, class_palette, layout_defaults
 
 __all__ = ["sensitivity_figure"]

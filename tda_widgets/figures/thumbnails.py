@@ -14,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from ..errors import TDAInputError, TDATypeError
-from ..markup import escape, markup
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape, markup
 from ._common import check_positive_int, label_name
 
 __all__ = [

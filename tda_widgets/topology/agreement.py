@@ -28,7 +28,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from .cka import rank_correlation
 
 __all__ = ["KINDS", "MeasuresTable", "as_dissimilarity", "layer_monotonicity", "depth_correlation",

@@ -31,9 +31,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._progress import CancelEvent, ProgressCallback, check_cancel, report
-from ..errors import TDAInputError, TDATypeError
-from ..options import Spec, option
+from ..core._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.options import Spec, option
 
 __all__ = ["linear_cka", "rbf_cka", "cka_matrix", "rank_correlation", "KERNELS", "ESTIMATORS"]
 

@@ -47,10 +47,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._progress import check_cancel
-from ..errors import TDAInputError, TDATypeError
-from ..engine.scheduler import Batch
-from ..options import Spec, option
+from ..core._progress import check_cancel
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.scheduler import Batch
+from ..core.options import Spec, option
 
 __all__ = [
     "INFINITE_POLICIES",
@@ -79,10 +79,7 @@ class DistanceSpec(Spec):
                            "an error, or dropped", choices=INFINITE_POLICIES, label="infinite bars")
 
     def _check(self) -> None:
-        if not self.dims or not all(isinstance(d, Integral) and not isinstance(d, bool) and d >= 0
-                                    for d in self.dims):
-            raise TDAInputError(f"The 'dims' parameter of DistanceSpec must hold at least one homology "
-                                f"dimension >= 0, e.g. (0, 1). Got {self.dims!r} instead.")
+        check_dims(self.dims, "DistanceSpec")
 
 _MATCHING_METRICS = ("bottleneck", "wasserstein-1", "wasserstein-2")
 # Hera's relative error; 1e-8 made it equal persim to ~1e-15 on 1,000-bar diagrams here.
@@ -93,19 +90,11 @@ _HERA_DELTA = 1e-8
 
 
 def _check_metric(metric, where: str) -> None:
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise TDAInputError(
-            f"The 'metric' parameter of {where} must be one of {set(METRICS)}. "
-            f"Got {metric!r} instead."
-        )
+    DistanceSpec.check(where, metric=metric)  # the declared choices
 
 
 def _check_infinite(infinite, where: str) -> None:
-    if not isinstance(infinite, str) or infinite not in INFINITE_POLICIES:
-        raise TDAInputError(
-            f"The 'infinite' parameter of {where} must be one of {set(INFINITE_POLICIES)} "
-            f"(how bars with infinite death are compared). Got {infinite!r} instead."
-        )
+    DistanceSpec.check(where, infinite=infinite)  # the declared choices
 
 
 def _check_n_directions(n_directions) -> None:
@@ -439,7 +428,10 @@ def _as_diagram_list(diagrams, name: str):
     return list(diagrams)
 
 
-def _check_dims(dims, where: str) -> tuple:
+def check_dims(dims, where: str) -> tuple:
+    """The one rule for ``dims`` (DistanceSpec, the distance functions, the Study's steps and the
+    report): one homology dimension (an int) or a non-empty sequence of distinct ints >= 0.
+    Returns them as a tuple of ints."""
     if isinstance(dims, Integral) and not isinstance(dims, bool):
         dims = (dims,)
     try:
@@ -482,7 +474,7 @@ def _check_options(metric, dims, kwargs: dict, where: str):
     """Validate the options shared by the multi-dimension functions; returns
     ``(dims, infinite, n_directions)``."""
     _check_metric(metric, where)
-    dims = _check_dims(dims, where)
+    dims = check_dims(dims, where)
     infinite = kwargs.pop("infinite", "match")
     n_directions = kwargs.pop("n_directions", 50)
     if kwargs:

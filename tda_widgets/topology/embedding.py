@@ -15,7 +15,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from .scaling import validate_cloud
 
 __all__ = ["EMBEDDINGS", "embed_2d", "procrustes_align"]

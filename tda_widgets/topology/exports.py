@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 
 __all__ = ["graph_from_node_link", "graph_to_node_link", "read_diagrams", "read_node_link", "write_diagrams",
            "write_graphml", "write_node_link"]

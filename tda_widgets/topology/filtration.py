@@ -26,7 +26,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..errors import BudgetExceededError, TDAInputError
+from ..core.errors import BudgetExceededError, TDAInputError
 from .scaling import refine_close_pairs, validate_cloud
 
 __all__ = ["RipsComplex", "betti_numbers", "distance_matrix", "representative_cycle", "rips_complex"]

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 
 __all__ = ["class_affinity", "class_tree", "grouping_agreement", "confusion_affinity", "confusion_groups",
            "ClassTree", "SUGGESTED_GROUPS"]

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 
 __all__ = ["best_matches", "identified_layers"]
 

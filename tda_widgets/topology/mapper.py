@@ -51,9 +51,9 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from .._display import RichDisplay, one_line
-from ..errors import TDAInputError, TDATypeError
-from ..options import Spec, option
+from ..core._display import RichDisplay, one_line
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.options import Spec, option
 
 __all__ = [
     "MapperNode",
@@ -113,16 +113,19 @@ class MapperSpec(Spec):
     """
 
     lens: str = option("pca", "the filter: first principal component, the L2 norm of each point, or the "
-                       "first two principal components", choices=LENSES, label="lens")
+                       "first two principal components; or a tuple: ('logit', class), ('coordinate', j)",
+                       choices=LENSES, kind=tuple, label="lens")
     n_cubes: int = option(10, "intervals of the cover of each lens axis", kind=numbers.Integral, minimum=1,
                           label="intervals", ui=(2, 30, 1))
     overlap: float = option(0.3, "fraction by which neighbouring intervals overlap", kind=numbers.Real,
-                            minimum=0.0, maximum=0.95, label="overlap", ui=(0.05, 0.9, 0.05))
+                            minimum=0.0, maximum=1.0, closed="neither", label="overlap",
+                            ui=(0.05, 0.9, 0.05))  # kmapper.Cover's perc_overlap: 0 < overlap < 1
     clusterer: str = option("dbscan", "how each interval's points are clustered into nodes",
                             choices=CLUSTERERS)
     eps: Any = option(None, f"DBSCAN radius; None: the {EPS_PERCENTILE:g}th percentile of the distances to "
                       "the min_samples-th neighbour; 'knee': the knee of the sorted nearest-neighbour distances "
-                      "(the study's)", choices=(None,) + EPS_RULES, kind=numbers.Real, minimum=0.0)
+                      "(the study's)", choices=(None,) + EPS_RULES, kind=numbers.Real, minimum=0.0,
+                      maximum=math.inf, closed="neither")
     min_samples: int = option(3, "DBSCAN's core-point size (also the smallest node)", kind=numbers.Integral,
                               minimum=1, label="min samples", ui=(1, 20, 1))
 
@@ -545,13 +548,7 @@ def knee_eps(points, k: int = 1) -> tuple[float, str]:
 def _make_clusterer(clusterer, eps, min_samples, points):
     """Return (kmapper-compatible clusterer, name, eps used, how eps was chosen)."""
     if isinstance(clusterer, str):
-        if clusterer not in CLUSTERERS:
-            close = difflib.get_close_matches(clusterer, CLUSTERERS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TDAInputError(
-                f"The 'clusterer' parameter of mapper_graph must be one of {set(CLUSTERERS)} or "
-                f"a clusterer object with fit() and labels_. Got {clusterer!r} instead.{hint}"
-            )
+        MapperSpec.check("mapper_graph", clusterer=clusterer)  # a name: the declared choices
         if eps is None:
             eps_used, source = default_eps(points, min_samples), "knn-percentile"
         elif eps == "knee":
@@ -683,44 +680,15 @@ def mapper_graph(
     points = _validate_points(points)
     n_points = points.shape[0]
 
-    if not _is_int(n_cubes) or n_cubes <= 0:
-        raise TDAInputError(
-            "The 'n_cubes' parameter of mapper_graph (intervals per lens dimension) must be a "
-            f"positive integer. Got {n_cubes!r} instead; try n_cubes=10."
-        )
-    n_cubes = int(n_cubes)
-    if (
-        isinstance(overlap, (bool, np.bool_))
-        or not isinstance(overlap, numbers.Real)
-        or not 0.0 < float(overlap) < 1.0
-    ):
-        raise TDAInputError(
-            "The 'overlap' parameter of mapper_graph (fraction of overlap between neighbouring "
-            f"intervals) must be a number strictly between 0 and 1. Got {overlap!r} instead; "
-            "try overlap=0.3."
-        )
-    overlap = float(overlap)
-    if not _is_int(min_samples) or min_samples < 1:
-        raise TDAInputError(
-            "The 'min_samples' parameter of mapper_graph must be a positive integer. "
-            f"Got {min_samples!r} instead; try min_samples=3."
-        )
-    min_samples = int(min_samples)
+    # The spec's declarations are the rules (one truth: MapperSpec and mapper_graph accept and
+    # refuse the same values); a clusterer object and a lens array are mapper_graph's own extras.
+    MapperSpec.check("mapper_graph", n_cubes=n_cubes, overlap=overlap, min_samples=min_samples, eps=eps)
+    n_cubes, overlap, min_samples = int(n_cubes), float(overlap), int(min_samples)
     if min_samples > n_points:
         raise TDAInputError(
             f"The 'min_samples' parameter of mapper_graph is {min_samples}, more than the "
             f"{n_points} points of the cloud, so no cluster can form. Lower min_samples."
         )
-    if eps is not None and not (isinstance(eps, str) and eps in EPS_RULES):
-        if (
-            isinstance(eps, (bool, np.bool_))
-            or not isinstance(eps, numbers.Real)
-            or not (math.isfinite(float(eps)) and float(eps) > 0)
-        ):
-            raise TDAInputError(
-                "The 'eps' parameter of mapper_graph (DBSCAN radius / single-linkage threshold) "
-                f"must be a positive finite number, 'knee' or None (automatic). Got {eps!r} instead."
-            )
 
     if labels is not None:
         labels = _validate_per_point(labels, "labels", n_points)

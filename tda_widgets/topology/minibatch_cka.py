@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from .cka import _center_gram
 
 __all__ = ["MinibatchCKA", "minibatch_cka_matrix", "u_centred_gram"]

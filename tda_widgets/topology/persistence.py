@@ -41,9 +41,9 @@ from typing import Optional
 
 import numpy as np
 
-from .._display import RichDisplay
-from ..errors import BudgetExceededError, TDAInputError, TDATypeError
-from ..options import Spec, option
+from ..core._display import RichDisplay
+from ..core.errors import BudgetExceededError, TDAInputError, TDATypeError
+from ..core.options import Spec, option
 from .scaling import SCALES, refine_close_pairs, rescale_points, validate_cloud
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TDAInputError, TDATypeError
+from ..core.errors import TDAInputError, TDATypeError
 
 __all__ = ["SCALES", "pairwise_distances", "refine_close_pairs", "rescale_points", "validate_cloud"]
 

@@ -23,8 +23,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .._progress import check_cancel, report
-from ..errors import TDAInputError
+from ..core._progress import check_cancel, report
+from ..core.errors import TDAInputError
 from .cka import linear_cka
 from .distances import DistanceSpec, diagrams_distance
 from .persistence import persistence

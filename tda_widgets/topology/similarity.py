@@ -35,13 +35,13 @@ import contextlib
 import functools
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .._progress import check_cancel, report
-from ..errors import TDAInputError, TDATypeError
-from ..options import Spec, option
+from ..core._progress import check_cancel, report
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.options import Spec, option
 from .persistence import BACKENDS, persistence
 from .scaling import pairwise_distances
 
@@ -51,8 +51,6 @@ __all__ = [
     "representation_similarity", "similarity_matrix",
 ]
 
-#: The measures, by the name the spec, the engine and the report use.
-MEASURES = ("rtd", "svcca", "pwcca", "procrustes", "rsa")
 #: Dissimilarities between images that :func:`rsa` can build its RDMs from (scipy ``pdist`` names).
 RSA_METRICS = ("correlation", "euclidean", "cosine")
 
@@ -61,6 +59,8 @@ RTD_BATCH = 50
 RTD_TRIALS = 5
 #: google/svcca's tutorials call ``get_cca_similarity(..., epsilon=1e-10)`` for SVCCA and PWCCA.
 CCA_EPSILON = 1e-10
+#: SVCCA's share of each layer's variance kept by the SVD step (Raghu et al.: 0.99).
+SVCCA_KEEP = 0.99
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,13 @@ class MeasureInfo:
         The range of values (``inf`` when unbounded).
     reference : str
         The paper and the code its conventions follow.
+    description : str
+        One line: what the measure compares (shown in dropdowns' tooltips and the report).
+    options : tuple of (str, str)
+        The measure's own options: ``(keyword of its function, field of SimilaritySpec)``; only
+        these enter its cache key (changing RTD's batch keeps SVCCA's results).
+    function : callable
+        ``function(X, Y, **options) -> float``.
     """
 
     name: str
@@ -89,68 +96,9 @@ class MeasureInfo:
     identical: float
     bounds: tuple
     reference: str
-
-
-MEASURE_INFO = {
-    "rtd": MeasureInfo("rtd", "RTD", "distance", 0.0, (0.0, np.inf),
-                       "Barannikov et al., ICML 2022; github.com/IlyaTrofimov/RTD"),
-    "svcca": MeasureInfo("svcca", "SVCCA", "similarity", 1.0, (0.0, 1.0),
-                         "Raghu et al., NeurIPS 2017; github.com/google/svcca"),
-    "pwcca": MeasureInfo("pwcca", "PWCCA", "similarity", 1.0, (0.0, 1.0),
-                         "Morcos et al., NeurIPS 2018; github.com/google/svcca"),
-    "procrustes": MeasureInfo("procrustes", "Procrustes", "distance", 0.0, (0.0, 2.0),
-                              "Ding et al., NeurIPS 2021; github.com/js-d/sim_metric"),
-    "rsa": MeasureInfo("rsa", "RSA", "similarity", 1.0, (-1.0, 1.0),
-                       "Kriegeskorte et al., Front. Syst. Neurosci. 2008"),
-}
-
-
-@dataclass(frozen=True)
-class SimilaritySpec(Spec):
-    """Options of the representational-similarity step (declared once; see :mod:`tda_widgets.options`).
-
-    ``measure`` picks the function; :meth:`measure_kwargs` gives that function's keywords.
-    """
-
-    measure: str = option("svcca", "representational similarity measure shown beside PH and CKA",
-                          choices=MEASURES, label="measure")
-    rtd_batch: int = option(RTD_BATCH, "RTD: images per random subsample (the authors use 500; the "
-                            "cost grows about with its cube)", kind=Integral, minimum=3, label="RTD batch")
-    rtd_trials: int = option(RTD_TRIALS, "RTD: random subsamples averaged (the authors use 10)", kind=Integral,
-                             minimum=1, label="RTD trials")
-    seed: int = option(0, "RTD: seed of the random subsamples", kind=Integral, minimum=0)
-    backend: str = option("auto", "RTD: Vietoris-Rips backend (identical barcodes)", choices=BACKENDS,
-                          label="PH backend")
-    keep: float = option(0.99, "SVCCA: fraction of each layer's variance kept by the SVD step (Raghu et al.: "
-                         "0.99)", kind=Real, minimum=0.0, maximum=1.0, label="SVCCA variance kept")
-    n_components: Optional[int] = option(None, "SVCCA: keep this many SVD directions instead of a variance "
-                                         "fraction", kind=Integral, minimum=1, allow_none=True,
-                                         label="SVCCA directions")
-    epsilon: float = option(CCA_EPSILON, "SVCCA/PWCCA: google/svcca's regulariser (neurons with smaller "
-                            "normalised variance are dropped; added to the covariances' diagonal)",
-                            kind=Real, minimum=0.0, label="CCA epsilon")
-    metric: str = option("correlation", "RSA: dissimilarity between two images' activations in each RDM",
-                         choices=RSA_METRICS, label="RSA metric")
-
-    def _check(self) -> None:
-        if not self.keep > 0:
-            raise TDAInputError(f"The 'keep' parameter of SimilaritySpec must be in (0, 1]. Got {self.keep!r}; "
-                                "use 0.99 (Raghu et al.) or set n_components.")
-
-    def measure_kwargs(self) -> dict:
-        """The keyword arguments of the chosen measure's function (``rtd_batch`` -> ``batch``, ...)."""
-        return {keyword: getattr(self, _SPEC_NAMES.get(keyword, keyword)) for keyword in _KEYWORDS[self.measure]}
-
-
-#: The keywords of each measure's function, all declared in SimilaritySpec (under _SPEC_NAMES' names).
-_KEYWORDS = {
-    "rtd": ("batch", "trials", "seed", "backend"),
-    "svcca": ("keep", "n_components", "epsilon"),
-    "pwcca": ("epsilon",),
-    "procrustes": (),
-    "rsa": ("metric",),
-}
-_SPEC_NAMES = {"batch": "rtd_batch", "trials": "rtd_trials"}
+    description: str = ""
+    options: tuple = ()
+    function: Optional[Callable] = None
 
 
 # --------------------------------------------------------------------------- validation
@@ -432,16 +380,16 @@ def _check_cca_shape(A: np.ndarray, B: np.ndarray, where: str, what: str, fix: s
 
 
 def _svcca_options(keep, n_components, epsilon, where: str = "svcca"):
-    if isinstance(keep, (bool, np.bool_)) or not isinstance(keep, (Real, np.floating)) or not 0 < keep <= 1:
-        raise TDAInputError(f"The 'keep' parameter of {where} must be a fraction of variance in (0, 1]. Got "
-                            f"{keep!r}; use 0.99 (Raghu et al.) or n_components=k for a fixed number of directions.")
+    if isinstance(keep, np.bool_):
+        keep = bool(keep)  # refused as a bool below
+    SimilaritySpec.check(where, keep=keep)  # the declared rule: 0 < keep <= 1
     if n_components is not None:
         n_components = _int_option(n_components, "n_components", where, 1)
     return float(keep), n_components, _epsilon(epsilon, where)
 
 
 @_one_blas_thread
-def svcca(X, Y, *, keep: float = 0.99, n_components: Optional[int] = None,
+def svcca(X, Y, *, keep: float = SVCCA_KEEP, n_components: Optional[int] = None,
           epsilon: float = CCA_EPSILON) -> float:
     """SVCCA similarity (Raghu et al., NeurIPS 2017): a **similarity** in [0, 1], 1 when the two
     representations' top singular subspaces coincide.
@@ -715,25 +663,81 @@ def rsa(X, Y, *, metric: str = "correlation") -> float:
     """
     where = "rsa"
     X, Y = _pair(X, Y, where, 3, "an RDM of two images has one entry, with nothing to rank")
-    if not isinstance(metric, str) or metric not in RSA_METRICS:
-        raise TDAInputError(f"The 'metric' parameter of rsa must be one of {list(RSA_METRICS)}. Got {metric!r} "
-                            "instead.")
+    SimilaritySpec.check(where, metric=metric)  # the declared choices (RSA_METRICS)
     return _rsa_from_ranks(_rdm_ranks(X, metric, "X", where), _rdm_ranks(Y, metric, "Y", where))
 
 
 # --------------------------------------------------------------------------- dispatch
 
-_FUNCTIONS = {"rtd": rtd, "svcca": svcca, "pwcca": pwcca, "procrustes": procrustes_distance, "rsa": rsa}
+# --------------------------------------------------------------------------- the measures' records
+
+#: One record per measure: what its number means, its options and its function. Adding a measure
+#: is one record here, its options in :class:`SimilaritySpec` and its test (see CONTRIBUTING.md);
+#: the engine's step, the cross-model view, the report and the dropdowns read these records.
+MEASURE_INFO = {
+    "rtd": MeasureInfo("rtd", "RTD", "distance", 0.0, (0.0, np.inf),
+                       "Barannikov et al., ICML 2022; github.com/IlyaTrofimov/RTD",
+                       "representation topology divergence: persistence of the two clouds' joint graph",
+                       (("batch", "rtd_batch"), ("trials", "rtd_trials"), ("seed", "seed"), ("backend", "backend")),
+                       rtd),
+    "svcca": MeasureInfo("svcca", "SVCCA", "similarity", 1.0, (0.0, 1.0),
+                         "Raghu et al., NeurIPS 2017; github.com/google/svcca",
+                         "mean canonical correlation of the two layers' top singular directions",
+                         (("keep", "keep"), ("n_components", "n_components"), ("epsilon", "epsilon")), svcca),
+    "pwcca": MeasureInfo("pwcca", "PWCCA", "similarity", 1.0, (0.0, 1.0),
+                         "Morcos et al., NeurIPS 2018; github.com/google/svcca",
+                         "canonical correlations weighted by how much of a layer each direction explains",
+                         (("epsilon", "epsilon"),), pwcca),
+    "procrustes": MeasureInfo("procrustes", "Procrustes", "distance", 0.0, (0.0, 2.0),
+                              "Ding et al., NeurIPS 2021; github.com/js-d/sim_metric",
+                              "orthogonal Procrustes distance between the normalised, centred layers", (),
+                              procrustes_distance),
+    "rsa": MeasureInfo("rsa", "RSA", "similarity", 1.0, (-1.0, 1.0),
+                       "Kriegeskorte et al., Front. Syst. Neurosci. 2008",
+                       "Spearman correlation of the two layers' image-by-image dissimilarity matrices",
+                       (("metric", "metric"),), rsa),
+}
+#: The measures, by the name the spec, the engine and the report use (the records' keys).
+MEASURES = tuple(MEASURE_INFO)
+
+
+@dataclass(frozen=True)
+class SimilaritySpec(Spec):
+    """Options of the representational-similarity step (declared once; see :mod:`tda_widgets.options`).
+
+    ``measure`` picks the function; :meth:`measure_kwargs` gives that function's keywords.
+    """
+
+    measure: str = option("svcca", "representational similarity measure shown beside PH and CKA",
+                          choices=MEASURES, label="measure")
+    rtd_batch: int = option(RTD_BATCH, "RTD: images per random subsample (the authors use 500; the "
+                            "cost grows about with its cube)", kind=Integral, minimum=3, label="RTD batch")
+    rtd_trials: int = option(RTD_TRIALS, "RTD: random subsamples averaged (the authors use 10)", kind=Integral,
+                             minimum=1, label="RTD trials")
+    seed: int = option(0, "RTD: seed of the random subsamples", kind=Integral, minimum=0)
+    backend: str = option("auto", "RTD: Vietoris-Rips backend (identical barcodes)", choices=BACKENDS,
+                          label="PH backend")
+    keep: float = option(SVCCA_KEEP, "SVCCA: fraction of each layer's variance kept by the SVD step (Raghu et al.: "
+                         "0.99)", kind=Real, minimum=0.0, maximum=1.0, closed="right", label="SVCCA variance kept")
+    n_components: Optional[int] = option(None, "SVCCA: keep this many SVD directions instead of a variance "
+                                         "fraction", kind=Integral, minimum=1, allow_none=True,
+                                         label="SVCCA directions")
+    epsilon: float = option(CCA_EPSILON, "SVCCA/PWCCA: google/svcca's regulariser (neurons with smaller "
+                            "normalised variance are dropped; added to the covariances' diagonal)",
+                            kind=Real, minimum=0.0, label="CCA epsilon")
+    metric: str = option("correlation", "RSA: dissimilarity between two images' activations in each RDM",
+                         choices=RSA_METRICS, label="RSA metric")
+
+    def measure_kwargs(self) -> dict:
+        """The keyword arguments of the chosen measure's function (``rtd_batch`` -> ``batch``, ...),
+        read from the measure's record (:data:`MEASURE_INFO`)."""
+        return {keyword: getattr(self, field) for keyword, field in MEASURE_INFO[self.measure].options}
+
+
 
 
 def _check_measure(measure, where: str) -> str:
-    if not isinstance(measure, str) or measure not in MEASURES:
-        import difflib
-
-        close = difflib.get_close_matches(str(measure), MEASURES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise TDAInputError(f"The 'measure' parameter of {where} must be one of {list(MEASURES)}. Got {measure!r} "
-                            f"instead.{hint}")
+    SimilaritySpec.check(where, measure=measure)  # the declared choices
     return measure
 
 
@@ -748,7 +752,9 @@ def representation_similarity(X, Y, measure: str = "svcca", **options) -> float:
     >>> representation_similarity([[0.0], [1.0], [3.0]], [[0.0], [2.0], [3.0]], "rsa", metric="euclidean")
     0.5
     """
-    return _FUNCTIONS[_check_measure(measure, "representation_similarity")](X, Y, **options)
+    function = MEASURE_INFO[_check_measure(measure, "representation_similarity")].function
+    assert function is not None  # every measure's record names its function
+    return function(X, Y, **options)
 
 
 @_one_blas_thread
@@ -793,10 +799,11 @@ def similarity_matrix(representations: Sequence, measure: str = "svcca", *, prog
     if L < 2:
         return matrix
     if measure in ("rtd", "pwcca"):
-        pair = _FUNCTIONS[measure]
+        pair = MEASURE_INFO[measure].function
     else:
         # Validate every pair's shapes once, then reuse each layer's preparation.
         prepared, pair = _prepare_layers(reps, measure, options)
+    assert pair is not None  # every measure's record names its function
     total, done = L * (L - 1) // 2, 0
     for i in range(L):
         for j in range(i + 1, L):
@@ -828,8 +835,9 @@ def _prepare_layers(reps: list, measure: str, options: dict):
         if unknown:
             raise TDAInputError(f"svcca got unknown option(s) {sorted(unknown)}; its options are keep, n_components "
                                 "and epsilon.")
-        keep, n_components, epsilon = _svcca_options(options.get("keep", 0.99), options.get("n_components"),
-                                                     options.get("epsilon", CCA_EPSILON))
+        keep, n_components, epsilon = _svcca_options(options.get("keep", SimilaritySpec.default("keep")),
+                                                     options.get("n_components", SimilaritySpec.default("n_components")),
+                                                     options.get("epsilon", SimilaritySpec.default("epsilon")))
         _pair(arrays[0], arrays[0], "svcca", 3, "CCA needs more images than directions")
         prepared = [_svd_reduce(a, keep, n_components, f"representations[{k}]", "svcca")
                     for k, a in enumerate(arrays)]
@@ -845,9 +853,7 @@ def _prepare_layers(reps: list, measure: str, options: dict):
     if unknown:
         raise TDAInputError(f"rsa got unknown option(s) {sorted(unknown)}; its only option is metric.")
     metric = options.get("metric", "correlation")
-    if not isinstance(metric, str) or metric not in RSA_METRICS:
-        raise TDAInputError(f"The 'metric' parameter of rsa must be one of {list(RSA_METRICS)}. Got {metric!r} "
-                            "instead.")
+    SimilaritySpec.check(where, metric=metric)  # the declared choices (RSA_METRICS)
     _pair(arrays[0], arrays[0], "rsa", 3, "an RDM of two images has one entry, with nothing to rank")
     return ([_rdm_ranks(a, metric, f"representations[{k}]", "rsa") for k, a in enumerate(arrays)],
             _rsa_from_ranks)

@@ -1,8 +1,8 @@
 """How an explorer takes a preset (:mod:`tda_widgets.presets`): one rule for every explorer.
 
 An explorer's ``preset`` (default: its study's) gives the initial value of every setting the
-caller left at the explorer's declared default (:func:`tda_widgets.presets.resolve`'s rule; an
-explicit value wins), and the cloud settings no control shows (activation, seed, subsample,
+caller left out (:func:`tda_widgets.presets.apply`, the one rule the Study, the report, the
+magics and the command line use too; a given value wins), and the cloud settings no control shows (activation, seed, subsample,
 standardising, projection) through a base :class:`~tda_widgets.clouds.CloudSpec` in which the
 mode and points controls replace their two fields. A preset's "every point" (``max_points``
 None) is :func:`every_point`: the study's image count (every point of a one-point-per-image
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import presets as _presets
-from ..clouds import CloudSpec
+from ..engine import presets as _presets
+from ..clouds.make import CloudSpec
+from ..core.options import NOT_GIVEN, NotGiven
 from .controls import slider
 
 __all__ = ["every_point", "explorer_preset", "initial_settings", "points_slider"]
@@ -45,9 +46,25 @@ def initial_settings(preset: Optional[_presets.Preset], mode: str, max_points: A
     settings left at their ``defaults``. Nothing is validated here: the explorer's controls check
     the values."""
     cloud = preset.cloud if preset is not None else _CLOUD
-    mode = cloud.mode if _presets._same(mode, _CLOUD.mode) else mode
-    max_points = cloud.max_points if _presets._same(max_points, _CLOUD.max_points) else max_points
-    return cloud, mode, max_points, _presets.resolve(preset, given, defaults)
+    settings = {"mode": mode, "max_points": max_points, **given}
+    declared = {"mode": _CLOUD.mode, "max_points": _CLOUD.max_points, **defaults}
+    values = _presets.apply(preset, {name: _mark(value, declared.get(name, NOT_GIVEN))
+                                     for name, value in settings.items()})
+    return cloud, values.pop("mode"), values.pop("max_points"), values
+
+
+def _mark(value: Any, default: Any) -> Any:
+    """``value`` as :func:`tda_widgets.presets.apply` takes it: a :class:`NotGiven` marker
+    stays one; a plain value equal to the explorer's declared default is taken as left out (the
+    explorers' signatures still hold plain defaults: give them ``NotGiven`` markers, as the
+    Study's have, and this guess goes)."""
+    if isinstance(value, NotGiven) or default is NOT_GIVEN:
+        return value
+    try:
+        same = bool(value == default) and type(value) is type(default)
+    except Exception:  # arrays and the like: never "the default"
+        same = False
+    return NotGiven(value) if same else value
 
 
 def every_point(max_points: Any, study: Any) -> int:

@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 import traitlets as T
 
-from ..errors import Cancelled, TDAInputError
-from ..markup import markup
+from ..core.errors import Cancelled, TDAInputError
+from ..core.markup import markup
 from .plot import PlotLibrary
 __all__ = ["JobRunner", "ExplorerBase", "CELLS", "owned_widgets", "close_widgets"]
 

@@ -8,8 +8,8 @@ from typing import Any, Optional, Sequence
 import ipywidgets as W
 
 from ..clouds import CloudSpec
-from ..errors import TDAInputError
-from ..options import Option
+from ..core.errors import TDAInputError
+from ..core.options import Option
 from .plot import control_values
 
 __all__ = ["MODE_OPTIONS", "FIT_WIDTH", "dropdown", "slider", "row", "layer_slider", "number_or_auto",

@@ -11,11 +11,11 @@ import ipywidgets as W
 import numpy as np
 import traitlets as T
 
-from .. import presets as _presets
-from ..compute import CloudSpec, Study
-from ..crossmodel import MEASURE_LABELS, MEASURES, _as_models, cross_model_matrix
+from ..engine import presets as _presets
+from ..engine.study import CloudSpec, Study
+from ..engine.crossmodel import MEASURE_LABELS, MEASURES, _as_models, cross_model_matrix
 from ..engine import shared_cache
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from ..figures.crossmodel import cross_model_figure, identification_figure
 from ..figures.sensitivity import sensitivity_figure
 from ..topology.distances import DistanceSpec

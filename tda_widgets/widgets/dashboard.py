@@ -6,7 +6,7 @@ from typing import Optional
 
 import ipywidgets as W
 
-from ..compute import Study
+from ..engine.study import Study
 from .study_helpers import make_study
 from ._presets import explorer_preset
 from .base import close_widgets

@@ -9,7 +9,7 @@ import ipywidgets as W
 import numpy as np
 import traitlets as T
 
-from ..compute import CloudSpec, Study
+from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import matching_figure
 from ..figures.heatmaps import layer_distance_figure
 from ..topology.agreement import as_dissimilarity

@@ -18,7 +18,7 @@ import torch
 import traitlets as T
 
 from ..clouds import CloudSpec
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..figures.filtration import filtration_cursor, filtration_figure
 from ..figures._common import class_palette, label_name

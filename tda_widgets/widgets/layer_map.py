@@ -21,9 +21,9 @@ import plotly.graph_objects as go
 import traitlets as T
 
 from ..clouds import CloudSpec
-from ..errors import TDAInputError
+from ..core.errors import TDAInputError
 from ..figures._common import axis_style, class_palette, label_name, layout_defaults
-from ..markup import escape
+from ..core.markup import escape
 from ..figures.filtration import MAP_COLORINGS, layer_map_figure
 from ..topology.embedding import EMBEDDINGS, embed_2d, procrustes_align
 from .base import ExplorerBase

@@ -9,9 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets as T
 
-from ..compute import CloudSpec, Study
+from ..engine.study import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
-from ..markup import escape, markup
+from ..core.markup import escape, markup
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from .controls import dropdown, layer_slider, number_or_auto, parse_number_or_auto, row, slider
 from .plot import Plot, ViewCache

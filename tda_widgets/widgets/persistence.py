@@ -8,7 +8,7 @@ import ipywidgets as W
 import numpy as np
 import traitlets as T
 
-from ..compute import CloudSpec, Study
+from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
 from ._presets import every_point, explorer_preset, initial_settings, points_slider

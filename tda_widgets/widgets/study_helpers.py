@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..compute import Study
+from ..engine.study import Study
 from ..engine import shared_cache
 from .thumbnails import ThumbnailPanel
 

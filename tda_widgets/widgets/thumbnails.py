@@ -16,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from tda_widgets.errors import TDAInputError, TDATypeError
+from tda_widgets.core.errors import TDAInputError, TDATypeError
 from tda_widgets.figures.thumbnails import sprite_sheet
 
 __all__ = ["ThumbnailPanel"]

@@ -1,14 +1,23 @@
-"""Execute every example notebook top to bottom in a fresh kernel and fail on any cell error.
+"""Execute every example notebook top to bottom in a fresh kernel and fail on any cell error,
+any warning or error text in a cell's output, and any figure missing from its HTML export.
 
 The kernel is the ``python3`` kernelspec run by *this* interpreter (jupyter_client replaces
 the spec's ``python`` with ``sys.executable``), so the notebooks see the same environment as
 the tests. Each notebook runs from a temporary copy, so files it writes and relative paths it
 reads (notebook 04's checkpoint and data folder, absent there) stay out of the repository.
+
+Each executed notebook is exported with nbconvert's HTMLExporter (what ``jupyter nbconvert
+--to html --execute`` writes) and its drawn figures are counted: plotly's ``plotly-graph-div``
+elements, which only the ``text/html`` half of a figure's bundle writes (plotly 7's default
+kernel renderer writes only its own MIME type, which an export drops). Set
+``TDA_NOTEBOOK_HTML_DIR`` to keep the exports (e.g. to screenshot them).
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import re
 import shutil
 import sys
 import time
@@ -20,7 +29,11 @@ import pytest
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb"]
+NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb",
+             "05_beyond_the_paper.ipynb"]
+#: How many plotly figures each notebook's HTML export draws (static figures, not widgets).
+FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 4, "03_teaching_persistence.ipynb": 6,
+           "04_your_model.ipynb": 2, "05_beyond_the_paper.ipynb": 8}
 MAX_BYTES = 200_000
 CELL_TIMEOUT_S = 600
 
@@ -40,7 +53,7 @@ def _execute(nb, workdir: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     found = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     assert found == sorted(NOTEBOOKS)
 
@@ -79,6 +92,12 @@ def test_notebooks_are_what_the_generator_writes(tmp_path):
         assert [c.cell_type for c in committed.cells] == [c.cell_type for c in generated.cells], name
 
 
+def test_the_extension_ships_the_tour_as_it_is():
+    """The JupyterLab extension's "Open the tour" copies its own copy: it must be the repository's."""
+    shipped = NOTEBOOKS_DIR.parent / "tda_widgets" / "labextension" / "static" / "01_tour.ipynb"
+    assert shipped.read_text() == (NOTEBOOKS_DIR / "01_tour.ipynb").read_text()
+
+
 def test_kernel_runs_this_interpreter(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")])
     _execute(nb, tmp_path)
@@ -86,10 +105,57 @@ def test_kernel_runs_this_interpreter(tmp_path):
     assert Path(printed).resolve() == Path(sys.executable).resolve()
 
 
+def _output_texts(nb):
+    """(cell index, output type, text) of every stream, error and plain-text result."""
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "stream":
+                yield index, f"stream:{out.get('name')}", out.get("text", "")
+            elif kind == "error":
+                yield index, "error", "\n".join(out.get("traceback", []))
+            else:
+                yield index, kind, out.get("data", {}).get("text/plain", "")
+
+
+def _export_html(nb) -> str:
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    return html
+
+
+def drawn_figures(html: str) -> int:
+    """Number of plotly figures an HTML page draws: the divs ``plotly.io.to_html`` writes."""
+    return len(re.findall(r'<div[^>]*class="plotly-graph-div"', html))
+
+
+#: What a clean output must not say.
+NOISE = re.compile(r"Warning|Traceback|Error:|not JSON compliant|Message serialization failed")
+
+
+def _write_cifar_checkpoint(path: Path) -> None:
+    """A training checkpoint of the usual CIFAR ResNet-18 (3 x 3 ``conv1``, no max-pool), as a
+    DataParallel run saves it (``module.`` prefixes, nested under ``state_dict``): notebook 04's
+    own-module branch must load it with ``load_checkpoint``."""
+    import torch
+    import torchvision
+    from torch import nn
+
+    torch.manual_seed(1)
+    net = torchvision.models.resnet18(num_classes=10)
+    net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    state = {f"module.{key}": value for key, value in net.state_dict().items()}
+    torch.save({"state_dict": state, "epoch": 7}, path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom(name, tmp_path):
     shutil.copy(NOTEBOOKS_DIR / name, tmp_path / name)
+    if name == "04_your_model.ipynb":
+        _write_cifar_checkpoint(tmp_path / "resnet18_cifar10.pt")
     nb = _read(name)
     start = time.perf_counter()
     _execute(nb, tmp_path)
@@ -98,4 +164,23 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
               if out.get("output_type") == "error"]
     assert not errors, errors
     assert all(cell.execution_count is not None for cell in nb.cells if cell.cell_type == "code")
-    print(f"{name}: {elapsed:.1f} s")   # shown with pytest -s or -rP
+    # no cell writes to stderr (warnings, log lines) or prints a warning or an error
+    noisy = [(index, kind, text[:300]) for index, kind, text in _output_texts(nb)
+             if kind == "stream:stderr" or NOISE.search(text)]
+    assert not noisy, noisy
+
+    html = _export_html(nb)
+    if os.environ.get("TDA_NOTEBOOK_HTML_DIR"):
+        out_dir = Path(os.environ["TDA_NOTEBOOK_HTML_DIR"])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / name.replace(".ipynb", ".html")).write_text(html)
+    assert drawn_figures(html) == FIGURES[name], (name, drawn_figures(html))
+    # plotly.js is embedded once, and no figure loads it (or MathJax) from a CDN
+    assert html.count("* plotly.js v") == (1 if FIGURES[name] else 0)
+    assert not re.search(r'<script[^>]+src="https://cdn\.plot\.ly', html)
+    assert "mathjax/3.2.2" not in html        # plotly's own MathJax link (nbconvert's page has its own)
+    if name == "04_your_model.ipynb":   # the checkpoint written above went through the own-module branch
+        printed = "".join(text for _, kind, text in _output_texts(nb) if kind == "stream:stdout")
+        assert "Loaded resnet18_cifar10.pt into cifar-resnet18 (11,173,962 parameters)." in printed, printed
+        assert "Not in this model" not in printed
+    print(f"{name}: {elapsed:.1f} s, {drawn_figures(html)} figures in the HTML export")   # pytest -s or -rP

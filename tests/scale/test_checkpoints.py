@@ -84,6 +84,9 @@ def test_one_cell_matches_ripser_and_persim(setup, serial):
 
 def test_thread_pool_and_dask_give_the_serial_grid(setup, serial):
     demo, checkpoints = setup
+    from tda_widgets.engine import shared_cache
+
+    shared_cache(demo.model).clear()  # the grid's cells are cached steps: this run computes them on the pool
     with ThreadPoolExecutor(max_workers=2) as pool:
         threaded = checkpoint_grid(demo.model, checkpoints, demo.images, LAYERS, spec=SPEC, full_matrix=True,
                                    executor=pool)
@@ -94,6 +97,7 @@ def test_thread_pool_and_dask_give_the_serial_grid(setup, serial):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address=None)
         client = distributed.Client(cluster)
+        shared_cache(demo.model).clear()  # and this one on dask
         on_dask = checkpoint_grid(demo.model, checkpoints, demo.images, LAYERS, spec=SPEC, full_matrix=True,
                                   executor=client.get_executor())
         prefixes = set(cluster.scheduler.task_prefixes)

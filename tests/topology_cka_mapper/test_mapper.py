@@ -268,13 +268,14 @@ def test_dataclass_fields_are_the_agreed_interface():
 
 @pytest.mark.parametrize("n_cubes", [0, -2, 2.5, "10", True])
 def test_bad_n_cubes(circle, n_cubes):
-    with pytest.raises(TDAInputError, match="'n_cubes'.*positive integer"):
+    # the declared rule (MapperSpec's): a bad value is refused, a wrong type as a TDATypeError
+    with pytest.raises((TDAInputError, TDATypeError), match="'n_cubes'.*an int >= 1"):
         mapper_graph(circle, n_cubes=n_cubes)
 
 
 @pytest.mark.parametrize("overlap", [0, 1, 1.5, -0.1, "0.3"])
 def test_bad_overlap(circle, overlap):
-    with pytest.raises(TDAInputError, match="'overlap'.*between 0 and 1"):
+    with pytest.raises((TDAInputError, TDATypeError), match="'overlap'.*> 0.0 and < 1.0"):
         mapper_graph(circle, overlap=overlap)
 
 

@@ -360,7 +360,7 @@ def test_measure_specific_errors_say_the_fix():
         svcca(wide, rng.normal(size=(20, 25)), n_components=20)
     with pytest.raises(TDAInputError, match="'n_components' parameter of svcca must be at most 3"):
         svcca(rng.normal(size=(20, 3)), rng.normal(size=(20, 3)), n_components=4)
-    with pytest.raises(TDAInputError, match="'keep' parameter of svcca must be a fraction"):
+    with pytest.raises(TDAInputError, match=r"'keep' parameter of svcca must be a number > 0.0 and <= 1.0\. Got 1.5"):
         svcca(wide, wide, keep=1.5)
     with pytest.raises(TDAInputError, match="'batch' parameter of rtd must be an int >= 3"):
         rtd(wide, wide, batch=2)

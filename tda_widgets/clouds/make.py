@@ -45,12 +45,18 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._display import RichDisplay, one_line
-from .errors import BudgetExceededError, TDAInputError
-from .options import Spec, option
+from ..core._display import RichDisplay, one_line
+from ..core.formatting import format_bytes
+from .modes import (  # noqa: F401 (the tables, kept importable from here)
+    MODE_RECORDS, MODES, POOLED_MODES, POSITION_MODES, STREAMED_MODES, Mode, random_positions, split_selection,
+    top_l2_positions)
+from ..core.errors import BudgetExceededError, TDAInputError
+from ..core.options import Spec, option
 
 __all__ = [
     "MODES",
+    "MODE_RECORDS",
+    "Mode",
     "CloudSpec",
     "resolve_mode",
     "PointCloud",
@@ -63,24 +69,14 @@ __all__ = [
     "DEFAULT_CLOUD_MAX_BYTES",
 ]
 
-MODES = ("image-flatten", "image-avgpool", "image-maxpool", "image-top-l2", "image-random-position", "spatial",
-         "channel", "linear")
-_IMAGE_MODES = ("image-flatten", "image-avgpool", "image-maxpool", "linear")
 PROJECTIONS = (None, "pca", "random")
 SUBSAMPLES = ("random", "farthest")
 #: Element-wise functions ``CloudSpec.activation`` names (the capture applies them with torch:
 #: ``tda_widgets.capture.ELEMENTWISE``); a callable is accepted too.
 ACTIVATIONS = (None, "relu", "gelu", "sigmoid", "tanh", "abs")
 
-#: Pooled modes: a capture can pool each batch as it comes (streaming) and keep only (N, C).
-POOLED_MODES = {"image-avgpool": "avg", "image-maxpool": "max"}
-#: One point per image, its channel vector at one spatial position (the study's two modes).
-POSITION_MODES = {"image-top-l2": "top-l2", "image-random-position": "random-position"}
-#: Every mode a capture can reduce batch by batch, and the name of that reduction
-#: (``Study.activations(reduce=...)``): only (N, C) per layer is kept, never the full activation.
-STREAMED_MODES = {**POOLED_MODES, **POSITION_MODES}
 #: Modes that need a convolutional output (N, C, H, W).
-_CONV_MODES = ("image-avgpool", "image-maxpool", "image-top-l2", "image-random-position", "spatial", "channel")
+_CONV_MODES = tuple(m.name for m in MODE_RECORDS.values() if m.accepts == "conv")
 
 #: Default budget for one cloud's float64 coordinates, in bytes.
 DEFAULT_CLOUD_MAX_BYTES = 1024**3
@@ -114,8 +110,13 @@ class CloudSpec(Spec):
                              choices=ACTIVATIONS, allow_callable=True)
 
     def _check(self) -> None:
-        if self.projection is not None and self.n_components is None:
-            raise TDAInputError(f"CloudSpec(projection={self.projection!r}) needs n_components, the target "
+        self.check_projection(self.projection, self.n_components, "CloudSpec")
+
+    @staticmethod
+    def check_projection(projection: Optional[str], n_components: Optional[int], where: str) -> None:
+        """The one rule that joins two fields: a projection needs its target dimension."""
+        if projection is not None and n_components is None:
+            raise TDAInputError(f"{where}(projection={projection!r}) needs n_components, the target "
                                 "dimension, e.g. n_components=50.")
 
     @property
@@ -131,7 +132,7 @@ class CloudSpec(Spec):
         "top-l2" or "random-position"; ``auto`` pools), keeping only (N, C); None when the
         cloud needs the full activations. Convolutional layers only: other layers are stored as
         they are."""
-        return STREAMED_MODES.get("image-avgpool" if self.mode == "auto" else self.mode)
+        return MODE_RECORDS["image-avgpool" if self.mode == "auto" else self.mode].reduction
 
 
 def resolve_mode(mode: str, per_image_shape: tuple, layer: str = "", n_images: Optional[int] = None) -> str:
@@ -156,7 +157,7 @@ def resolve_mode(mode: str, per_image_shape: tuple, layer: str = "", n_images: O
             f"mode {mode!r} needs a convolutional layer's output of shape (N, C, H, W){of}; this "
             f"layer gave {gave}. Use mode='linear' or 'image-flatten' for it."
         )
-    if mode == "linear" and len(shape) != 1:
+    if MODE_RECORDS[mode].accepts == "linear" and len(shape) != 1:
         raise TDAInputError(
             f"mode 'linear' needs a linear layer's output of shape (N, F){of}; this layer gave "
             f"{gave}. Use 'image-flatten' or a pooled mode for it."
@@ -227,101 +228,12 @@ class PointCloud(RichDisplay):
         return np.unique(images[images >= 0])
 
 
-def top_l2_positions(activations: np.ndarray) -> np.ndarray:
-    """For each image, the flat spatial position (``row * W + col``) whose channel vector has
-    the largest l2 norm: the study's "top l2-norm" sampling.
-
-    Squared norms are summed in float64 (the squares of float32 values are exact there), so
-    the choice is the exact argmax up to float64 rounding; ties go to the first position in
-    row-major order, as ``np.argmax`` and ``torch.argmax`` do. (The study's script takes
-    ``torch.linalg.norm(...).argmax`` in float32: the two can differ only where two positions'
-    norms agree to about 1e-7.)
-
-    Parameters
-    ----------
-    activations : ndarray of shape (N, C, H, W)
-
-    Returns
-    -------
-    ndarray of shape (N,), int64
-    """
-    arr = np.asarray(activations)
-    n, c = arr.shape[:2]
-    flat = arr.reshape(n, c, -1).astype(np.float64)
-    return np.argmax(np.einsum("ncp,ncp->np", flat, flat), axis=1).astype(np.int64)
-
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _splitmix64(state: np.ndarray) -> np.ndarray:
-    """SplitMix64's output function (Steele, Lea & Flood 2014) on uint64 arrays (wrapping)."""
-    z = state.copy()
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def random_positions(image_index: Any, height: int, width: int, seed: int = 0) -> np.ndarray:
-    """One random flat spatial position (``row * width + col``) per image, for
-    ``image-random-position``.
-
-    Image ``i``'s position is the ``(i + 1)``-th output of a SplitMix64 generator seeded with
-    ``seed``, modulo ``height * width``: it depends only on the seed, the image's index and the
-    layer's spatial size, never on the batch size, the order the images are fed in or how many
-    there are, so a streamed capture and :func:`make_cloud` on the full activations pick the
-    same positions. (Layers of the same spatial size get the same position for an image.)
-
-    Parameters
-    ----------
-    image_index : array-like of int, shape (n,)
-    height, width : int
-    seed : int, default 0
-
-    Returns
-    -------
-    ndarray of shape (n,), int64
-
-    Examples
-    --------
-    >>> random_positions([0, 1, 2], 4, 4, seed=0).tolist() == random_positions([2, 1, 0], 4, 4)[::-1].tolist()
-    True
-    """
-    index = np.asarray(image_index, dtype=np.uint64).reshape(-1)
-    state = np.uint64(int(seed) % 2**64) + (index + np.uint64(1)) * _GOLDEN
-    return (_splitmix64(state) % np.uint64(int(height) * int(width))).astype(np.int64)
-
-
-def split_selection(selected: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """Split what a streamed one-position capture stores per image into the selected vectors,
-    their ``(row, col)`` and the layer's ``(height, width)``.
-
-    The capture (``tda_widgets.engine.steps``) keeps, per image, one float32 row: the ``C``
-    values of the selected vector, then the position's row and column and the layer's height
-    and width (small integers, exact in float32).
-
-    Returns
-    -------
-    vectors : ndarray of shape (N, C)
-    position : ndarray of shape (N, 2), int64
-    spatial_shape : tuple of int
-    """
-    arr = np.asarray(selected)
-    tail = arr[:, -4:].astype(np.int64)
-    shape = (int(tail[0, 2]), int(tail[0, 3])) if len(arr) else (0, 0)
-    return arr[:, :-4], tail[:, :2], shape
-
-
 def estimate_cloud_bytes(n_points: int, n_dims: int) -> int:
     """Bytes of the float64 coordinates of a cloud."""
     return int(n_points) * int(n_dims) * 8
 
 
-def _fmt(n: int) -> str:
-    return f"{n / 1024**2:.1f} MiB" if n < 1024**3 else f"{n / 1024**3:.2f} GiB"
+_fmt = format_bytes  # the package's one byte formatter (core.formatting)
 
 
 def farthest_point_sample(points: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
@@ -435,36 +347,21 @@ def make_cloud(
         raise TDAInputError(f"activations of layer {layer!r} hold no image (shape {arr.shape}); capture at least 2 images.")
     if not selected:
         mode = resolve_mode(mode, arr.shape[1:], layer, n_images=arr.shape[0])
-    if projection not in PROJECTIONS:
-        raise TDAInputError(
-            f"The 'projection' parameter of make_cloud must be one of {PROJECTIONS}. Got {projection!r} instead."
-        )
-    if subsample not in SUBSAMPLES:
-        raise TDAInputError(
-            f"The 'subsample' parameter of make_cloud must be one of {SUBSAMPLES}. Got {subsample!r} instead."
-        )
-    if projection is not None and (n_components is None or int(n_components) < 1):
-        raise TDAInputError(
-            f"projection={projection!r} needs n_components >= 1 (the target dimension); got {n_components!r}."
-        )
-    if max_points is not None and int(max_points) < 1:
-        raise TDAInputError(f"max_points must be >= 1 or None (keep every point); got {max_points!r}.")
+    # CloudSpec's declarations are the rules (make_cloud and CloudSpec accept and refuse the same
+    # values); only the default of max_points differs: this pure function keeps every point
+    # unless asked, a Study's CloudSpec subsamples to its declared budget.
+    CloudSpec.check("make_cloud", projection=projection, subsample=subsample, n_components=n_components,
+                    max_points=max_points, seed=seed, standardize=standardize)
+    CloudSpec.check_projection(projection, n_components, "make_cloud")
 
     n = arr.shape[0]
-    channel_index = None
-    if mode in _IMAGE_MODES or mode in POSITION_MODES:
-        n_points = n
-        n_dims = int(np.prod(arr.shape[1:])) if mode in ("image-flatten", "linear") else arr.shape[1]
-    elif mode == "spatial":
-        _, c, h, w = arr.shape
-        n_points, n_dims = n * h * w, c
-    else:  # channel
-        _, c, h, w = arr.shape
-        n_points, n_dims = c, n * h * w
+    record = MODE_RECORDS[mode]
+    n_points, n_dims = record.size(n, arr.shape[1:]) if not selected else (n, arr.shape[1])
 
     # A random budget for spatial mode is drawn before gathering, so huge N*H*W clouds are
     # never materialised; the memory check then applies to what is actually built.
-    sample_first = mode == "spatial" and max_points is not None and subsample == "random" and max_points < n_points
+    sample_first = (record.samples_before_building and max_points is not None and subsample == "random"
+                    and max_points < n_points)
     built_points = int(max_points) if sample_first else n_points
     need = estimate_cloud_bytes(built_points, n_dims)
     if need > max_bytes:
@@ -475,36 +372,11 @@ def make_cloud(
         )
 
     rng = np.random.default_rng(seed)
-    if mode == "image-flatten" or mode == "linear":
-        points = arr.reshape(n, -1)
-        image_index = np.arange(n)
-    elif mode == "image-avgpool":
-        points = arr.mean(axis=(2, 3), dtype=np.float64)
-        image_index = np.arange(n)
-    elif mode == "image-maxpool":
-        points = arr.max(axis=(2, 3))
-        image_index = np.arange(n)
-    elif mode in POSITION_MODES:
-        image_index = np.arange(n)
-        if selected:
-            points = arr
-        else:
-            _, c, h, w = arr.shape
-            flat = top_l2_positions(arr) if mode == "image-top-l2" else random_positions(image_index, h, w, seed)
-            rows, cols = np.divmod(flat, w)
-            points = arr[image_index, :, rows, cols]
-            position = np.stack([rows, cols], axis=1).astype(np.int64)
-    elif mode == "spatial":
-        _, c, h, w = arr.shape
-        flat = np.arange(n_points) if not sample_first else np.sort(rng.choice(n_points, int(max_points), replace=False))
-        image_index, rem = np.divmod(flat, h * w)
-        rows, cols = np.divmod(rem, w)
-        points = arr[image_index, :, rows, cols]
-        position = np.stack([rows, cols], axis=1).astype(np.int64)
-    else:  # channel
-        points = np.moveaxis(arr, 1, 0).reshape(arr.shape[1], -1)
-        image_index = np.full(points.shape[0], -1)
-        channel_index = np.arange(points.shape[0])
+    if selected:  # the vectors a streamed capture selected, with their positions
+        points, image_index, channel_index = arr, np.arange(n), None
+    else:
+        sample = np.sort(rng.choice(n_points, int(max_points), replace=False)) if sample_first else None
+        points, image_index, position, channel_index = record.build(arr, sample, seed)
     points = np.ascontiguousarray(points, dtype=np.float64)
     image_index = np.asarray(image_index, dtype=np.int64)
 

@@ -24,48 +24,60 @@ From a terminal::
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from markupsafe import Markup
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report
-from .clouds import CloudSpec
-from .compute import Study
-from .options import add_arguments
-from .topology.cka import CKASpec
-from .topology.distances import DistanceSpec
-from .topology.mapper import MapperSpec
-from .topology.persistence import PersistenceSpec
-from .topology.similarity import SimilaritySpec
-from .errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
-from .markup import escape, markup
+from ..core._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ..clouds.make import CloudSpec
+from ..engine.study import Study
+from ..core.options import NotGiven, unset
+from ..topology.cka import CKASpec
+from ..topology.distances import DistanceSpec, check_dims
+from ..topology.mapper import MapperSpec
+from ..topology.persistence import PersistenceSpec
+from ..topology.similarity import SimilaritySpec
+from ..core.errors import TDAInputError, TDATypeError
+from ..core.markup import escape, markup
 
 _DIST, _PH = DistanceSpec(), PersistenceSpec()  # the declared defaults, shared with Study and widgets
-__all__ = ["build_report", "write_report", "layer_purity", "add_report_parser", "add_report_settings",
-           "check_report_settings", "write_report_from_args", "run_report"]
+__all__ = ["build_report", "write_report", "layer_purity"]
+
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
 #: The small per-layer figures: no mode bar (it would cover their titles); drag still zooms.
 _SMALL_CONFIG = {"displaylogo": False, "responsive": False, "displayModeBar": False}
 
-_CSS = """
-body { font-family: Arial, Helvetica, sans-serif; color: #222; margin: 24px auto; max-width: 1240px;
-       padding: 0 16px; line-height: 1.45; }
-h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 32px;
-       border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-p.sub { color: #555; margin-top: 0; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
-th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.grid { display: flex; flex-wrap: wrap; gap: 12px; }
-.card { border: 1px solid #e4e4e4; border-radius: 4px; padding: 4px; }
-.note { background: #f7f9fc; border-left: 3px solid #4c78a8; padding: 8px 14px; }
-footer { color: #777; font-size: 12px; margin-top: 32px; }
-"""
+def render_page(**values: Any) -> str:
+    """The report's page from its Jinja2 template (templates/report.html.j2, package data):
+    autoescape on, an undefined name an error (``StrictUndefined``), and every plain value
+    escaped by the package's one text rule (:func:`tda_widgets.core.markup.escape`); only
+    ``markupsafe.Markup`` fragments (figures, sections built with :func:`~tda_widgets.core.markup.markup`)
+    go in as they are."""
+    return _environment().get_template("report.html.j2").render(**values)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tda_widgets.report", "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        finalize=lambda value: value if isinstance(value, Markup) else Markup(escape(value)))
+
+
+def _css() -> str:
+    """The report's style sheet, shipped as package data (report/report.css) and inlined."""
+    from importlib.resources import files
+
+    return files(__package__).joinpath("report.css").read_text(encoding="utf-8")
+
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -142,10 +154,10 @@ def _figure_html(fig, div_id: str, first: bool, small: bool = False) -> str:
 def build_report(
     study: Study,
     *,
-    spec: CloudSpec = CloudSpec(),
-    metric: str = _DIST.metric,
-    dims: Sequence[int] = _DIST.dims,
-    scale: str = _PH.scale,
+    spec: CloudSpec = NotGiven(CloudSpec()),
+    metric: str = unset(DistanceSpec, "metric"),
+    dims: Sequence[int] = unset(DistanceSpec, "dims"),
+    scale: str = unset(PersistenceSpec, "scale"),
     mapper_kwargs: Optional[dict] = None,
     title: Optional[str] = None,
     model_name: Optional[str] = None,
@@ -214,39 +226,29 @@ def build_report(
     Cancelled
         If ``cancel`` was set.
     """
-    from . import __version__
-    from .figures import layer_distance_figure, mapper_graph_figure, measures_table_figure, persistence_diagram_figure
+    from .._version import __version__
+    from ..figures import layer_distance_figure, mapper_graph_figure, measures_table_figure, persistence_diagram_figure
 
-    from . import presets as _presets
+    from ..engine import presets as _presets
 
     func = "build_report"
     if not isinstance(study, Study):
         raise TDATypeError(f"The 'study' parameter of {func} must be a tda_widgets Study. "
                            f"Got {type(study).__name__} instead; build one with Study(model, images, labels).")
     chosen = _presets.get(preset) if preset is not None else study.preset
-    if chosen is not None:
-        filled = _presets.resolve(chosen, {"spec": spec, "metric": metric, "dims": tuple(dims), "scale": scale},
-                                  {"spec": CloudSpec(), "metric": _DIST.metric, "dims": _DIST.dims, "scale": _PH.scale})
-        spec, metric, dims, scale = filled["spec"], filled["metric"], filled["dims"], filled["scale"]
-        if chosen.mapper is not None:
-            mapper_kwargs = {**chosen.mapper.kwargs(), **{k: v for k, v in (mapper_kwargs or {}).items()
-                                                           if k not in MapperSpec.options() or v != MapperSpec.default(k)}}
+    # the one rule (presets.apply): what was left out takes the preset's value, what was given wins
+    filled = _presets.apply(chosen, {"spec": spec, "metric": metric, "dims": dims, "scale": scale})
+    spec, metric, dims, scale = filled["spec"], filled["metric"], filled["dims"], filled["scale"]
     if not isinstance(spec, CloudSpec):
         raise TDATypeError(f"The 'spec' parameter of {func} must be a CloudSpec. Got {type(spec).__name__} instead.")
     DistanceSpec.check(func, metric=metric)
     PersistenceSpec.check(func, scale=scale)
-    try:
-        dims = tuple(sorted({int(d) for d in dims}))
-    except (TypeError, ValueError):
-        raise TDAInputError(f"The 'dims' parameter of {func} must be a sequence of ints such as (0, 1). "
-                            f"Got {dims!r} instead.") from None
-    if not dims or min(dims) < 0:
-        raise TDAInputError(f"The 'dims' parameter of {func} must hold at least one dimension >= 0, "
-                            f"e.g. (0, 1). Got {dims!r} instead.")
+    dims = tuple(sorted(check_dims(dims, func)))
     if mapper_kwargs is not None and not isinstance(mapper_kwargs, dict):
         raise TDAInputError(f"The 'mapper_kwargs' parameter of {func} must be a dict or None. "
                             f"Got {type(mapper_kwargs).__name__} instead.")
-    mapper_kwargs = dict(mapper_kwargs or {})
+    left_out = {name: unset(MapperSpec, name) for name in MapperSpec.options()} if chosen and chosen.mapper else {}
+    mapper_kwargs = _presets.apply(chosen, {**left_out, **(mapper_kwargs or {})})
     others = _other_studies(study, other_models, func)
 
     layers = list(study.layers)
@@ -264,7 +266,7 @@ def build_report(
     diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, preset=False, cancel=cancel)
     clouds = {layer: study.cloud(layer, spec, preset=False) for layer in layers}
     # the layers' own output shapes (pooled modes store only (N, C, 1, 1) activations)
-    from .capture import describe_layers
+    from ..capture.hooks import describe_layers
 
     shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(study.model, study.images)}
     graphs = {}
@@ -293,41 +295,34 @@ def build_report(
     distance_fig = layer_distance_figure(result["ph"], result["cka"], layers, metric=metric,
                                          rank_correlation=None if math.isnan(spearman) else spearman,
                                          scale=scale, dims=dims, width=1000, height=480)
-    parts = [_figure_html(distance_fig, "layer-distances", first=True)]
-    measures_html = _measures_table_html(table) + _figure_html(
+    distance_figure = Markup(_figure_html(distance_fig, "layer-distances", first=True))
+    measures_html = Markup(_measures_table_html(table) + _figure_html(
         measures_table_figure(table.labels, table.agreement, table.monotonicity, table.depth_correlation,
-                              width=1000, height=440), "measures-table", first=False)
-    diagram_html = []
+                              width=1000, height=440), "measures-table", first=False))
+    diagram_figures = []
     for i, layer in enumerate(layers):
         cloud = clouds[layer]
         fig = persistence_diagram_figure(list(diagrams[layer].diagrams), dims=dims,
                                          title=f"{layer} ({cloud.n_points} points, {cloud.n_dims} dims)",
                                          width=350, height=350)
-        diagram_html.append(f"<div class='card'>{_figure_html(fig, f'diagram-{i}', first=False, small=True)}</div>")
-    mapper_html, summary_rows = [], []
+        diagram_figures.append(Markup(_figure_html(fig, f"diagram-{i}", first=False, small=True)))
+    mapper_figures, purity_rows = [], []
     for i, layer in enumerate(layers):
         graph = graphs[layer]
         summary = layer_purity(graph)
         fig = mapper_graph_figure(graph, color_by="majority", class_names=study.class_names,
                                   title=f"{layer}: {summary['nodes']} nodes, purity {_fmt(summary['purity'], 2)}",
                                   width=350, height=370)
-        mapper_html.append(f"<div class='card'>{_figure_html(fig, f'mapper-{i}', first=False, small=True)}</div>")
-        summary_rows.append(
-            f"<tr><td>{escape(layer)}</td><td class='num'>{summary['nodes']}</td>"
-            f"<td class='num'>{summary['edges']}</td><td class='num'>{summary['components']}</td>"
-            f"<td class='num'>{_fmt(100 * summary['covered'], 0)} %</td>"
-            f"<td class='num'>{_fmt(summary['eps'])}</td><td class='num'><b>{_fmt(summary['purity'])}</b></td></tr>"
-        )
-    hierarchy_html = _hierarchy_section(study, layers, spec, graphs, mapper_kwargs, cancel)
+        mapper_figures.append(Markup(_figure_html(fig, f"mapper-{i}", first=False, small=True)))
+        purity_rows.append(dict(layer=layer, nodes=summary["nodes"], edges=summary["edges"],
+                                components=summary["components"], covered=_fmt(100 * summary["covered"], 0),
+                                eps=_fmt(summary["eps"]), purity=_fmt(summary["purity"])))
+    hierarchy_html = Markup(_hierarchy_section(study, layers, spec, graphs, mapper_kwargs, cancel))
     report(progress, total - 1, total, "writing figures")
 
     first_params = graphs[layers[0]].params if layers else {}
-    layer_rows = "".join(
-        f"<tr><td>{escape(layer)}</td><td>{escape(shapes.get(layer))}</td>"
-        f"<td>{escape(clouds[layer].mode)}</td><td class='num'>{clouds[layer].n_points}</td>"
-        f"<td class='num'>{clouds[layer].n_dims}</td></tr>"
-        for layer in layers
-    )
+    layer_rows = [dict(layer=layer, shape=shapes.get(layer), mode=clouds[layer].mode, n_points=clouds[layer].n_points,
+                       n_dims=clouds[layer].n_dims) for layer in layers]
     settings = [
         ("point clouds", f"mode {spec.mode}, at most {spec.max_points} points ({spec.subsample} subsample, "
                          f"seed {spec.seed}), standardize {spec.standardize}, projection {spec.projection}"
@@ -335,7 +330,8 @@ def build_report(
         ("persistence", f"Vietoris–Rips, H{'/H'.join(str(d) for d in dims)}, clouds rescaled: {scale}"),
         ("layer distance", f"{metric} on {', '.join(f'H{d}' for d in dims)}; infinite bars matched "
                            "separately (∞ when their counts differ)"),
-        ("similarity", "linear CKA on the flattened activations of all images"),
+        ("similarity", f"{CKASpec().kernel} CKA on the flattened activations of all images "
+                       f"({result['cka_estimator']} estimator)"),
         ("mapper", f"lens {first_params.get('lens')}, {first_params.get('n_cubes')} intervals, overlap "
                    f"{first_params.get('overlap')}, {first_params.get('clusterer_name')} (min_samples "
                    f"{first_params.get('min_samples')}, eps {first_params.get('eps_source')})"),
@@ -350,105 +346,41 @@ def build_report(
     ] + settings
     if chosen is not None:
         header_rows.append(("preset", f"{chosen.name}: {chosen.description}"))
-    header_table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in header_rows)
     # Every option of every step, its value here and its one-line help, read from the declarations.
     mapper_spec = MapperSpec.from_kwargs(f"{func}(mapper_kwargs=...)", **{
         k: v for k, v in mapper_kwargs.items() if k in MapperSpec.options() and isinstance(v, (str, int, float, type(None)))})
     steps = [("point cloud", spec), ("persistence", PersistenceSpec(maxdim=max(1, max(dims)), scale=scale)),
              ("layer distance", DistanceSpec(metric=metric, dims=dims)), ("similarity", CKASpec(estimator=result["cka_estimator"])),
              ("similarity measures", SimilaritySpec()), ("mapper", mapper_spec)]
-    every_setting = "".join(
-        f"<tr><td>{escape(step)}</td><td>{escape(name)}</td><td>{escape(value)}</td><td>{escape(help)}</td></tr>"
-        for step, step_spec in steps for name, value, help in step_spec.settings()
-        if not (isinstance(step_spec, SimilaritySpec) and name == "measure"))  # the report shows every measure
+    every_setting = [(step, name, value, help) for step, step_spec in steps for name, value, help in step_spec.settings()
+                     if not (isinstance(step_spec, SimilaritySpec) and name == "measure")]  # every measure is shown
     if chosen is not None:  # where each of the preset's values comes from
-        every_setting += "".join(
-            f"<tr><td>preset {escape(chosen.name)}</td><td>{escape(name)}</td><td>{escape(value)}</td>"
-            f"<td>source: {escape(source)}</td></tr>" for name, value, source in chosen.settings())
+        every_setting += [(f"preset {chosen.name}", name, value, f"source: {source}")
+                          for name, value, source in chosen.settings()]
 
     if math.isnan(spearman):
-        rho_text = ("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
-                    "finite distances).")
+        rho_text = markup("The Spearman rank correlation is not defined here (it needs at least 3 layers and "
+                          "finite distances).")
     else:
         rho_text = markup("Spearman rank correlation between the {} distances and 1 − CKA over the "
                           "{} layer pairs: <b>ρ = {:.2f}</b>.", metric, n_pairs, spearman)
     if infinite_pairs:
-        rho_text += (f" {infinite_pairs} pair(s) have an infinite distance (different numbers of "
-                     "infinite bars), drawn at the top of the colour scale.")
+        rho_text += markup(" {} pair(s) have an infinite distance (different numbers of "
+                           "infinite bars), drawn at the top of the colour scale.", infinite_pairs)
 
     created = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    body = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="tda-widgets {escape(__version__)}">
-<title>{escape(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-<p class="sub">tda-widgets report: persistent homology and mapper of the activations of each layer.</p>
-<table class="header">{header_table}</table>
-<details class="settings"><summary>Every setting</summary><table class="settings">
-<tr><th>step</th><th>option</th><th>value</th><th>meaning</th></tr>{every_setting}</table></details>
-<table class="layers"><tr><th>layer</th><th>output shape (per image)</th><th>cloud mode</th><th>points</th>
-<th>dims</th></tr>{layer_rows}</table>
-
-<h2>Layer distances beside CKA</h2>
-<p>{rho_text}</p>
-{parts[0]}
-
-<h2>Similarity measures beside PH and CKA</h2>
-{measures_html}
-{extra_html}
-
-<h2>Persistence diagram per layer</h2>
-<div class="grid">{''.join(diagram_html)}</div>
-
-<h2>Mapper graph per layer</h2>
-<table class="purity"><tr><th>layer</th><th>nodes</th><th>edges</th><th>components</th>
-<th>points in a node</th><th>eps</th><th>purity (size-weighted)</th></tr>{''.join(summary_rows)}</table>
-<div class="grid">{''.join(mapper_html)}</div>
-
-<h2>The class hierarchy, layer by layer</h2>
-{hierarchy_html}
-
-<h2>How to read this</h2>
-<div class="note">
-<p><b>Layer distances.</b> Each layer's activations become a point cloud (one point per image for the
-default modes), rescaled so that layers are compared by shape, not by the size of their activations.
-The left heat map is the {escape(metric)} distance between two layers' persistence diagrams; the right one
-is 1 − CKA, a standard measure of how differently two layers represent the same images. Darker means
-more different in both. When the two agree, ρ is close to 1.</p>
-<p><b>Similarity measures.</b> RTD, SVCCA, PWCCA, orthogonal Procrustes and RSA compare the same
-layers' clouds (one point per image). The first table gives, for every pair of measures, the Spearman
-rank correlation of their values over the layer pairs, each turned into a dissimilarity (1 − s for a
-similarity), so ρ near 1 means two measures order the layer pairs alike. <i>Monotonicity</i> is the
-ReSi benchmark's sanity check: over every triple of layers i &lt; j &lt; k, the share where the outer
-pair (i, k) is at least as different as either inner pair; <i>depth ρ</i> is the Spearman correlation
-between the number of layers between two layers and their dissimilarity. A measure that tracks depth
-scores near 1 on both.</p>
-<p><b>Persistence diagrams.</b> Each point is a topological feature of the cloud: H0 points are
-clusters merging, H1 points are loops. A point's height above the diagonal (death − birth) is how long
-the feature persists across scales; points near the diagonal are noise, points far from it are
-structure. Points on the dashed ∞ line never die (the single connected component of the whole cloud).</p>
-<p><b>Mapper graphs.</b> A node is a cluster of images that are close in the layer's activation space
-and have similar lens values; edges join clusters that share images. Node size is the number of points
-and colour the majority class. Purity is the share of a node's points in its majority class; the table
-averages it over nodes, weighted by size. Purity rising with depth means the layers separate the classes.</p>
-</div>
-<footer>Made with tda-widgets {escape(__version__)} on {escape(created)}; a self-contained file (plotly.js
-inline, nothing loaded from the network).</footer>
-</body>
-</html>
-"""
+    body = render_page(
+        version=__version__, title=title, css=Markup(_css()), header_rows=header_rows, every_setting=every_setting,
+        layer_rows=layer_rows, rho_text=Markup(rho_text), distance_figure=distance_figure, measures_html=measures_html,
+        extra_html=Markup(extra_html), diagram_figures=diagram_figures, purity_rows=purity_rows,
+        mapper_figures=mapper_figures, hierarchy_html=hierarchy_html, metric=metric, created=created)
     report(progress, total, total, "done")
     return body
 
 
 def _group_list(groups: dict, class_names) -> str:
     """``group: class, class; group: ...`` as escaped text, groups in the order of their classes."""
-    from .figures._common import label_name
+    from ..figures._common import label_name
 
     members: dict = {}
     for label, group in groups.items():
@@ -466,9 +398,9 @@ def _hierarchy_section(study: Study, layers: list, spec: CloudSpec, graphs: dict
     Groups: ``mapper_kwargs["class_groups"]`` when given (a name such as ``"cifar10"`` or a
     mapping), else the groups the model's mistakes suggest
     (:func:`~tda_widgets.topology.hierarchy.confusion_groups`), said so in the text."""
-    from .figures import class_tree_figure, purity_by_layer_figure
-    from .topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
-    from .topology.mapper import resolve_class_groups
+    from ..figures import class_tree_figure, purity_by_layer_figure
+    from ..topology.hierarchy import class_affinity, class_tree, confusion_affinity, grouping_agreement
+    from ..topology.mapper import resolve_class_groups
 
     if study.labels is None:
         return "<p>The class hierarchy needs labels; this study has none.</p>"
@@ -565,7 +497,7 @@ SENSITIVITY_FRACTIONS = (0.0, 0.25, 0.5, 0.75)
 
 def _sensitivity_html(study: Study, layers, spec, metric, dims, cancel) -> str:
     """The section "How sensitive is each measure?" (:meth:`Study.sensitivity` per layer)."""
-    from .figures import sensitivity_figure
+    from ..figures import sensitivity_figure
 
     results = {}
     for layer in layers:
@@ -615,9 +547,9 @@ def _other_studies(study: Study, other_models, where: str) -> dict:
 def _cross_model_html(study: Study, others: dict, layers, spec, metric, dims, scale, cancel) -> str:
     """The section "Across models": PH and CKA between every layer of the study's model and of
     each other model, and the fraction of layers identified per measure."""
-    from .crossmodel import MEASURE_LABELS, MEASURES, cross_model_matrix
-    from .figures import cross_model_figure, identification_figure
-    from .topology.identification import identified_layers
+    from ..engine.crossmodel import MEASURE_LABELS, MEASURES, cross_model_matrix
+    from ..figures import cross_model_figure, identification_figure
+    from ..topology.identification import identified_layers
 
     fractions, figures = {}, []
     for measure in ("ph", "cka"):
@@ -691,256 +623,3 @@ def write_report(path, study: Study, **kwargs) -> Path:
 
 
 # --------------------------------------------------------------------------- command line
-
-
-def add_report_parser(subparsers) -> Any:
-    """Add the ``report`` command to an argparse subparsers object (``python -m tda_widgets``)."""
-    parser = subparsers.add_parser(
-        "report",
-        help="write the study as a standalone HTML report (demo model, or your model and images)",
-        description="Write the study (layer distances beside CKA, persistence diagrams, mapper graphs) "
-                    "to one self-contained HTML file. Nothing is downloaded.",
-    )
-    source = parser.add_argument_group("model and images (choose --demo, --model or --model-file)")
-    source.add_argument("--demo", action="store_true", help="the embedded digits CNN and held-out digits")
-    source.add_argument("--model", metavar="torchvision:NAME",
-                        help="a torchvision architecture built with random weights, e.g. torchvision:resnet18")
-    source.add_argument("--model-file", metavar="PATH.py:CLASS",
-                        help="an nn.Module class in a Python file, instantiated without arguments "
-                             "(with num_classes=N when --num-classes is given)")
-    source.add_argument("--checkpoint", metavar="FILE", help="weights to load (state dict or training checkpoint)")
-    source.add_argument("--num-classes", type=int, default=None,
-                        help="classifier outputs of --model (default: the number of class folders)")
-    source.add_argument("--images", metavar="DIR",
-                        help="an ImageFolder (DIR/<class>/<image>), or cifar10:ROOT / cifar100:ROOT")
-    source.add_argument("--image-size", type=int, default=224, help="resize and crop ImageFolder images (224)")
-    source.add_argument("--normalize", default=None,
-                        help="imagenet, cifar10, cifar100 or none (default: imagenet for folders, the "
-                             "dataset's own for CIFAR)")
-    source.add_argument("--layers", help="comma-separated layer names (default: the model's children)")
-    source.add_argument("--n-images", type=int, default=None,
-                        help="class-balanced sample of this many images (default: 500; the demo: all 450)")
-    source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
-    source.add_argument("--seeds", default=None, metavar="1,2",
-                        help="with --demo: also train the digits CNN with these seeds (deterministic, seconds each) "
-                             "and add the section 'Across models' (PH and CKA between the layers of the shipped "
-                             "model and of each seeded one, and the fraction of layers identified)")
-    add_report_settings(parser.add_argument_group("study settings"))
-    parser.set_defaults(func=run_report)
-    return parser
-
-
-_MAPPER_FLAGS = ("lens", "n_cubes", "overlap", "min_samples")
-
-
-def add_report_settings(group) -> None:
-    """The report's settings flags (``--metric``, ``--mode``, ``--points``, ``--scale``, the
-    mapper's, ``--out``, ``--title``, ``--quiet``) on an argparse parser or group: shared by
-    ``python -m tda_widgets report`` and the notebook's ``%tda report``."""
-    from .presets import STUDY_PRESETS
-
-    group.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
-                       help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
-                            "their defaults take the preset's values): "
-                            # argparse formats help with %: the descriptions' "50 % overlap" crashed --help
-                            + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items())
-                            .replace("%", "%%"))
-    # flags, choices, defaults and help come from the options' declarations (tda_widgets.options)
-    add_arguments(group, DistanceSpec, only=["metric"])
-    add_arguments(group, CloudSpec, only=["mode", "max_points"], aliases={"max_points": ["--points"]})
-    add_arguments(group, PersistenceSpec, only=["scale"])
-    add_arguments(group, MapperSpec, only=list(_MAPPER_FLAGS))
-    group.add_argument("--out", default="report.html", help="the HTML file to write (report.html)")
-    group.add_argument("--title", default=None)
-    group.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def check_report_settings(args) -> Path:
-    """Check the flags of :func:`add_report_settings` before any computation; returns the
-    output path."""
-    if args.max_points < 3:
-        raise TDAInputError(f"--points must be at least 3. Got {args.max_points}.")
-    out = Path(args.out).expanduser()
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out: the folder {str(out.parent)!r} does not exist.")
-    return out
-
-
-def write_report_from_args(out: Path, study: Study, args, *, model_name: str, data_name: str,
-                           other_models: Any = None) -> Path:
-    """Write the report of ``study`` with the settings parsed by :func:`add_report_settings`
-    (and ``args.seed``), with a progress bar unless ``--quiet``."""
-    from tqdm.auto import tqdm
-
-    spec = CloudSpec(mode=args.mode, max_points=args.max_points, seed=args.seed)
-    preset = getattr(args, "preset", None)
-    if preset:  # the preset's cloud, with the fields whose flags were changed
-        from .presets import get
-
-        changed = {name: value for name, value in (("mode", args.mode), ("max_points", args.max_points))
-                   if value != CloudSpec.default(name)}
-        spec = get(preset).cloud.replace(seed=args.seed, **changed)
-    mapper_kwargs = {name: getattr(args, name) for name in _MAPPER_FLAGS}
-    bar = tqdm(total=1, desc="report", unit="step", disable=args.quiet)
-
-    def progress(done, total, message):
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(message[:40])
-        bar.refresh()
-
-    try:
-        return write_report(out, study, spec=spec, metric=args.metric, scale=args.scale, title=args.title,
-                            mapper_kwargs=mapper_kwargs, preset=preset, model_name=model_name,
-                            data_name=data_name, other_models=other_models, progress=progress)
-    finally:
-        bar.close()
-
-
-def _load_model_file(spec: str, num_classes: Optional[int]):
-    import difflib
-    import importlib.util
-
-    from torch import nn
-
-    if ":" not in spec:
-        raise TDAInputError(f"--model-file must look like path/to/model.py:ClassName. Got {spec!r}.")
-    file, class_name = spec.rsplit(":", 1)
-    path = Path(file).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"--model-file: the file {str(path)!r} does not exist.")
-    module_spec = importlib.util.spec_from_file_location(f"_tda_user_model_{path.stem}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.path.insert(0, str(path.parent.resolve()))
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise TDAInputError(f"--model-file: running {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        sys.path.remove(str(path.parent.resolve()))
-    cls = getattr(module, class_name, None)
-    if cls is None or not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        candidates = [n for n, v in vars(module).items()
-                      if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module.__name__]
-        close = difflib.get_close_matches(class_name, candidates, n=3)
-        raise TDAInputError(
-            f"--model-file: {str(path)!r} has no nn.Module class {class_name!r}; its classes are "
-            f"{candidates or 'none'}" + (f" (did you mean {close[0]!r}?)" if close else "") + "."
-        )
-    try:
-        return cls() if num_classes is None else cls(num_classes=num_classes)
-    except Exception as exc:
-        raise TDAInputError(f"--model-file: {class_name}({'' if num_classes is None else f'num_classes={num_classes}'}) "
-                            f"failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _user_study(args):
-    """Model, dataset and Study from the --model/--model-file/--images arguments."""
-    from .presets import get as get_preset
-    from .data.loaders import (
-        TORCHVISION_MODELS,
-        balanced_subset,
-        cifar10,
-        cifar100,
-        image_folder,
-        load_checkpoint,
-        torchvision_model,
-    )
-
-    if args.images is None:
-        raise TDAInputError("--images is required with --model/--model-file: an ImageFolder directory "
-                            "(DIR/<class>/<image>) or cifar10:ROOT.")
-    kind, _, rest = args.images.partition(":")
-    if kind in ("cifar10", "cifar100") and rest:
-        loader = cifar10 if kind == "cifar10" else cifar100
-        dataset = loader(rest, train=False, normalize=args.normalize or kind)
-        data_name = f"{kind.upper()} test set in {rest}"
-    else:
-        dataset = image_folder(args.images, image_size=args.image_size, normalize=args.normalize or "imagenet")
-        data_name = f"image folder {args.images}"
-    classes = list(getattr(dataset, "classes", []) or [])
-    preset_images = get_preset(args.preset).n_images if getattr(args, "preset", None) else None
-    n = (preset_images or 500) if args.n_images is None else args.n_images
-    if n < 2:
-        raise TDAInputError(f"--n-images must be at least 2. Got {n}.")
-    if n < len(dataset):
-        dataset = balanced_subset(dataset, n, seed=args.seed)
-        data_name += f", class-balanced sample (seed {args.seed})"
-
-    num_classes = args.num_classes or (len(classes) if classes else None)
-    if args.model is not None:
-        name = args.model.split(":", 1)[1] if args.model.startswith("torchvision:") else args.model
-        if not args.model.startswith("torchvision:") and name not in TORCHVISION_MODELS:
-            raise TDAInputError(f"--model must be torchvision:NAME with NAME one of {list(TORCHVISION_MODELS)}, "
-                                f"or use --model-file path.py:ClassName. Got {args.model!r}.")
-        model = torchvision_model(name, num_classes=num_classes or 1000)
-        model_name = name
-    else:
-        model = _load_model_file(args.model_file, args.num_classes)
-        model_name = args.model_file.rsplit(":", 1)[1]
-    if args.checkpoint is not None:
-        load_checkpoint(model, args.checkpoint)
-        model_name += f", weights {Path(args.checkpoint).name}"
-    else:
-        print("note: no --checkpoint given; the model has random weights.", file=sys.stderr)
-    model.eval()
-    layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else None
-    labels = getattr(dataset, "targets", None)
-    study = Study(model, dataset, labels, layers, class_names=classes or None, preset=getattr(args, "preset", None))
-    return study, model_name, data_name
-
-
-def _parse_seeds(text: Optional[str], demo: bool) -> list:
-    """``--seeds 1,2`` as ``[1, 2]`` (only with ``--demo``); a clear error otherwise."""
-    if not text:
-        return []
-    if not demo:
-        raise TDAInputError("--seeds trains seeded copies of the demo's digits CNN, so it needs --demo. For your own "
-                            "models, call build_report(study, other_models=[...]) from Python.")
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise TDAInputError(f"--seeds must be comma-separated whole numbers such as 1,2. Got {text!r}.") from None
-    if not seeds or min(seeds) < 0:
-        raise TDAInputError(f"--seeds must be comma-separated whole numbers >= 0 such as 1,2. Got {text!r}.")
-    return seeds
-
-
-def run_report(args) -> int:
-    """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
-    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
-              if on]
-    try:
-        if len(chosen) != 1:
-            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
-                                + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
-        out = check_report_settings(args)
-        seeds = _parse_seeds(getattr(args, "seeds", None), args.demo)
-        other_models = None
-        if args.demo:
-            from .data import load_demo
-
-            demo = load_demo(n_images=args.n_images, seed=args.seed)
-            layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else \
-                (None if args.preset else demo.layers)
-            study = Study(demo.model, demo.images, demo.labels, layers, class_names=demo.class_names,
-                          preset=args.preset)
-            model_name = "digits CNN (shipped weights)"
-            data_name = f"held-out scikit-learn digits ({demo.subset} split)"
-            if seeds:
-                from .data.train_digits import train_seeds
-
-                other_models = {f"seed {s}": model for s, model in train_seeds(seeds).items()}
-        else:
-            study, model_name, data_name = _user_study(args)
-        write_report_from_args(out, study, args, model_name=model_name, data_name=data_name,
-                               other_models=other_models)
-    except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
-        message = " ".join(str(exc).split())
-        print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("python -m tda_widgets report: interrupted; no report written.", file=sys.stderr)
-        return 130
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    return 0

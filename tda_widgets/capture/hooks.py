@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._progress import CancelEvent, ProgressCallback, check_cancel, report
-from .errors import BudgetExceededError, TDAInputError, TDATypeError
+from ..core._progress import CancelEvent, ProgressCallback, check_cancel, report
+from ..core.formatting import format_bytes
+from ..core.errors import BudgetExceededError, TDAInputError, TDATypeError
 
 __all__ = [
     "Activations",
@@ -79,7 +80,7 @@ def elementwise_function(activation: Any, where: str = "capture_activations") ->
         An unknown name, with the choices and the closest one (checked against the declaration
         of ``CloudSpec.activation``).
     """
-    from .clouds import CloudSpec
+    from ..clouds.make import CloudSpec
 
     CloudSpec.check(where, activation=activation)
     if activation is None or callable(activation):
@@ -457,12 +458,7 @@ def estimate_capture_bytes(per_image_shapes: Mapping[str, Sequence[int]], n_imag
     return int(sum(4 * n_images * math.prod(shape) for shape in per_image_shapes.values()))
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
+_fmt_bytes = format_bytes  # the package's one byte formatter (core.formatting)
 
 
 def capture_activations(

@@ -1,0 +1,75 @@
+"""Registries as records (issue 28): one record per point-cloud mode and one per similarity
+measure, read by make_cloud, the budget, the capture's reducers, the similarity step and the
+dropdowns. The expectations here are written out by hand (the closed-form sizes of each mode,
+the measures' own function signatures), not read back from the records."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from tda_widgets.clouds import CloudSpec, make_cloud
+from tda_widgets.clouds.modes import MODE_RECORDS, MODES, ONE_POINT_PER_IMAGE, POOLED_MODES, POSITION_MODES, \
+    STREAMED_MODES
+from tda_widgets.topology.similarity import MEASURE_INFO, MEASURES, SimilaritySpec
+
+N, C, H, W, F = 5, 3, 4, 2, 7
+#: Each mode's (points, dims) for N images of (C, H, W) [or (F,)], by hand from the definitions.
+EXPECTED = {
+    "image-flatten": (N, C * H * W), "image-avgpool": (N, C), "image-maxpool": (N, C), "image-top-l2": (N, C),
+    "image-random-position": (N, C), "spatial": (N * H * W, C), "channel": (C, N * H * W), "linear": (N, F),
+}
+
+
+def test_the_tables_derived_from_the_records():
+    assert MODES == tuple(EXPECTED)
+    assert POOLED_MODES == {"image-avgpool": "avg", "image-maxpool": "max"}
+    assert POSITION_MODES == {"image-top-l2": "top-l2", "image-random-position": "random-position"}
+    assert STREAMED_MODES == {**POOLED_MODES, **POSITION_MODES}
+    assert set(ONE_POINT_PER_IMAGE) == {"auto", "image-flatten", "image-avgpool", "image-maxpool", "image-top-l2",
+                                        "image-random-position", "linear"}
+    assert CloudSpec.options()["mode"].choices == ("auto",) + MODES  # the dropdown's choices
+
+
+@pytest.mark.parametrize("mode", list(EXPECTED))
+def test_each_records_size_is_the_cloud_make_cloud_builds(mode):
+    shape = (F,) if mode == "linear" else (C, H, W)
+    acts = np.random.default_rng(0).normal(size=(N, *shape))
+    cloud = make_cloud(acts, mode, max_points=None)
+    assert cloud.points.shape == EXPECTED[mode] == MODE_RECORDS[mode].size(N, shape)
+
+
+@pytest.mark.parametrize("mode", ["image-avgpool", "spatial", "channel", "image-flatten"])
+def test_the_budget_reads_the_same_size(mode):
+    from tda_widgets.engine.budget import _layer_estimate
+
+    estimate = _layer_estimate("x", (C, H, W), N, CloudSpec(mode=mode, max_points=None), 1, True)
+    assert (estimate.cloud_points, estimate.cloud_dims) == EXPECTED[mode]
+
+
+def test_the_capture_reductions_are_the_records():
+    from tda_widgets.engine import steps
+
+    assert steps.REDUCTIONS == (None, "avg", "max", "top-l2", "random-position")
+    for name, record in MODE_RECORDS.items():
+        assert CloudSpec(mode=name).reduction == record.reduction
+
+
+def test_one_record_per_measure_with_its_function_and_its_declared_options():
+    assert MEASURES == ("rtd", "svcca", "pwcca", "procrustes", "rsa")
+    declared = set(SimilaritySpec.options()) - {"measure"}
+    used = set()
+    for name, record in MEASURE_INFO.items():
+        keywords = [p.name for p in inspect.signature(record.function).parameters.values()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        assert [keyword for keyword, _ in record.options] == keywords, name  # the function's own keywords
+        assert {field for _, field in record.options} <= declared, name
+        used |= {field for _, field in record.options}
+        assert record.description and record.label and record.kind in ("similarity", "distance")
+        spec = SimilaritySpec(measure=name)
+        assert set(spec.measure_kwargs()) == set(keywords)
+        for keyword, field in record.options:  # each function's default is the declared one
+            assert inspect.signature(record.function).parameters[keyword].default == SimilaritySpec.default(field)
+    assert used == declared  # no declared option belongs to no measure
