@@ -88,17 +88,23 @@ def _move_every_control(page) -> int:
 
 
 def _hover_and_click_every_plot(page) -> int:
-    plots = page.locator(".tda-explorer .js-plotly-plot")
+    from playwright.sync_api import Error as PlaywrightError
+
+    # the element of each explorer's plot (a plot swapped in for a view replaces its plotly element)
+    plots = page.locator(".tda-explorer .tdaw-plot")
     done = 0
     for k in range(plots.count()):
         plot = plots.nth(k)
-        if not plot.is_visible():
+        try:
+            if not plot.is_visible():
+                continue
+            plot.scroll_into_view_if_needed()
+            box = plot.bounding_box()
+        except PlaywrightError:
             continue
-        plot.scroll_into_view_if_needed()
-        drag = plot.locator(".nsewdrag").first
-        box = (drag if drag.count() else plot).bounding_box()
         if box is None:
             continue
+        # across the plot area (plotly's margins are ~60 px), then a click in its middle
         for fx, fy in ((0.3, 0.7), (0.5, 0.5), (0.7, 0.3)):
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=3)
         page.mouse.click(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
