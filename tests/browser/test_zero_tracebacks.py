@@ -91,7 +91,7 @@ def _hover_and_click_every_plot(page) -> int:
     from playwright.sync_api import Error as PlaywrightError
 
     # the element of each explorer's plot (a plot swapped in for a view replaces its plotly element)
-    plots = page.locator(".tda-explorer .tdaw-plot")
+    plots = page.locator(".tda-explorer .tdaw-figure")
     done = 0
     for k in range(plots.count()):
         plot = plots.nth(k)
