@@ -64,7 +64,7 @@ hover              Real mouse onto a finite H1 point of the persistence diagram 
                    bar's images. Goal <= 100 ms.
 big                Big figures (issue 27, 3), each in a Plot of its own: a persistence diagram of
                    10,000 H1 points (WebGL markers, plotly's scattergl) and a mapper graph of
-                   about 500 nodes (8,000 uniform points, pca2 lens, 23 x 23 cubes). Time from
+                   about 500 nodes (4,000 uniform points, pca2 lens, 16 x 16 cubes). Time from
                    just before the kernel is asked for ``plot.show(figure)`` until the page has
                    painted it (page clock): a new view (views forgotten first), a view seen
                    before, a new graph figure, and a restyle of the graph's rings.
@@ -550,18 +550,16 @@ def big_diagram(seed, n=10_000):
     h1 = np.stack([birth, birth + rng.exponential(0.1, n)], axis=1)
     fig = persistence_diagram_figure([np.stack([np.zeros(50), rng.uniform(0, 1, 50)], axis=1), h1],
                                      title=f"10,000 points, seed {seed}", width=500, height=450)
-    for trace in fig.data:   # WebGL markers where plotly offers them
-        if trace.type == "scatter" and trace.name == "H1":
-            gl = {k: v for k, v in trace.to_plotly_json().items() if k != "type"}
-            fig.data = [go.Scattergl(gl) if t is trace else t for t in fig.data]
-            break
-    return fig
+    # WebGL markers where plotly offers them: the H1 points as scattergl
+    traces = [go.Scattergl({k: v for k, v in t.to_plotly_json().items() if k != "type"})
+              if t.type == "scatter" and t.name == "H1" else t for t in fig.data]
+    return go.Figure(traces, layout=fig.layout)
 
 diagrams = [big_diagram(0), big_diagram(1)]
 big_diagram_plot = Plot(diagrams[0])
 rng = np.random.default_rng(0)
-points = rng.uniform(0, 1, size=(8000, 2))
-graph = mapper_graph(points, labels=rng.integers(0, 10, len(points)), lens="pca2", n_cubes=23, overlap=0.3,
+points = rng.uniform(0, 1, size=(4000, 2))
+graph = mapper_graph(points, labels=rng.integers(0, 10, len(points)), lens="pca2", n_cubes=16, overlap=0.3,
                      min_samples=3)
 graphs = [mapper_graph_figure(graph, title=f"{len(graph.nodes)} nodes, view {k}", width=600, height=500)
           for k in range(2)]
