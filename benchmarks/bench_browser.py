@@ -537,7 +537,8 @@ de''',
 }
 #: Big figures (issue 27, 3): a persistence diagram of 10,000 points (WebGL markers: plotly's
 #: scattergl) and a mapper graph of about 500 nodes, each in a Plot of its own.
-BIG_CELL = '''import numpy as np
+BIG_CELL = '''import json
+import numpy as np
 import plotly.graph_objects as go
 from tda_widgets.widgets.plot import Plot
 from tda_widgets.figures.diagrams import persistence_diagram_figure
