@@ -28,13 +28,21 @@ const QUIET_MS = 1000;
 const MAX_WAIT_MS = 5000;
 const BUSY = Symbol.for("tda-widgets/busy");
 
+// After the quiet time the load waits for an idle moment of the page too: widget messages still
+// queued, or models half-way through their creation, keep the page from being idle.
 function schedule(s) {
   if (s.started || !s.source) return;
   const now = Date.now();
   s.firstAsked ??= now;
   clearTimeout(s.timer);
-  const wait = Math.max(0, Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now));
-  s.timer = setTimeout(() => compile(s), wait);
+  const token = (s.token = {});
+  const late = now - s.firstAsked >= MAX_WAIT_MS;
+  const wait = late ? 0 : Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now);
+  s.timer = setTimeout(() => {
+    const idle = globalThis.requestIdleCallback;
+    if (typeof idle !== "function") { compile(s); return; }
+    idle(() => { if (s.token === token || late) compile(s); }, { timeout: late ? 500 : QUIET_MS });
+  }, wait);
 }
 
 // plotly.js goes in as a classic async script (its text hands plotly.js to this slot): the browser
