@@ -62,12 +62,20 @@ metric_seen        The metric dropdown alternating bottleneck <-> wasserstein-1,
 hover              Real mouse onto a finite H1 point of the persistence diagram (alternating
                    between the two most isolated ones) until the thumbnail panel shows that
                    bar's images. Goal <= 100 ms.
+big                Big figures (issue 27, 3), each in a Plot of its own: a persistence diagram of
+                   10,000 H1 points (WebGL markers, plotly's scattergl) and a mapper graph of
+                   about 500 nodes (4,000 uniform points, pca2 lens, 16 x 16 cubes). Time from
+                   just before the kernel is asked for ``plot.show(figure)`` until the page has
+                   painted it (page clock): a new view (views forgotten first), a view seen
+                   before, a new graph figure, and a restyle of the graph's rings.
 tour               ``notebooks/01_tour.ipynb`` copied to the server root, opened in a fresh
                    kernel, *Run > Run All Cells* clicked; polled every 50 ms in the page: the
                    time until the first explorer is drawn and until all of the tour's explorers
                    are (drawn = every Plotly graph of the explorer has an SVG and traces, none
                    titled "computing", and its first graph has points). Goal: every explorer
                    <= 8 s after Run All.
+                   Also printed: the main-thread tasks over 150 ms (a ``PerformanceObserver``
+                   of long tasks) and the longest once the kernel is idle (goal <= 300 ms).
 =================  =========================================================================
 
 Every run starts from a fresh kernel (old sessions deleted; each tour repetition too), in a
@@ -162,6 +170,10 @@ ROWS = [
     Row("metric_new", "distances: metric -> wasserstein-1, first time", 500),
     Row("metric_seen", "distances: metric, a metric seen before", 100),
     Row("hover", "persistence: hover a diagram point -> thumbnails", 100),
+    Row("big_diagram", "big: a 10,000-point diagram, kernel show -> drawn", None),
+    Row("big_diagram_seen", "big: the 10,000-point diagram seen before, kernel show -> drawn", None),
+    Row("big_graph", "big: a 500-node mapper graph, kernel show -> drawn", None),
+    Row("big_graph_rings", "big: rings on the 500-node graph (restyle), kernel -> painted", None),
     Row("tour_first", "Run All tour: first explorer drawn", None),
     Row("tour_all", f"Run All tour: every explorer drawn ({TOUR_EXPLORERS})", 8000),
     Row("tour_longest_task_after_idle", "Run All tour: longest main-thread task once the kernel is idle", 300),
@@ -177,6 +189,7 @@ GROUPS = {
     "metric_new": ["metric_new"],
     "metric_seen": ["metric_seen"],
     "hover": ["hover"],
+    "big": ["big_diagram", "big_diagram_seen", "big_graph", "big_graph_rings"],
     "tour": ["tour_first", "tour_all", "tour_longest_task_after_idle"],
 }
 
@@ -522,6 +535,38 @@ me''',
 de.add_class("{DE[1:]}")
 de''',
 }
+#: Big figures (issue 27, 3): a persistence diagram of 10,000 points (WebGL markers: plotly's
+#: scattergl) and a mapper graph of about 500 nodes, each in a Plot of its own.
+BIG_CELL = '''import json
+import numpy as np
+import plotly.graph_objects as go
+from tda_widgets.widgets.plot import Plot
+from tda_widgets.figures.diagrams import persistence_diagram_figure
+from tda_widgets.figures.mapper import mapper_graph_figure
+from tda_widgets.topology.mapper import mapper_graph
+
+def big_diagram(seed, n=10_000):
+    rng = np.random.default_rng(seed)
+    birth = rng.uniform(0, 1, n)
+    h1 = np.stack([birth, birth + rng.exponential(0.1, n)], axis=1)
+    fig = persistence_diagram_figure([np.stack([np.zeros(50), rng.uniform(0, 1, 50)], axis=1), h1],
+                                     title=f"10,000 points, seed {seed}", width=500, height=450)
+    # WebGL markers where plotly offers them: the H1 points as scattergl
+    traces = [go.Scattergl({k: v for k, v in t.to_plotly_json().items() if k != "type"})
+              if t.type == "scatter" and t.name == "H1" else t for t in fig.data]
+    return go.Figure(traces, layout=fig.layout)
+
+diagrams = [big_diagram(0), big_diagram(1)]
+big_diagram_plot = Plot(diagrams[0])
+rng = np.random.default_rng(0)
+points = rng.uniform(0, 1, size=(4000, 2))
+graph = mapper_graph(points, labels=rng.integers(0, 10, len(points)), lens="pca2", n_cubes=16, overlap=0.3,
+                     min_samples=3)
+graphs = [mapper_graph_figure(graph, title=f"{len(graph.nodes)} nodes, view {k}", width=600, height=500)
+          for k in range(2)]
+big_graph_plot = Plot(graphs[0])
+display(big_diagram_plot, big_graph_plot)'''
+
 #: which explorer each measured group needs
 NEEDS = {"persist_warm": "pe", "persist_new": "pe", "hover": "pe", "mapper_new": "me",
          "mapper_seen": "me", "mapper_click": "me", "metric_new": "de", "metric_seen": "de"}
@@ -1025,6 +1070,65 @@ def interactive_rows(bench: Bench, groups: list[str]) -> None:
                 traceback.print_exc(limit=3, file=sys.stdout)
 
 
+def big_rows(bench: Bench) -> None:
+    """Big figures: the kernel's ``plot.show(figure)`` (or a restyle of the rings) until the page
+    has painted it, on the page's clock (from just before the kernel is asked)."""
+    write_notebook(bench.server.root, "bench_big.ipynb", [BIG_CELL])
+    bench.server.delete_sessions()
+    open_in_app(bench.page, bench.server, bench.app, "bench_big.ipynb")
+    run_all_cells(bench.page, bench.server, timeout=600)
+    plots = ".tdaw-plot"
+    bench.page.wait_for_function(
+        "(sel) => [...document.querySelectorAll(sel + ' .js-plotly-plot')].filter((gd) => gd.data).length >= 2",
+        arg=plots, timeout=WAIT_MS)
+    nodes = kernel_json(bench.server, "print(json.dumps(len(graph.nodes)))")
+    print(f"big figures ready: diagram of 10,050 points, mapper graph of {nodes} nodes", flush=True)
+    wait_js = """([sel, nth, want, since]) => {
+        const el = document.querySelectorAll(sel)[nth];
+        const gd = el && [...el.querySelectorAll('.js-plotly-plot')].find((g) => !g.classList.contains('tdaw-hidden'));
+        if (!gd || !gd.layout) return false;
+        const title = String(gd.layout.title?.text ?? '');
+        if (want.title && !title.startsWith(want.title)) return false;
+        if (want.rings !== undefined) {
+            const t = gd.data.find((t) => t.name === 'highlight');
+            const n = t ? Array.from(t.marker.opacity || []).filter((o) => o > 0).length : -1;
+            if (n !== want.rings) return false;
+        }
+        return new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - since))));
+    }"""
+
+    def timed(nth: int, code: str, want: dict) -> float:
+        since = bench.page.evaluate("() => performance.now()")
+        kernel_json(bench.server, code + "\nprint(json.dumps(1))")
+        return bench.page.wait_for_function(wait_js, arg=[plots, nth, want, since], timeout=WAIT_MS,
+                                            polling="raf").json_value()
+
+    def body():
+        for k in range(bench.reps):
+            # forgotten views: the page draws both views anew, then swaps the first back in
+            first, other = k % 2, 1 - k % 2
+            kernel_json(bench.server, "big_diagram_plot.forget()\nprint(json.dumps(1))")
+            for view, row in ((other, "big_diagram"), (first, None), (other, "big_diagram_seen")):
+                latency = timed(0, f"big_diagram_plot.show(diagrams[{view}])", {"title": f"10,000 points, seed {view}"})
+                if row:
+                    bench.results.times[row].append(latency)
+            # a new graph figure each time (a copy: new content id, drawn as the first time)
+            title = f"{nodes} nodes, rep {k}"
+            bench.results.times["big_graph"].append(timed(
+                1, f"big_graph_plot.show(mapper_graph_figure(graph, title={title!r}, width=600, height=500))",
+                {"title": title}))
+            ring = kernel_json(bench.server, "names = big_graph_plot.trace_names(); r = names.index('highlight')\n"
+                               "n = len(big_graph_plot.trace_value(r, 'customdata'))\n"
+                               f"print(json.dumps([r, n]))")
+            wanted = min(ring[1], 20 + k)
+            bench.results.times["big_graph_rings"].append(timed(
+                1, f"big_graph_plot.restyle({ring[0]}, {{'marker.opacity': np.r_[np.ones({wanted}), "
+                   f"np.zeros({ring[1] - wanted})]}})", {"rings": wanted}))
+            print(f"  big rep {k + 1}: " + ", ".join(f"{key} {bench.results.times[key][-1]:.0f} ms"
+                  for key in ("big_diagram", "big_diagram_seen", "big_graph", "big_graph_rings")), flush=True)
+    bench.run_group("big", body)
+
+
 def tour_rows(bench: Bench) -> None:
     """Run All on the tour, each repetition in a fresh kernel and a freshly loaded page."""
     shutil.copy(TOUR, bench.server.root / TOUR.name)
@@ -1198,7 +1302,7 @@ def main(argv=None) -> int:
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 bench = Bench(page, server, results, args.reps, args.app, args.verbose)
-                interactive = [g for g in args.groups if g != "tour"]
+                interactive = [g for g in args.groups if g not in ("tour", "big")]
                 if interactive:
                     try:
                         interactive_rows(bench, interactive)
@@ -1207,6 +1311,12 @@ def main(argv=None) -> int:
                             results.errors.setdefault(g, f"setup failed: {type(exc).__name__}: {str(exc)[:300]}")
                         traceback.print_exc(limit=4, file=sys.stdout)
                         print("server log tail:\n" + server.log_tail(1500))
+                if "big" in args.groups:
+                    try:
+                        big_rows(bench)
+                    except Exception as exc:
+                        results.errors.setdefault("big", f"{type(exc).__name__}: {str(exc)[:300]}")
+                        traceback.print_exc(limit=4, file=sys.stdout)
                 if "tour" in args.groups:
                     tour_rows(bench)
                 if errors:

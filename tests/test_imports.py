@@ -38,8 +38,10 @@ def test_importing_the_widgets_leaves_the_parser_unbuilt():
             "'jsonschema._format' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     present, stand_in, jsonschema_loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert jsonschema_loaded  # plotly -> nbformat -> jsonschema: the chain the stand-in is for
-    assert present and stand_in  # the real module (its parser build) was not imported
+    # the explorers' own plot widget (widgets/plot.py) imports neither plotly's FigureWidget nor
+    # nbformat, so jsonschema (the chain the stand-in is for) is not imported at all now; where it
+    # is, the real module (its parser build) must not be
+    assert not jsonschema_loaded or (present and stand_in)
 
 
 def test_iri_checks_give_the_real_modules_answers():

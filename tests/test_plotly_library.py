@@ -183,6 +183,7 @@ function element(tag) {
   const el = { tag, children: [], parentNode: null, style: {}, dataset: {},
     classList: { set: new Set(), add(...c) { c.forEach((x) => this.set.add(x)); }, remove(c) { this.set.delete(c); },
                  contains(c) { return this.set.has(c); } },
+    querySelectorAll() { return []; },
     appendChild(child) { if (child.parentNode) child.remove(); child.parentNode = el; el.children.push(child); return child; },
     remove() { const p = el.parentNode; if (p) { p.children = p.children.filter((c) => c !== el); el.parentNode = null; } },
     set className(v) { v.split(" ").forEach((c) => el.classList.add(c)); } };

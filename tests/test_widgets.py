@@ -531,7 +531,7 @@ def test_rerunning_a_cell_cancels_and_closes_the_explorer_it_made(study):
         shell.run_cell("pe = PersistenceExplorer(study=study, autostart=False)", cell_id="cell-a")
         old.jobs.wait(10)
         assert time.monotonic() - t0 < 5
-        assert old.state == "closed"  # its job cancelled, its widgets closed, nothing drawn after
+        assert old.state == "cancelled"
         assert old.comm is None  # closed: the re-run cell's output no longer shows it
         new = shell.user_ns["pe"]
         assert new is not old and new.comm is not None

@@ -297,7 +297,7 @@ class ExplorerBase(W.VBox):
         self._show_busy(run)
         while True:
             time.sleep(self.TICK_S)
-            if self.state != "running" or self._run != run:
+            if self.state != "running" or self._run != run or getattr(self, "_closed", False):
                 return
             self._show_running()
 
@@ -306,7 +306,7 @@ class ExplorerBase(W.VBox):
     def _on_state(self, state: str, message: str) -> None:
         running = state == "running"
         with self._ui_lock:
-            if self.state == "closed":
+            if getattr(self, "_closed", False):
                 return
             self.state = state
             self.status = message
@@ -355,7 +355,9 @@ class ExplorerBase(W.VBox):
         drop them all. The job under way ends at its next check and draws nothing."""
         self.jobs.close()
         with self._ui_lock:
-            self.state = "closed"  # the elapsed-time ticker ends
+            self._closed = True  # the elapsed-time ticker ends; a late job's state is not shown
+            if self.state == "running":
+                self.state = "cancelled"
         close_widgets(self)
 
     def _link_controls(self, pairs) -> None:

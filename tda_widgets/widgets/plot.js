@@ -28,13 +28,21 @@ const QUIET_MS = 1000;
 const MAX_WAIT_MS = 5000;
 const BUSY = Symbol.for("tda-widgets/busy");
 
+// After the quiet time the load waits for an idle moment of the page too: widget messages still
+// queued, or models half-way through their creation, keep the page from being idle.
 function schedule(s) {
   if (s.started || !s.source) return;
   const now = Date.now();
   s.firstAsked ??= now;
   clearTimeout(s.timer);
-  const wait = Math.max(0, Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now));
-  s.timer = setTimeout(() => compile(s), wait);
+  const token = (s.token = {});
+  const late = now - s.firstAsked >= MAX_WAIT_MS;
+  const wait = late ? 0 : Math.min(QUIET_MS, s.firstAsked + MAX_WAIT_MS - now);
+  s.timer = setTimeout(() => {
+    const idle = globalThis.requestIdleCallback;
+    if (typeof idle !== "function") { compile(s); return; }
+    idle(() => { if (s.token === token || late) compile(s); }, { timeout: late ? 500 : QUIET_MS });
+  }, wait);
 }
 
 // plotly.js goes in as a classic async script (its text hands plotly.js to this slot): the browser
@@ -342,7 +350,9 @@ async function draw(view) {
     const keys = Object.keys(restyle.props || {});
     const mine = view.page && view.page.base === restyle.base && view.page.trace === restyle.trace &&
       keys.length === 1 && keys[0] === "marker.opacity" && sameNumbers(view.page.values, restyle.props["marker.opacity"]);
-    if (!mine) {
+    if (!mine && keys.length === 1 && keys[0] === "marker.opacity") {
+      await setOpacity(view, frame, restyle.trace, Array.from(restyle.props["marker.opacity"]));
+    } else if (!mine) {
       const props = {};
       for (const key of keys) props[key] = [restyle.props[key]];
       await P.restyle(view.gd, props, [restyle.trace]);
@@ -445,14 +455,54 @@ function onPoint(view, data) {
   if (!(k >= 0 && k + 1 < link.offsets.length)) return;
   const chosen = Array.from(link.images.slice(link.offsets[k], link.offsets[k + 1]), Number);
   const set = new Set(chosen);
-  for (const other of LINKED.get(link.group) || []) other.ring(set);
+  // the thumbnails first (the panel draws on the next frame), then the rings
   const title = link.titles && typeof link.titles[k] === "string" ? plainText(link.titles[k]) : null;
   const manager = ctl.model.widget_manager;
-  if (typeof title !== "string" || !manager || typeof manager.get_model !== "function") return;
-  Promise.resolve(manager.get_model(link.group)).then((panel) => {
-    // the kernel's ThumbnailPanel.show sets the same three (not sent back: the kernel sets them)
-    if (panel && typeof panel.set === "function") panel.set({ title, marks: [], selected: chosen });
-  }).catch(report("linked thumbnails"));
+  if (typeof title === "string" && manager && typeof manager.get_model === "function") {
+    Promise.resolve(manager.get_model(link.group)).then((panel) => {
+      // the kernel's ThumbnailPanel.show sets the same three (not sent back: the kernel sets them)
+      if (panel && typeof panel.set === "function") panel.set({ title, marks: [], selected: chosen });
+    }).catch(report("linked thumbnails"));
+  }
+  for (const other of LINKED.get(link.group) || []) other.ring(set);
+}
+
+// Per-point marker opacities of one trace (the mapper's rings), shown at once: the points' SVG
+// opacity is set in the page and the plot's input data take the values; Plotly.restyle follows
+// when the page is idle, so that plotly.js's own state agrees before any later redraw (Plotly.restyle
+// of an array recalculates the whole plot: ~40 ms a graph, six graphs per click). Falls back to
+// Plotly.restyle at once when the drawn points are not one per value.
+const QUIET_RESTYLE_MS = 400;
+
+function ringPoints(gd, frame, trace) {
+  // the trace's group among the scatter traces drawn (one subplot: in data order)
+  const scatter = frame.data.map((t, i) => [t, i]).filter(([t]) => !t.type || t.type === "scatter");
+  const k = scatter.findIndex(([, i]) => i === trace);
+  const groups = gd.querySelectorAll(".scatterlayer .trace");
+  if (k < 0 || groups.length !== scatter.length) return null;
+  return groups[k].querySelectorAll("path.point");
+}
+
+async function setOpacity(view, frame, trace, values) {
+  const gd = view.gd, P = view.P;
+  const points = ringPoints(gd, frame, trace);
+  const input = gd.data?.[trace];
+  if (!points || points.length !== values.length || !input?.marker) {
+    await P.restyle(gd, { "marker.opacity": [values] }, [trace]);
+    return;
+  }
+  points.forEach((point, i) => { point.style.opacity = String(values[i]); });
+  input.marker.opacity = Array.from(values);
+  const token = (view.restyleToken = {});
+  setTimeout(() => {
+    if (view.restyleToken !== token || view.gd !== gd || !view.alive) return;
+    const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 0));
+    idle(() => {
+      if (view.restyleToken === token && view.gd === gd && view.alive) {
+        P.restyle(gd, { "marker.opacity": [Array.from(values)] }, [trace]).catch(report("rings"));
+      }
+    });
+  }, QUIET_RESTYLE_MS);
 }
 
 // ring the nodes of the frame shown that hold any of `chosen` (a Set of image indices)
@@ -476,7 +526,7 @@ function ring(ctl, chosen) {
       if (base !== frame.id) return;
       const now = view.page ? view.page.values : frame.data[trace]?.marker?.opacity;
       if (sameNumbers(now, opacity)) return;
-      await view.P.restyle(view.gd, { "marker.opacity": [opacity] }, [trace]);
+      await setOpacity(view, frame, trace, opacity);
       if (!view.page && view.shownId) view.plots.delete(view.shownId);
       view.page = { base, trace, values: opacity };
       view.shownId = null;

@@ -366,6 +366,18 @@ class Plot(anywidget.AnyWidget):
         """The layout of :attr:`figure`."""
         return self.figure.layout
 
+    def to_dict(self) -> dict:
+        """:attr:`figure` as plotly's dict (``go.Figure.to_dict``)."""
+        return self.figure.to_dict()
+
+    def to_plotly_json(self) -> dict:
+        """:attr:`figure` as plotly's JSON-able dict (``go.Figure.to_plotly_json``)."""
+        return self.figure.to_plotly_json()
+
+    def to_json(self, *args, **kwargs) -> str:
+        """:attr:`figure` as plotly's JSON text (``go.Figure.to_json``; same arguments)."""
+        return self.figure.to_json(*args, **kwargs)
+
     @property
     def shown_id(self) -> Optional[str]:
         """The id of the state shown (a hash of its content)."""

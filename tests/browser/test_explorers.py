@@ -547,7 +547,7 @@ def test_rerunning_the_cell_cancels_the_old_explorer(nb, lab_server):
     run_code_in_cell(nb, lab_server, RERUN, cell)   # the same cell again: the same cell id
     state = kernel_out(nb, lab_server, "first.wait(10); print(json.dumps([first.state, first.comm is None, "
                        "slow is first, slow.state, slow.comm is None]))")
-    assert state == ["closed", True, False, "running", False], state  # cancelled and closed
+    assert state == ["cancelled", True, False, "running", False], state
     kernel_out(nb, lab_server, "slow.close(); print(json.dumps(1))")
 
 
