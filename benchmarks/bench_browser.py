@@ -1119,7 +1119,7 @@ def big_rows(bench: Bench) -> None:
                 {"title": title}))
             ring = kernel_json(bench.server, "names = big_graph_plot.trace_names(); r = names.index('highlight')\n"
                                "n = len(big_graph_plot.trace_value(r, 'customdata'))\n"
-                               f"print(json.dumps([r, n]))")
+                               "print(json.dumps([r, n]))")
             wanted = min(ring[1], 20 + k)
             bench.results.times["big_graph_rings"].append(timed(
                 1, f"big_graph_plot.restyle({ring[0]}, {{'marker.opacity': np.r_[np.ones({wanted}), "

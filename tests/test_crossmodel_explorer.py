@@ -61,7 +61,6 @@ def test_the_ph_preset_matrix_of_every_model_equals_ripser_and_persim_on_top_l2_
         np.testing.assert_allclose(explorer.matrices_[label], expected, rtol=1e-6, atol=1e-9)
         assert explorer.fractions_["ph"][label] == pytest.approx(expected_identified(expected, "distance").mean())
     # the heat map shows model B (the second model) with each row's best match marked
-    heat = {trace.name: trace for trace in explorer.heatmap_fig.data}
     expected = np.array([[persim.sliced_wasserstein(direct["seed 0"]["h1"][i], direct["seed 1"]["h1"][j])
                           for j in LAYERS] for i in LAYERS])
     np.testing.assert_allclose(np.array(heat["matrix"].z, dtype=float), expected, rtol=1e-6, atol=1e-9)
@@ -146,7 +145,6 @@ def test_sensitivity_of_the_chosen_layer_equals_the_studys_computation_and_follo
     np.testing.assert_array_equal(explorer.sensitivity_.removed, removed)
     np.testing.assert_allclose(explorer.sensitivity_fig.data[0].y, ph, rtol=1e-6, atol=1e-9)
     # a click on a row of the heat map chooses that layer: the outline and the curve follow
-    heat = {trace.name: trace for trace in explorer.heatmap_fig.data}
     names = [trace.name for trace in explorer.heatmap_fig.data]
     explorer.heatmap_fig.dispatch("click", [{"trace": names.index("matrix"), "index": None, "x": "0", "y": "3"}])
     assert explorer.layer == "3" and explorer.layer_slider.value == "3"

@@ -15,8 +15,7 @@ import plotly.graph_objects as go
 import pytest
 
 import tda_widgets
-from tda_widgets.widgets import plot as plot_module
-from tda_widgets.widgets.plot import Plot, PlotLibrary, ensure_library
+from tda_widgets.widgets.plot import Plot, ensure_library
 
 PACKAGE = pathlib.Path(tda_widgets.__file__).parent
 

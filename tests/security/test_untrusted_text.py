@@ -16,9 +16,7 @@ from html.parser import HTMLParser
 
 import ipywidgets as W
 import numpy as np
-import plotly.graph_objects as go
 import pytest
-import torch
 from tda_widgets.widgets.plot import Plot
 from torch import nn
 
@@ -160,7 +158,6 @@ def test_markup_escapes_fields_not_the_template_and_keeps_number_formats():
 def test_persistence_explorer_hover_and_click_keep_names_as_text(evil_study):
     explorer = PersistenceExplorer(study=evil_study, layer=EVIL_LAYERS[1], max_points=60, threaded=False)
     assert explorer.state == "done", explorer.status
-    h0 = next(t for t in explorer.diagram_fig.data if t.name == "H0")
     fire(explorer.diagram_fig, "H0", 0, "hover")
     fire(explorer.diagram_fig, "H0", 1, "click")
     assert explorer.thumbnails.title.startswith("H0 bar")  # plain text sink: not escaped
@@ -179,7 +176,6 @@ def test_mapper_explorer_select_hover_click_keep_names_as_text(evil_study):
     assert escape(EVIL_CLASSES[int(node.majority)]) in explorer.info.value
     assert escape(explorer.layer) in explorer.info.value
     assert explorer.thumbnails.title.startswith(explorer.layer)
-    nodes = next(t for t in explorer.main_fig.data if t.name == "nodes")
     fire(explorer.main_fig, "nodes", 0, "hover")
     small = next(iter(explorer.layer_figs.values()))
     fire(small, "nodes", 0, "click")
