@@ -61,6 +61,7 @@ def test_the_ph_preset_matrix_of_every_model_equals_ripser_and_persim_on_top_l2_
         np.testing.assert_allclose(explorer.matrices_[label], expected, rtol=1e-6, atol=1e-9)
         assert explorer.fractions_["ph"][label] == pytest.approx(expected_identified(expected, "distance").mean())
     # the heat map shows model B (the second model) with each row's best match marked
+    heat = {trace.name: trace for trace in explorer.heatmap_fig.data}
     expected = np.array([[persim.sliced_wasserstein(direct["seed 0"]["h1"][i], direct["seed 1"]["h1"][j])
                           for j in LAYERS] for i in LAYERS])
     np.testing.assert_allclose(np.array(heat["matrix"].z, dtype=float), expected, rtol=1e-6, atol=1e-9)
