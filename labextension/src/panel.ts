@@ -87,6 +87,15 @@ function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
 }
 
+/** A long expression shortened in its middle (the full text goes in a tooltip). */
+function shorten(text: string, max = 32): string {
+  if (text.length <= max) {
+    return text;
+  }
+  const half = Math.floor((max - 1) / 2);
+  return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
+}
+
 function formatCount(n: number): string {
   if (n >= 1e6) {
     return `${(n / 1e6).toFixed(1)}M`;
@@ -301,6 +310,7 @@ export class TDAPanel extends Widget {
       this._labelsChosen = false;
       this._renderLabels();
       this._renderImagesHint();
+      this._updateCode();
       describe();
     };
     this._labels.onchange = () => {
@@ -331,23 +341,28 @@ export class TDAPanel extends Widget {
     const images = listing?.images ?? [];
     const head = (table: HTMLTableElement, names: string[]) => {
       const tr = el('tr');
-      names.forEach(n => tr.appendChild(el('th', undefined, n)));
+      names.forEach(n => {
+        const th = el('th', undefined, n);
+        th.title = n;
+        tr.appendChild(th);
+      });
       table.appendChild(tr);
     };
     if (models.length) {
-      head(this._modelTable, ['name', 'class', 'params', 'device', 'mode']);
+      head(this._modelTable, ['name', 'class', 'params']);
     }
     for (const m of models) {
       const tr = el('tr');
-      [m.name, m.class, formatCount(m.parameters), m.device, m.training ? 'train' : 'eval'].forEach(v => {
+      const where = `${m.device}, ${m.training ? 'train' : 'eval'} mode`;
+      [m.name, m.class, formatCount(m.parameters)].forEach(v => {
         const td = el('td', undefined, v);
-        td.title = v;
+        td.title = `${v}\n${m.name}: ${m.class}, ${m.parameters} parameters, ${where}`;
         tr.appendChild(td);
       });
       this._modelTable.appendChild(tr);
     }
     if (images.length) {
-      head(this._imageTable, ['name', 'kind', 'shape / length']);
+      head(this._imageTable, ['name', 'kind', 'size']);
     }
     for (const i of images) {
       const tr = el('tr');
@@ -441,12 +456,14 @@ export class TDAPanel extends Widget {
       hint = 'No images: no tensor or array of two or more dimensions, Dataset or DataLoader in the kernel.';
     } else if (fits === false) {
       const any = images.some(i => this._fit(i.name).fits === true);
-      hint = `✗ ${name} does not fit ${this._model.value}: ${why}` + (any ? '' : ' No image set in the kernel fits it.');
+      hint =
+        `✗ ${shorten(name)} does not fit ${shorten(this._model.value)}: ${why}` +
+        (any ? '' : ' No image set in the kernel fits it.');
     } else if (fits === null && why) {
       hint = why;
     }
     this._imagesHint.textContent = hint;
-    this._imagesHint.title = hint;
+    this._imagesHint.title = fits === false ? `${name} does not fit ${this._model.value}: ${why}` : hint;
     explain(
       this._images,
       images.length
@@ -648,7 +665,7 @@ export class TDAPanel extends Widget {
       : !this._description || this._description.error
       ? `Insert waits for the description of ${model}.`
       : fit.fits === false
-      ? `Insert needs images that ${model} takes; ${images} does not fit: ${fit.why}`
+      ? `Insert needs images that ${shorten(model)} takes; ${shorten(images)} does not fit: ${fit.why}`
       : layers === null
       ? preset === CUSTOM
         ? 'Insert needs at least one layer: tick one in the list above.'

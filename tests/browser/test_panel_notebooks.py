@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -85,10 +86,14 @@ def _select(page, name: str) -> dict:
 
 
 def _set_theme(page, dark: bool) -> None:
-    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+    """Settings > Theme > JupyterLab Dark / Light through the menu, as a person would."""
+    name = "JupyterLab Dark" if dark else "JupyterLab Light"
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator("#jp-mainmenu-settings .lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
     page.wait_for_function("(d) => document.body.dataset.jpThemeLight === (d ? 'false' : 'true')", arg=dark,
                            timeout=30_000)
+    page.wait_for_timeout(500)  # the theme's stylesheet applies after the flag
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -180,7 +185,8 @@ def test_disabled_controls_say_why_and_long_names_are_shortened(page, lab_server
     page.wait_for_function("() => document.querySelector('#tda-widgets-panel .tda-images-hint').innerText"
                            ".includes('does not fit')", timeout=30_000)
     assert "rejects one image of shape 2" in hint.inner_text()
-    assert panel.locator("button.tda-insert").is_disabled()
+    page.wait_for_function("() => document.querySelector('#tda-widgets-panel button.tda-insert').disabled",
+                           timeout=10_000)
     assert "diagram does not fit" in panel.locator("button.tda-insert").get_attribute("title")
     layout = page.evaluate(_OVERFLOW_JS)
     assert not layout["wide"] and not layout["cut"] and not layout["scrollsSideways"], layout
@@ -202,7 +208,8 @@ def test_the_extension_loads_without_errors_in_voila(playwright_instance, tmp_pa
     write_notebook(tmp_path, "voila.ipynb", [VOILA_CELL])
     extensions = tmp_path / "jupyter-path" / "labextensions"
     extensions.mkdir(parents=True)
-    (extensions / "tda-widgets").symlink_to(REPO_ROOT / "tda_widgets" / "labextension", target_is_directory=True)
+    # a copy: Voilà's static handler refuses files behind a link out of its folders (403)
+    shutil.copytree(REPO_ROOT / "tda_widgets" / "labextension", extensions / "tda-widgets")
     port = _free_port()
     env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(p for p in (str(tmp_path / "jupyter-path"),
                                                                      os.environ.get("JUPYTER_PATH")) if p),
@@ -216,8 +223,10 @@ def test_the_extension_loads_without_errors_in_voila(playwright_instance, tmp_pa
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 90
         while True:
-            try:
+            try:  # any answer (Voilà refuses this path: 403) means the server is up
                 urllib.request.urlopen(url + "api/status", timeout=2)
+                break
+            except urllib.error.HTTPError:
                 break
             except Exception:
                 assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "voila.log").read_text()
@@ -233,9 +242,10 @@ def test_the_extension_loads_without_errors_in_voila(playwright_instance, tmp_pa
                 page.wait_for_function("() => document.body.innerText.includes('ready 40')", timeout=SLOW_MS * 2)
                 page.wait_for_timeout(2000)  # late plugin activations log after the render
                 assert any("remoteEntry" in u and s == 200 for u, s in loaded), loaded  # Voilà loaded it
-                ours = [e for e in errors if "tda" in e.lower() or "shared module" in e.lower()
-                        or "getter for the shared module" in e.lower()]
-                assert not ours, errors
+                # errors of this extension: its messages, or a stack through its files (other
+                # extensions, e.g. Notebook 7's, log their own missing shared modules here)
+                ours = [e for e in errors if "tda" in e.lower()]
+                assert not ours, "\n\n".join(errors)
             finally:
                 context.close()
     finally:
