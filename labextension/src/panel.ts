@@ -348,8 +348,20 @@ export class TDAPanel extends Widget {
       });
       table.appendChild(tr);
     };
+    const none = (table: HTMLTableElement, text: string) => {
+      const tr = el('tr');
+      const td = el('td', 'tda-empty', text);
+      td.colSpan = 3;
+      tr.appendChild(td);
+      table.appendChild(tr);
+    };
     if (models.length) {
       head(this._modelTable, ['name', 'class', 'params']);
+    } else if (listing) {
+      none(
+        this._modelTable,
+        'None: no torch.nn.Module in the kernel, as a variable or one level inside one (demo.model, models["a"]).'
+      );
     }
     for (const m of models) {
       const tr = el('tr');
@@ -363,6 +375,8 @@ export class TDAPanel extends Widget {
     }
     if (images.length) {
       head(this._imageTable, ['name', 'kind', 'size']);
+    } else if (listing) {
+      none(this._imageTable, 'None: no tensor or array of two or more dimensions, Dataset or DataLoader.');
     }
     for (const i of images) {
       const tr = el('tr');
@@ -777,13 +791,19 @@ export class TDAPanel extends Widget {
     box.appendChild(bar);
     const table = el('table', 'tda-estimate-layers');
     const head = el('tr');
-    ['layer', 'stored', 'cloud'].forEach(n => head.appendChild(el('th', undefined, n)));
+    ['layer', 'stored', 'cloud'].forEach(n => {
+      const th = el('th', undefined, n);
+      th.title = n;
+      head.appendChild(th);
+    });
     table.appendChild(head);
     for (const row of estimate.layers ?? []) {
       const tr = el('tr');
-      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v =>
-        tr.appendChild(el('td', undefined, v))
-      );
+      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v => {
+        const td = el('td', undefined, v);
+        td.title = v;
+        tr.appendChild(td);
+      });
       table.appendChild(tr);
     }
     box.appendChild(table);

@@ -114,6 +114,7 @@ def test_the_panel_finds_the_notebooks_model_and_inserts_an_explorer(page, lab_s
         assert model["disabled"] and model["title"].startswith("No model"), model
         assert panel.locator("button.tda-insert").is_disabled()
         assert "Insert needs a model" in panel.locator(".tda-insert-hint").inner_text()
+        assert "None: no torch.nn.Module" in panel.locator("table.tda-models").inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"panel_{notebook.stem}_no_model_lab.png"))
         return
