@@ -4,8 +4,8 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
-import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { ILauncher } from '@jupyterlab/launcher';
+import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import type { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -78,19 +78,43 @@ async function fetchTour(): Promise<any> {
   return response.json();
 }
 
+/**
+ * An optional service whose package the front end may not share (Voilà has no file browser
+ * and no launcher): its token is imported on demand, and a front end without the package
+ * gives null instead of failing the whole extension's load.
+ */
+async function optionalService<T>(
+  app: JupyterFrontEnd,
+  load: () => Promise<{ [name: string]: any }>,
+  name: string
+): Promise<T | null> {
+  try {
+    const module = await load();
+    return (await app.resolveOptionalService(module[name])) as T | null;
+  } catch {
+    return null; // the package is not in this front end's shared scope
+  }
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'A TDA side panel for the notebook kernel\'s models, and tda-widgets commands.',
   autoStart: true,
-  requires: [INotebookTracker],
-  optional: [ICommandPalette, ILauncher, IDefaultFileBrowser],
-  activate: (
+  // Every service is optional: a front end without notebooks, a palette, a launcher or a
+  // file browser (Voilà) loads the extension without an error.
+  optional: [INotebookTracker, ICommandPalette],
+  activate: async (
     app: JupyterFrontEnd,
-    tracker: INotebookTracker,
-    palette: ICommandPalette | null,
-    launcher: ILauncher | null,
-    browser: IDefaultFileBrowser | null
+    tracker: INotebookTracker | null,
+    palette: ICommandPalette | null
   ) => {
+    if (!tracker) {
+      return; // no notebooks to explore (a front end that only renders, such as Voilà)
+    }
+    const [launcher, browser] = await Promise.all([
+      optionalService<ILauncher>(app, () => import('./optional/launcher'), 'ILauncher'),
+      optionalService<IDefaultFileBrowser>(app, () => import('./optional/filebrowser'), 'IDefaultFileBrowser')
+    ]);
     const { commands, serviceManager, shell } = app;
     const contents = serviceManager.contents;
     // The file browser's folder (JupyterLab), else the current notebook's (Notebook 7's

@@ -28,6 +28,10 @@ export interface IImageEntry {
   labels?: string[];
   /** Datasets and DataLoaders bring their own labels. */
   own_labels?: boolean;
+  /** Whether the chosen model takes one of these images (null: unknown, no model chosen). */
+  fits?: boolean | null;
+  /** Why they do not fit (or why it is unknown). */
+  why?: string;
 }
 
 export interface ILabelEntry {
@@ -55,6 +59,12 @@ export interface IModelDescription {
   settings?: { [name: string]: ISetting };
   error?: string;
   shape_error?: string;
+  /** Every image set of the kernel, marked fits / why for this model. */
+  images?: IImageEntry[];
+  /** The first image set the model takes (null: none). */
+  default_images?: string | null;
+  /** The image set the output shapes come from. */
+  shapes_from?: string | null;
 }
 
 export interface ISetting {

@@ -40,20 +40,40 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-function fillSelect(
-  select: HTMLSelectElement,
-  options: { value: string; label: string }[],
-  keep: boolean
-): void {
+interface IOption {
+  value: string;
+  label: string;
+  /** The option's tooltip (default: its label, which the select may shorten). */
+  title?: string;
+}
+
+function fillSelect(select: HTMLSelectElement, options: IOption[], keep: boolean): void {
   const previous = select.value;
   select.replaceChildren();
-  for (const { value, label } of options) {
+  for (const { value, label, title } of options) {
     const option = el('option', undefined, label);
     option.value = value;
+    option.title = title ?? label;
     select.appendChild(option);
   }
   if (keep && options.some(o => o.value === previous)) {
     select.value = previous;
+  }
+}
+
+/**
+ * A control's state for a person: disabled with the reason as its tooltip, or enabled with
+ * its chosen option's full text as its tooltip (a select shortens long names).
+ */
+function explain(control: HTMLSelectElement | HTMLInputElement, why: string | null, tip = ''): void {
+  control.disabled = why !== null;
+  if (why !== null) {
+    control.title = why;
+  } else if (control instanceof HTMLSelectElement) {
+    const option = control.selectedOptions[0];
+    control.title = [option ? option.title || option.text : '', tip].filter(Boolean).join('\n\n');
+  } else {
+    control.title = tip;
   }
 }
 
@@ -65,6 +85,15 @@ function formatBytes(n: number): string {
     i++;
   }
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/** A long expression shortened in its middle (the full text goes in a tooltip). */
+function shorten(text: string, max = 32): string {
+  if (text.length <= max) {
+    return text;
+  }
+  const half = Math.floor((max - 1) / 2);
+  return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
 }
 
 function formatCount(n: number): string {
@@ -102,6 +131,11 @@ export class TDAPanel extends Widget {
   /** The code the preview shows, which Insert inserts. */
   get code(): string {
     return this._preview.textContent ?? '';
+  }
+
+  /** The last model description received (tests and debugging). */
+  get description(): IModelDescription | null {
+    return this._description;
   }
 
   /** Ask the kernel again for its models and images. */
@@ -239,6 +273,8 @@ export class TDAPanel extends Widget {
     this._nImages.placeholder = 'all';
     row('model', this._model);
     row('images', this._images);
+    this._imagesHint = el('div', 'tda-hint tda-images-hint');
+    form.appendChild(this._imagesHint);
     row('labels', this._labels);
     row('explorer', this._explorer);
     row('layers', this._preset);
@@ -261,20 +297,34 @@ export class TDAPanel extends Widget {
     this._insert = el('button', 'jp-Button jp-mod-accept tda-insert', 'Insert and run');
     this._insert.onclick = () => void this._insertCode();
     this.node.appendChild(this._insert);
+    this._insertHint = el('div', 'tda-hint tda-insert-hint');
+    this.node.appendChild(this._insertHint);
 
     const describe = () => void this._describe();
-    this._model.onchange = describe;
+    this._model.onchange = () => {
+      this._imagesChosen = false;
+      describe();
+    };
     this._images.onchange = () => {
+      this._imagesChosen = true;
       this._labelsChosen = false;
       this._renderLabels();
+      this._renderImagesHint();
+      this._updateCode();
       describe();
     };
     this._labels.onchange = () => {
       this._labelsChosen = true;
       this._updateCode();
     };
-    this._explorer.onchange = () => this._updateCode();
-    this._preset.onchange = () => this._renderLayers();
+    this._explorer.onchange = () => {
+      explain(this._explorer, null);
+      this._updateCode();
+    };
+    this._preset.onchange = () => {
+      explain(this._preset, null);
+      this._renderLayers();
+    };
     this._nImages.oninput = () => this._updateCode();
     this._mode.onchange = () => {
       this._modeChosen = true;
@@ -291,28 +341,53 @@ export class TDAPanel extends Widget {
     const images = listing?.images ?? [];
     const head = (table: HTMLTableElement, names: string[]) => {
       const tr = el('tr');
-      names.forEach(n => tr.appendChild(el('th', undefined, n)));
+      names.forEach(n => {
+        const th = el('th', undefined, n);
+        th.title = n;
+        tr.appendChild(th);
+      });
+      table.appendChild(tr);
+    };
+    const none = (table: HTMLTableElement, text: string) => {
+      const tr = el('tr');
+      const td = el('td', 'tda-empty', text);
+      td.colSpan = 3;
+      tr.appendChild(td);
       table.appendChild(tr);
     };
     if (models.length) {
-      head(this._modelTable, ['name', 'class', 'params', 'device', 'mode']);
+      head(this._modelTable, ['name', 'class', 'params']);
+    } else if (listing) {
+      none(
+        this._modelTable,
+        'None: no torch.nn.Module in the kernel, as a variable or one level inside one (demo.model, models["a"]).'
+      );
     }
     for (const m of models) {
       const tr = el('tr');
-      [m.name, m.class, formatCount(m.parameters), m.device, m.training ? 'train' : 'eval'].forEach(
-        v => tr.appendChild(el('td', undefined, v))
-      );
+      const where = `${m.device}, ${m.training ? 'train' : 'eval'} mode`;
+      [m.name, m.class, formatCount(m.parameters)].forEach(v => {
+        const td = el('td', undefined, v);
+        td.title = `${v}\n${m.name}: ${m.class}, ${m.parameters} parameters, ${where}`;
+        tr.appendChild(td);
+      });
       this._modelTable.appendChild(tr);
     }
     if (images.length) {
-      head(this._imageTable, ['name', 'kind', 'shape / length']);
+      head(this._imageTable, ['name', 'kind', 'size']);
+    } else if (listing) {
+      none(this._imageTable, 'None: no tensor or array of two or more dimensions, Dataset or DataLoader.');
     }
     for (const i of images) {
       const tr = el('tr');
       const size = i.shape
         ? i.shape.join(' × ')
         : `${i.length ?? '?'}${i.batch_size ? ` (batch ${i.batch_size})` : ''}`;
-      [i.name, i.kind, size].forEach(v => tr.appendChild(el('td', undefined, v)));
+      [i.name, i.kind, size].forEach(v => {
+        const td = el('td', undefined, v);
+        td.title = v;
+        tr.appendChild(td);
+      });
       this._imageTable.appendChild(tr);
     }
     const modelBefore = this._model.value;
@@ -322,18 +397,23 @@ export class TDAPanel extends Widget {
       models.map(m => ({ value: m.name, label: `${m.name} (${m.class})` })),
       true
     );
-    fillSelect(
-      this._images,
-      images.map(i => ({ value: i.name, label: `${i.name} (${i.kind})` })),
-      true
+    explain(
+      this._model,
+      models.length
+        ? null
+        : 'No model: no torch.nn.Module in this notebook\'s kernel, neither a variable nor one level ' +
+            'inside one (demo.model, models["a"]). Define one, run the cell, and it is listed here.'
     );
+    this._fillImages(true);
     if (this._images.value !== imagesBefore) {
       this._labelsChosen = false;
     }
     this._renderLabels();
-    // Describe again when the choice changed or the chosen model was redefined.
+    // Describe again when the choice changed, the chosen model was redefined, or the image
+    // sets changed (their fit to the model is checked on description).
     const chosen = models.find(m => m.name === this._model.value);
-    const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}` : '';
+    const sets = images.map(i => `${i.name}:${i.shape ?? i.count}`).join(',');
+    const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}|${sets}` : '';
     const redefined = key !== this._describedKey;
     this._describedKey = key;
     if (
@@ -355,6 +435,58 @@ export class TDAPanel extends Widget {
     return this._listing?.images.find(i => i.name === this._images.value);
   }
 
+  /** Whether the described model takes an image set: its fit and why (null: not known). */
+  private _fit(name: string): { fits: boolean | null; why: string } {
+    const described = this._description;
+    if (!described || described.error || described.model !== this._model.value) {
+      return { fits: null, why: '' };
+    }
+    const entry = (described.images ?? []).find(i => i.name === name);
+    return { fits: entry?.fits ?? null, why: entry?.why ?? '' };
+  }
+
+  /** The image sets, each marked whether the chosen model takes it (✓ / ✗ with the reason). */
+  private _fillImages(keep: boolean): void {
+    const images = this._listing?.images ?? [];
+    fillSelect(
+      this._images,
+      images.map(i => {
+        const { fits, why } = this._fit(i.name);
+        const base = `${i.name} (${i.kind})`;
+        const label = fits === true ? `✓ ${base}` : fits === false ? `✗ ${base} — does not fit` : base;
+        return { value: i.name, label, title: fits === false || why ? `${base}: ${why}` : base };
+      }),
+      keep
+    );
+    this._renderImagesHint();
+  }
+
+  private _renderImagesHint(): void {
+    const images = this._listing?.images ?? [];
+    const name = this._images.value;
+    const { fits, why } = this._fit(name);
+    let hint = '';
+    if (!images.length) {
+      hint = 'No images: no tensor or array of two or more dimensions, Dataset or DataLoader in the kernel.';
+    } else if (fits === false) {
+      const any = images.some(i => this._fit(i.name).fits === true);
+      hint =
+        `✗ ${shorten(name)} does not fit ${shorten(this._model.value)}: ${why}` +
+        (any ? '' : ' No image set in the kernel fits it.');
+    } else if (fits === null && why) {
+      hint = why;
+    }
+    this._imagesHint.textContent = hint;
+    this._imagesHint.title = fits === false ? `${name} does not fit ${this._model.value}: ${why}` : hint;
+    explain(
+      this._images,
+      images.length
+        ? null
+        : 'No images: define a tensor or array (images first), a Dataset or a DataLoader, and run the cell.',
+      fits === false ? why : ''
+    );
+  }
+
   /**
    * The labels that fit the chosen images (one per image); a Dataset's own labels come first
    * for datasets. Until the user picks, the first fitting array is chosen.
@@ -371,6 +503,17 @@ export class TDAPanel extends Widget {
     if (!this._labelsChosen) {
       this._labels.value = entry && !entry.own_labels && candidates.length ? candidates[0] : '';
     }
+    explain(
+      this._labels,
+      candidates.length
+        ? null
+        : entry
+        ? entry.own_labels
+          ? `${entry.name} brings its own labels.`
+          : `No labels: no one-dimensional integer array or tensor with one label per image of ${entry.name} ` +
+            `(${entry.count ?? '?'}) in the kernel.`
+        : 'Choose images first.'
+    );
   }
 
   /** Ask the kernel for the chosen model's layers and presets (with the chosen images). */
@@ -380,10 +523,11 @@ export class TDAPanel extends Widget {
     if (!session || !model) {
       this._description = null;
       this._presetInfo.textContent = '';
+      this._fillImages(true);
       this._renderPresets();
       return;
     }
-    this._presetInfo.textContent = `Reading the layers of ${model}…`;
+    this._presetInfo.textContent = `Reading the layers of ${model} and trying one image of each image set…`;
     try {
       this._description = await panelRequest<IModelDescription>(session, 'describe', {
         model,
@@ -393,7 +537,28 @@ export class TDAPanel extends Widget {
       this._description = null;
       this._presetInfo.textContent = String((error as Error).message ?? error);
     }
+    if (session !== this._session || model !== this._model.value) {
+      return; // another choice meanwhile: its own description follows
+    }
+    // The images: the user's choice if it fits, else the first set the model takes.
+    const fallback = this._description?.default_images;
+    this._fillImages(true);
+    if (fallback && this._fit(this._images.value).fits !== true && !this._imagesChosen) {
+      this._images.value = fallback;
+      this._labelsChosen = false;
+      this._renderLabels();
+    }
+    this._renderImagesHint();
     this._renderPresets();
+    // The model was busy (an explorer is running it): try the image sets again shortly.
+    window.clearTimeout(this._retryTimer);
+    const busy = (this._description?.images ?? []).some(i => i.fits === null);
+    if (busy && this._retries < 20) {
+      this._retries++;
+      this._retryTimer = window.setTimeout(() => void this._describe(), 3000);
+    } else if (!busy) {
+      this._retries = 0;
+    }
   }
 
   private _renderPresets(): void {
@@ -413,11 +578,17 @@ export class TDAPanel extends Widget {
       Object.keys(description?.explorers ?? {}).map(k => ({ value: k, label: k })),
       true
     );
+    const noModel = description && !description.error ? null : 'Choose a model first (none is listed, or it is gone).';
+    explain(this._preset, noModel);
+    explain(this._explorer, noModel);
+    explain(this._mode, noModel, this._description?.settings?.['mode']?.help ?? '');
+    explain(this._maxPoints, noModel, this._description?.settings?.['max_points']?.help ?? '');
+    explain(this._nImages, noModel, 'How many images the explorer uses (empty: all of them).');
     const settings = description?.settings ?? {};
     const mode = settings['mode'];
     if (mode) {
       this._modeLabel.textContent = mode.label;
-      this._mode.title = mode.help;
+      this._modeLabel.title = mode.help;
       fillSelect(
         this._mode,
         (mode.choices ?? []).map(c => ({ value: c, label: c })),
@@ -430,7 +601,7 @@ export class TDAPanel extends Widget {
     const points = settings['max_points'];
     if (points) {
       this._maxPointsLabel.textContent = points.label;
-      this._maxPoints.title = points.help;
+      this._maxPointsLabel.title = points.help;
       this._maxPoints.placeholder = String(points.default);
       this._maxPoints.min = String(points.minimum ?? 1);
     }
@@ -449,10 +620,14 @@ export class TDAPanel extends Widget {
       return;
     }
     const chosen = new Set(description.presets[preset]?.layers ?? []);
+    const locked =
+      preset === CUSTOM
+        ? null
+        : `The preset "${preset}" chooses these layers. To tick layers yourself, choose "${CUSTOM}" under layers.`;
     this._presetInfo.textContent =
       preset === CUSTOM
         ? 'Tick the layers to explore.'
-        : `${preset}: ${[...chosen].join(', ')}`;
+        : `${preset}: ${[...chosen].join(', ')} (to tick layers yourself, choose "${CUSTOM}")`;
     if (description.shape_error) {
       this._presetInfo.textContent += ` (output shapes unavailable: ${description.shape_error})`;
     }
@@ -462,7 +637,7 @@ export class TDAPanel extends Widget {
       box.type = 'checkbox';
       box.value = layer.name;
       box.checked = chosen.has(layer.name);
-      box.disabled = preset !== CUSTOM;
+      box.disabled = locked !== null;
       box.onchange = () => this._updateCode();
       line.appendChild(box);
       const shape =
@@ -471,7 +646,10 @@ export class TDAPanel extends Widget {
           : layer.output_shape === null
           ? ' — did not run'
           : ` — ${layer.output_shape.join('×')}`;
-      line.appendChild(el('span', undefined, `${layer.name} (${layer.type})${shape}`));
+      const text = `${layer.name} (${layer.type})${shape}`;
+      line.appendChild(el('span', 'tda-layer-name', text));
+      line.title = locked === null ? text : `${text}\n\n${locked}`;
+      line.classList.toggle('tda-mod-locked', locked !== null);
       this._layerBoxes.appendChild(line);
     }
     this._updateCode();
@@ -493,12 +671,31 @@ export class TDAPanel extends Widget {
       layers = preset;
     }
     const explorerClass = this._description?.explorers?.[this._explorer.value];
-    if (!model || !images || layers === null || !explorerClass) {
+    const fit = this._fit(images);
+    const why = !model
+      ? 'Insert needs a model: define a torch.nn.Module in the notebook and run its cell.'
+      : !images
+      ? 'Insert needs images: define a tensor, array, Dataset or DataLoader and run its cell.'
+      : !this._description || this._description.error
+      ? `Insert waits for the description of ${model}.`
+      : fit.fits === false
+      ? `Insert needs images that ${shorten(model)} takes; ${shorten(images)} does not fit: ${fit.why}`
+      : layers === null
+      ? preset === CUSTOM
+        ? 'Insert needs at least one layer: tick one in the list above.'
+        : 'Insert needs layers: choose a preset or "(choose layers)".'
+      : !explorerClass
+      ? 'Insert needs an explorer: choose one.'
+      : null;
+    this._insertHint.textContent = why ?? '';
+    if (why !== null || layers === null || !explorerClass) {
       this._preview.textContent = '';
       this._insert.disabled = true;
+      this._insert.title = why ?? '';
       this._requestEstimate(null);
       return;
     }
+    this._insert.title = 'Insert this code in a new cell below the active cell, and run it.';
     const n = parseInt(this._nImages.value, 10);
     const nImages = Number.isFinite(n) && n > 0 ? n : null;
     // Only the settings that differ from their declared defaults appear in the code.
@@ -594,13 +791,19 @@ export class TDAPanel extends Widget {
     box.appendChild(bar);
     const table = el('table', 'tda-estimate-layers');
     const head = el('tr');
-    ['layer', 'stored', 'cloud'].forEach(n => head.appendChild(el('th', undefined, n)));
+    ['layer', 'stored', 'cloud'].forEach(n => {
+      const th = el('th', undefined, n);
+      th.title = n;
+      head.appendChild(th);
+    });
     table.appendChild(head);
     for (const row of estimate.layers ?? []) {
       const tr = el('tr');
-      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v =>
-        tr.appendChild(el('td', undefined, v))
-      );
+      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v => {
+        const td = el('td', undefined, v);
+        td.title = v;
+        tr.appendChild(td);
+      });
       table.appendChild(tr);
     }
     box.appendChild(table);
@@ -635,6 +838,9 @@ export class TDAPanel extends Widget {
   private _pending = false;
   private _describedKey = '';
   private _labelsChosen = false;
+  private _imagesChosen = false;
+  private _retries = 0;
+  private _retryTimer = 0;
   private _modeChosen = false;
   private _estimate: IEstimate | null = null;
   private _estimateKey = '';
@@ -657,4 +863,6 @@ export class TDAPanel extends Widget {
   private _layerBoxes!: HTMLDivElement;
   private _preview!: HTMLPreElement;
   private _insert!: HTMLButtonElement;
+  private _insertHint!: HTMLDivElement;
+  private _imagesHint!: HTMLDivElement;
 }

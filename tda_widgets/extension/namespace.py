@@ -12,7 +12,7 @@ it does not import torch or numpy: a kernel that has not imported torch cannot h
 It is an ``isinstance`` check per variable, so hundreds of variables take milliseconds.
 
 :func:`describe_model` is what the panel asks for once the user picks a model: the layers and
-what each preset of :data:`tda_widgets.layers.LAYER_PRESETS` selects. Given images it runs the model
+what each preset of :data:`tda_widgets.LAYER_PRESETS` selects. Given images it runs the model
 on **one** image (:func:`tda_widgets.capture.describe_layers`) for the output shapes, as
 ``%tda layers model images`` does; it is only called on the user's choice, never on refresh.
 
@@ -25,11 +25,16 @@ settings (one forward pass on one image), compared with the budgets of the explo
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import functools
 import json
+import keyword
 import sys
+import types
 from typing import Any, Optional
 
-__all__ = ["inspect_namespace", "describe_model", "estimate_explorer", "panel_json", "PANEL_SETTINGS"]
+__all__ = ["inspect_namespace", "describe_model", "resolve", "estimate_explorer", "panel_json", "PANEL_SETTINGS"]
 
 #: Names the panel never lists (IPython's own).
 _HIDDEN = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
@@ -67,6 +72,174 @@ def _model_entry(name: str, model) -> dict:
             "device": device or "cpu", "training": bool(getattr(model, "training", False))}
 
 
+#: At most this many attributes or items are read from one object one level down.
+MAX_CHILDREN = 200
+#: At most this many objects are looked into (a namespace of thousands of objects stays fast).
+MAX_PARENTS = 500
+#: How long a fit check waits for a model another capture holds, in seconds.
+FIT_LOCK_TIMEOUT_S = 2.0
+
+_SCALARS = (str, bytes, bytearray, int, float, complex, bool, type(None), range, slice)
+
+
+def _is_leaf(value, torch, numpy) -> bool:
+    """Values the listing never looks into: plain scalars, containers other than dicts, modules,
+    classes and callables, and what is itself a model, tensor, array or dataset."""
+    if isinstance(value, _SCALARS) or isinstance(value, (list, tuple, set, frozenset, type, types.ModuleType)):
+        return True
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)):
+        return True
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return True
+    if torch is not None:
+        data = getattr(getattr(torch, "utils", None), "data", None)
+        leaves = (torch.nn.Module, torch.Tensor) + ((data.Dataset, data.DataLoader) if data is not None else ())
+        if isinstance(value, leaves):
+            return True
+    return False
+
+
+def _instance_dict(value) -> Optional[dict]:
+    """An instance's own ``__dict__``, read only when the class keeps it in the ordinary slot (a
+    class that defines ``__dict__`` as a property is not asked: a property may run code)."""
+    for klass in type(value).__mro__:
+        slot = klass.__dict__.get("__dict__")
+        if slot is not None:
+            if not isinstance(slot, (types.GetSetDescriptorType, types.MemberDescriptorType)):
+                return None
+            break
+    else:
+        return None
+    try:
+        found = object.__getattribute__(value, "__dict__")
+    except Exception:
+        return None
+    return found if type(found) is dict else None
+
+
+def _slot_value(value, name: str):
+    """A dataclass field kept in ``__slots__``: read through its member descriptor (plain storage,
+    no user code); anything else (a property, a custom descriptor) is not read."""
+    for klass in type(value).__mro__:
+        slot = klass.__dict__.get(name)
+        if slot is not None:
+            if isinstance(slot, types.MemberDescriptorType):
+                return slot.__get__(value, type(value))
+            break
+    raise AttributeError(name)
+
+
+def _children(value) -> list:
+    """``(step, child)`` one level into ``value``: a dict's string keys (``["key"]``), a
+    dataclass's fields and an instance's ``__dict__`` entries (``.name``), public names only.
+    Nothing is called: no ``getattr`` of a property or descriptor, no ``repr``."""
+    out: list = []
+    if isinstance(value, dict):
+        for key, child in list(dict.items(value))[:MAX_CHILDREN]:
+            if isinstance(key, str) and key and not key.startswith("_") and key.isprintable():
+                out.append((f"[{json.dumps(key)}]", child))
+        return out
+    own = _instance_dict(value)
+    names: list = []
+    if dataclasses.is_dataclass(value):
+        names = [f.name for f in dataclasses.fields(value)]
+    if own is not None:
+        names += [n for n in own if n not in names]
+    for name in names[:MAX_CHILDREN]:
+        if not isinstance(name, str) or name.startswith("_") or not name.isidentifier() or keyword.iskeyword(name):
+            continue
+        try:
+            child = own[name] if own is not None and name in own else _slot_value(value, name)
+        except Exception:
+            continue
+        out.append((f".{name}", child))
+    return out
+
+
+def _reachable(namespace: dict, torch, numpy) -> list:
+    """``(expression, value)``: the namespace's public names, then what each holds one level
+    down (``demo.model``, ``models["a"]``), each object once, under its first expression."""
+    top: list = []
+    for name, value in list(namespace.items()):
+        if not isinstance(name, str) or name.startswith("_") or name in _HIDDEN or not name.isidentifier() \
+                or isinstance(value, type):
+            continue
+        top.append((name, value))
+    seen = {id(value) for _, value in top}
+    out = list(top)
+    parents = 0
+    for name, value in top:
+        if _is_leaf(value, torch, numpy):
+            continue
+        parents += 1
+        if parents > MAX_PARENTS:
+            break
+        try:
+            children = _children(value)
+        except Exception:
+            continue
+        for step, child in children:
+            if id(child) in seen or not _is_data(child, torch, numpy):
+                continue
+            seen.add(id(child))
+            out.append((name + step, child))
+    return out
+
+
+def _is_data(value, torch, numpy) -> bool:
+    """What the listing may show: a model, a tensor, an array, a Dataset or a DataLoader."""
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return True
+    if torch is None:
+        return False
+    data = getattr(getattr(torch, "utils", None), "data", None)
+    kinds = (torch.nn.Module, torch.Tensor) + ((data.Dataset, data.DataLoader) if data is not None else ())
+    return isinstance(value, kinds)
+
+
+def resolve(namespace: dict, expression: str):
+    """The value of an expression the listing gave (``x``, ``demo.model``, ``models["a"]``),
+    read the way the listing reads it (no property, no descriptor, no ``eval``).
+
+    Raises
+    ------
+    KeyError
+        When ``expression`` is not of that form or names nothing (any more).
+    """
+    try:
+        tree = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        raise KeyError(expression) from None
+    step = None
+    if isinstance(tree, ast.Attribute) and isinstance(tree.value, ast.Name):
+        step, base = f".{tree.attr}", tree.value.id
+    elif isinstance(tree, ast.Subscript) and isinstance(tree.value, ast.Name) and \
+            isinstance(tree.slice, ast.Constant) and isinstance(tree.slice.value, str):
+        step, base = f"[{json.dumps(tree.slice.value)}]", tree.value.id
+    elif isinstance(tree, ast.Name):
+        base = tree.id
+    else:
+        raise KeyError(expression)
+    if base not in namespace:
+        raise KeyError(expression)
+    value = namespace[base]
+    if step is None:
+        return value
+    for found_step, child in _children(value):
+        if found_step == step:
+            return child
+    raise KeyError(expression)
+
+
+def _lookup(namespace: dict, expression: Optional[str]):
+    if not expression:
+        return None
+    try:
+        return resolve(namespace, expression)
+    except KeyError:
+        return None
+
+
 def inspect_namespace(namespace: dict) -> dict:
     """The models and what can serve as images (or labels) in ``namespace``, as plain data.
 
@@ -97,10 +270,7 @@ def inspect_namespace(namespace: dict) -> dict:
     images: list = []
     labels: list = []
     truncated = False
-    for name, value in list(namespace.items()):
-        if not isinstance(name, str) or name.startswith("_") or name in _HIDDEN or not name.isidentifier() \
-                or isinstance(value, type):
-            continue
+    for name, value in _reachable(namespace, torch, numpy):
         if len(models) >= MAX_ENTRIES or len(images) >= MAX_ENTRIES or len(labels) >= MAX_ENTRIES:
             truncated = True
             break
@@ -131,6 +301,8 @@ def inspect_namespace(namespace: dict) -> dict:
         entry["labels"] = [label["name"] for label in labels if count is not None and label["shape"][0] == count]
         # a Dataset (or a DataLoader's) gives its own labels (targets or (image, label) items)
         entry["own_labels"] = entry["kind"] in ("dataset", "dataloader")
+        # whether the chosen model takes them: unknown until a model is chosen (describe_model)
+        entry["fits"], entry["why"] = None, ""
     return {"models": models, "images": images, "labels": labels, "truncated": truncated}
 
 
@@ -140,35 +312,91 @@ def _is_integer(value, kind: str, torch, numpy) -> bool:
     return numpy.issubdtype(value.dtype, numpy.integer)
 
 
+def _fit(model, data, torch) -> tuple:
+    """``(fits, why)``: one image of ``data`` through ``model`` (eval mode, no grad, under the
+    model's lock, as the estimate's forward pass): ``(True, "")``, ``(False, reason)``, or
+    ``(None, reason)`` when it could not be tried."""
+    from ..capture.hooks import _eval_mode, _iter_batches, model_device
+
+    try:
+        batches, _ = _iter_batches(data, 1)
+        batch = next(iter(batches), None)
+    except Exception as exc:
+        return False, f"no image could be read: {type(exc).__name__}: {exc}"[:300]
+    if batch is None or batch.shape[0] == 0:
+        return False, "holds no image"
+    try:
+        with _eval_mode(model):
+            model(batch[:1].to(model_device(model)))
+    except Exception as exc:
+        shape = "×".join(str(n) for n in batch.shape[1:])
+        return False, f"the model rejects one image of shape {shape}: {type(exc).__name__}: {exc}"[:300]
+    return True, ""
+
+
 def describe_model(namespace: dict, model: str, images: Optional[str] = None) -> dict:
-    """A model's layers and the layers each preset selects (``images`` adds output shapes).
+    """A model's layers, the layers each preset selects, and which image sets it accepts.
+
+    Parameters
+    ----------
+    namespace : dict
+        The kernel's globals.
+    model : str
+        An expression of the listing (``"net"``, ``"demo.model"``, ``'models["a"]'``).
+    images : str, optional
+        The chosen images' expression: their output shapes are read on its first image when
+        the model accepts it (else on the first image set it accepts).
 
     Returns
     -------
     dict
         ``{"model", "class", "layers": [{"name", "type", "output_shape"?}],
         "presets": {preset: {"layers": [...]} or {"error": message}}, "explorers": {name: class},
-        "settings": {name: {"default", "choices", "minimum", "help", "label"}}, "error"?}``.
-        With ``images`` (a variable name), the model runs on the first image once.
+        "settings": {name: {"default", "choices", "minimum", "help", "label"}},
+        "images": [image entry of :func:`inspect_namespace` with ``"fits"`` (True / False /
+        None: unknown) and ``"why"`` (the reason it does not fit, or why it is unknown)],
+        "default_images": the first image set that fits (or None), "shapes_from": the image set
+        the output shapes come from, "error"?}``. Each image set costs one forward pass of one
+        image, under the model's lock; this runs only when the user chooses a model.
     """
+    from ..capture.hooks import model_lock
     from ..capture.layers import LAYER_PRESETS, select_layers
 
-    out: dict = {"model": model, "layers": [], "presets": {}, "explorers": _explorers(), "settings": _settings()}
-    value = namespace.get(model)
+    out: dict = {"model": model, "layers": [], "presets": {}, "explorers": _explorers(), "settings": _settings(),
+                 "images": [], "default_images": None, "shapes_from": None}
+    value = _lookup(namespace, model)
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.nn.Module):
         out["error"] = f"{model!r} is not a torch.nn.Module in the kernel (any more)."
         return out
     out["class"] = type(value).__name__
-    example = namespace.get(images) if images else None
+    entries = inspect_namespace(namespace)["images"]
+    example = None
     shapes = None
-    if example is not None:
-        from ..capture.hooks import describe_layers
-
+    lock = model_lock(value)
+    if not lock.acquire(timeout=FIT_LOCK_TIMEOUT_S):
+        for entry in entries:
+            entry["why"] = "not checked: the model is busy (an explorer is running it); choose the model again later"
+    else:
         try:
-            shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(value, example)}
-        except Exception as exc:
-            out["shape_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            for entry in entries:
+                data = _lookup(namespace, entry["name"])
+                entry["fits"], entry["why"] = _fit(value, data, torch) if data is not None else (None, "gone")
+            fitting = [entry["name"] for entry in entries if entry["fits"]]
+            out["default_images"] = fitting[0] if fitting else None
+            chosen = images if images in fitting else out["default_images"]
+            example = _lookup(namespace, chosen)
+            if example is not None:
+                from ..capture.hooks import describe_layers
+
+                out["shapes_from"] = chosen
+                try:
+                    shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(value, example)}
+                except Exception as exc:
+                    out["shape_error"] = f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            lock.release()
+    out["images"] = entries
     for name, module in value.named_modules():
         if not name:
             continue
@@ -182,8 +410,8 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
         out["layers"].append(entry)
     for preset in LAYER_PRESETS:
         try:
-            chosen = select_layers(value, preset, example=example if shapes is not None else None)
-            out["presets"][preset] = {"layers": chosen}
+            chosen_layers = select_layers(value, preset, example=example if shapes is not None else None)
+            out["presets"][preset] = {"layers": chosen_layers}
         except Exception as exc:
             out["presets"][preset] = {"error": str(exc)[:500]}
     return out
@@ -234,7 +462,7 @@ def estimate_explorer(namespace: dict, model: str, images: str, layers: Any, exp
     namespace : dict
         The kernel's globals.
     model, images : str
-        Variable names.
+        Expressions of the listing (``"net"``, ``"demo.model"``).
     layers : str or list of str
         A preset name or layer names, as the inserted code passes them.
     explorer : str
@@ -263,7 +491,7 @@ def estimate_explorer(namespace: dict, model: str, images: str, layers: Any, exp
     from ..topology.persistence import check_persistence_budget
 
     torch = sys.modules.get("torch")
-    net, data = namespace.get(model), namespace.get(images)
+    net, data = _lookup(namespace, model), _lookup(namespace, images)
     if torch is None or not isinstance(net, torch.nn.Module):
         return {"error": f"{model!r} is not a torch.nn.Module in the kernel (any more)."}
     if data is None:

@@ -109,9 +109,10 @@ def test_the_panel_lists_estimates_and_inserts_the_previewed_code(page, lab_serv
     _panel_text_has(page, "DigitsCNN")
     text = panel.inner_text()
     assert "model" in text and "DigitsCNN" in text and "120 × 1 × 8 × 8" in text, text[:800]
-    # the labels that fit the images (120 of them, not other_labels' 50) are offered and chosen
+    # the labels that fit the images (120 of them, not other_labels' 50) are offered and chosen;
+    # demo.labels is the same array as labels (listed once), demo.indices also has 120 integers
     labels = panel.locator("select.tda-labels-select")
-    assert labels.locator("option").all_inner_texts() == ["(none)", "labels"]
+    assert labels.locator("option").all_inner_texts() == ["(none)", "labels", "demo.indices"]
     assert labels.input_value() == "labels"
     # the package's estimate for the chosen settings, within the budget
     estimate = _wait_estimate(page)

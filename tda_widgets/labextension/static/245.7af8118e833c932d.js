@@ -1,0 +1,1 @@
+"use strict";(self.rspackChunktda_widgets=self.rspackChunktda_widgets||[]).push([[245],{580(e,s,r){r.r(s);var t=r(861);r.d(s,{IDefaultFileBrowser:()=>t.IDefaultFileBrowser})}}]);

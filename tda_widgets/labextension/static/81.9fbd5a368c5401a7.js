@@ -1,0 +1,1 @@
+"use strict";(self.rspackChunktda_widgets=self.rspackChunktda_widgets||[]).push([[81],{592(s,a,e){e.r(a);var r=e(177);e.d(a,{ILauncher:()=>r.ILauncher})}}]);
