@@ -95,7 +95,7 @@ TOUR = [
     assert len(h0) == result.n_points == 200
     assert np.isinf(h0[:, 1]).sum() == 1
     assert len(h1) > 0 and np.all(h1[:, 1] > h1[:, 0])
-    go.Figure(persistence.diagram_fig)     # a static copy of the explorer's diagram
+    persistence.diagram_fig.figure     # a static copy of the explorer's diagram
     """),
     md("""
     What a hover does, from code: show the images on the loop of the most persistent H1 bar.
@@ -143,8 +143,8 @@ TOUR = [
 
     distances.show_pair(0, len(comparison["layers"]) - 1)   # what clicking (first, last) does
     assert distances.selected_pair == (comparison["layers"][0], comparison["layers"][-1])
-    go.Figure(distances.heatmap_fig).show()      # static copies of the heat maps and the matching
-    go.Figure(distances.matching_fig).show()
+    distances.heatmap_fig.figure.show()      # static copies of the heat maps and the matching
+    distances.matching_fig.figure.show()
     """),
     md("""
     ## 3. MapperExplorer: how the classes separate, layer by layer
@@ -178,7 +178,7 @@ TOUR = [
 
     assert list(mapper.graphs_) == list(demo.layers)
     assert weighted_purity(mapper.graphs_["head"]) > weighted_purity(mapper.graphs_["block1"])
-    go.Figure(mapper.main_fig)             # a static copy of the graph on screen
+    mapper.main_fig.figure             # a static copy of the graph on screen
     """),
     md("What a click does, from code: select the largest node of the logits layer."),
     code("""
@@ -1011,6 +1011,38 @@ TEACHING = [
     assert len(cycle) >= 3 and all(np.linalg.norm(points[i] - points[j]) <= loop[0] + 1e-5 for i, j in cycle)   # ripser: float32
     """),
     md("""
+    ## Grow it yourself
+
+    The same circle in a `FiltrationExplorer`: press **play** (or drag the slider) and watch the
+    balls meet, the edges close the loop and the triangles fill it; the diagram shades the bars
+    alive at the slider's value, the barcode's cursor crosses them, and the line above the plots
+    gives β0 and β1 there. Click the red H1 point far from the diagonal to draw its loop. (In an
+    exported copy the widget is empty: run the notebook to play.) For the class:
+
+    1. At which edge length does β1 first become 1? Where is that on the diagram?
+    2. Why are the balls' radii half the slider's value?
+    3. Move to just past the loop's death: which triangles fill the hole?
+
+    <details><summary>Answers</summary>
+
+    1. At the loop's birth: the x of the red point far from the diagonal (the edge that closes
+       the ring of edges appears there).
+    2. An edge joins two points at distance at most ε, and two balls of radius ε / 2 touch
+       exactly when their centres are ε apart: the balls show the edges.
+    3. Big triangles spanning the hole, whose sides reach about √3 ≈ 1.73 (the inscribed
+       equilateral triangle): once every point of the disk lies in one, the loop dies.
+    </details>
+    """),
+    code("""
+    from tda_widgets import FiltrationExplorer
+
+    explorer = FiltrationExplorer(points)
+    explorer.wait()
+    explorer.value = float(loop[0] + 0.05)          # just after the loop is born
+    assert explorer.betti == betti_numbers(result.diagrams, explorer.value) and explorer.betti[1] >= 1
+    explorer
+    """),
+    md("""
     ## Two circles, noise, and a figure eight
 
     - **Two circles** one unit apart: two long H0 bars (the two circles are separate components
@@ -1347,7 +1379,7 @@ YOUR_MODEL = [
     assert comparison["layers"] == LAYERS
     assert comparison["ph"].shape == (len(LAYERS),) * 2 and np.allclose(comparison["ph"], comparison["ph"].T)
     assert np.allclose(np.diag(comparison["ph"]), 0.0) and np.allclose(np.diag(comparison["cka"]), 1.0)
-    go.Figure(distances.heatmap_fig)
+    distances.heatmap_fig.figure
     """),
     md("""
     ## Mapper graphs of the four stages
@@ -1370,7 +1402,7 @@ YOUR_MODEL = [
     for layer, graph in mapper.graphs_.items():
         print(f"{layer}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, size-weighted purity "
               f"{graph.mean_purity('class'):.2f} (chance about {1 / len(class_names):.2f})")
-    go.Figure(mapper.main_fig)
+    mapper.main_fig.figure
     """),
     md("""
     ## Run time and device
