@@ -206,3 +206,15 @@ def test_rerunning_the_cell_closes_the_cross_model_explorer(models, images):
         assert old.comm is None and shell.user_ns["cm"].comm is not None
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_the_placeholder_figures_send_no_nan_as_json(models, images):
+    # regression (issue 30): the first heat map is all NaN; sent as JSON it failed ("Out of range
+    # float values are not JSON compliant", a red message in notebook 02). The plot widget sends
+    # numeric arrays as binary buffers: no non-finite float is left in either plot's JSON state.
+    import json
+
+    explorer = CrossModelExplorer(models, images, threaded=False, autostart=False)
+    for plot in (explorer.heatmap_fig, explorer.identified_fig):
+        json.dumps(plot.state, allow_nan=False, default=lambda value: None)  # raises on NaN / inf
+    explorer.close()
