@@ -130,23 +130,19 @@ def _complex_from_distances(distances: np.ndarray, value: float, max_triangles: 
     np.fill_diagonal(adjacent, False)
     i, j = np.nonzero(np.triu(adjacent, k=1))
     edges = np.stack([i, j], axis=1).astype(np.int64) if len(i) else np.empty((0, 2), dtype=np.int64)
-    # triangles: for each edge (i, j), the common neighbours k > j; counted before listed
+    # triangles: for each edge (i, j), the common neighbours k > j; refused as soon as the count
+    # passes max_triangles, so no more than that is ever listed
     upper = np.triu(adjacent, k=1)
-    count = int(np.einsum("ij,jk,ik->", upper.astype(np.int64), upper.astype(np.int64), upper.astype(np.int64))) \
-        if n <= 2000 else None
-    if count is not None and count > max_triangles:
-        raise BudgetExceededError(
-            f"The Rips complex at value={value:.4g} has {count} triangles, more than "
-            f"max_triangles={max_triangles}. Use a smaller value, fewer points, or raise max_triangles.")
-    rows = []
+    rows, total = [], 0
     for a, b in edges:
         common = np.flatnonzero(upper[a] & upper[b])
         if len(common):
-            rows.append(np.column_stack([np.full(len(common), a), np.full(len(common), b), common]))
-            if count is None and sum(len(r) for r in rows) > max_triangles:
+            total += len(common)
+            if total > max_triangles:
                 raise BudgetExceededError(
                     f"The Rips complex at value={value:.4g} has more than max_triangles={max_triangles} "
                     "triangles. Use a smaller value, fewer points, or raise max_triangles.")
+            rows.append(np.column_stack([np.full(len(common), a), np.full(len(common), b), common]))
     triangles = np.concatenate(rows).astype(np.int64) if rows else np.empty((0, 3), dtype=np.int64)
     if len(triangles):
         triangles = triangles[np.lexsort((triangles[:, 2], triangles[:, 1], triangles[:, 0]))]
