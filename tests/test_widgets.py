@@ -219,8 +219,10 @@ def test_clicking_a_cell_shows_the_matching(study):
     names = [t.name for t in w.heatmap_fig.data]
     assert "click" in w.heatmap_fig.events
     # a heat map cell: plotly.js reports its row and column labels (pointNumber is [row, col])
+    assert w.matching_box.layout.display == "none" and "click a cell" in w.matching_hint.value
     w.heatmap_fig.dispatch("click", [{"trace": names.index("ph"), "index": None, "x": "block1", "y": "block2"}])
     assert w.selected_pair == ("block2", "block1")
+    assert w.matching_box.layout.display is None and w.matching_hint.layout.display == "none"
     assert "block2 vs block1" in w.matching_fig.layout.title.text
     assert len(trace(w.matching_fig, "A").x) > 0
     # a new metric: the matching drawn for bottleneck is not left beside the new heat map
@@ -228,6 +230,9 @@ def test_clicking_a_cell_shows_the_matching(study):
     w.wait()
     assert w.selected_pair is None and "bottleneck" not in w.matching_fig.layout.title.text
     assert "settings changed" in w.matching_fig.layout.title.text and len(trace(w.matching_fig, "A").x) == 0
+    # an empty matching is a line of text, not an empty 400 px plot (issue 29)
+    assert w.matching_box.layout.display == "none" and w.matching_hint.layout.display is None
+    assert "settings changed" in w.matching_hint.value
     w.heatmap_fig.dispatch("click", [{"trace": names.index("ph"), "index": None, "x": "block1", "y": "block2"}])
     # clicked again: the new metric's matching
     assert "wasserstein-1 matching" in w.matching_fig.layout.title.text
@@ -322,6 +327,10 @@ def test_mapper_settings_change_redraws(study):
     assert len(trace(w.main_fig, "nodes").x) == len(w.graphs_["head"].nodes) != n_before
 
 
+def demo_name(study, label):
+    return study.class_names[int(label)] if study.class_names is not None else str(label)
+
+
 def test_mapper_panels_agree_with_the_last_setting(study):
     """A node clicked in another layer's graph shows that layer; node info is in words (classes
     with counts and shares, groups when given), never a dict or kmapper's id; a new cover clears it."""
@@ -338,10 +347,11 @@ def test_mapper_panels_agree_with_the_last_setting(study):
     assert len(trace(w.main_fig, "nodes").x) == len(head.nodes)
     info = w.info.value
     top_class, top_count = max(node.class_counts.items(), key=lambda kv: kv[1])
-    assert f"head, node {k + 1} of {len(head.nodes)}" in info and f"{node.size} points" in info
-    assert f"{top_class}: {top_count} ({top_count / node.size:.0%})" in info
-    assert "groups: " in info and node.id not in info and "{" not in info and "'" not in info
-    assert w.thumbnails.title.startswith(f"head, node {k + 1} of {len(head.nodes)}: ")
+    # one header (issue 29), the classes as bars (names and counts), the groups in words
+    assert w.thumbnails.title.startswith(f"head · node {k + 1} of {len(head.nodes)} · ")
+    assert w.thumbnails.bars[0] == {"name": demo_name(study, top_class), "count": top_count}
+    assert "class groups: " in info and node.id not in info and "{" not in info and "'" not in info
+    assert "node" not in info  # the header is not said twice
     w.n_cubes = 6
     w.wait()
     assert w.info.value == "" and w.selected_node is None and w.thumbnails.selected == []
@@ -431,7 +441,11 @@ def test_dashboard_shares_one_cache(study):
     assert d.distances.study is d.persistence.study is d.mapper.study
     d.distances.wait()
     d.mapper.wait()
-    assert d.selected_index == 2
+    # reading a tab's explorer from code builds it but never switches tabs (issue 29: after Run All
+    # of the tour the dashboard showed its distances tab, which the tour's check had read)
+    assert d.selected_index == 0
+    d.selected_index = 2
+    assert d.selected_index == 2 and d.children[2] is d.mapper
     d.close()
 
 
@@ -814,7 +828,10 @@ def test_mapper_explorer_shows_the_class_tree_of_each_layer_and_the_models_confu
         w.layer = layer
         tree, agreement = w.class_tree()
         assert w.tree_fig.layout.title.text.startswith(f"{layer}: class tree<br>")
-        assert f">groups agree {agreement:.2f}</span>" in w.tree_fig.layout.title.text  # the second line
+        # the title says in words what agrees with what, and what 0 means (issue 29)
+        title = w.tree_fig.layout.title.text
+        assert f">its groups vs your class groups: {agreement:.2f}</span>" in title
+        assert "join low" in title and "0: no better than chance" in title
         assert leaves_of(w.tree_fig) == [names[c] for c in tree.leaves()]
     order = dendrogram(_confusion_linkage(study), no_plot=True)["leaves"]
     assert leaves_of(w.confusion_fig) == [names[k] for k in order]
@@ -857,8 +874,10 @@ def test_mapper_explorer_without_groups_scores_the_trees_against_the_models_mist
         tree, agreement = w.class_tree()
         cut = fcluster(tree.linkage, t=3, criterion="maxclust")
         assert agreement == pytest.approx(adjusted_rand_score(reference_groups, cut))
-        assert w.tree_fig.layout.title.text == (f"{layer}: class tree<br><span style='font-size:11px'>"
-                                                f"confusion groups agree {agreement:.2f}</span>")
+        small = "<br><span style='font-size:11px'>{}</span>"
+        assert w.tree_fig.layout.title.text == f"{layer}: class tree" + "".join(small.format(line) for line in (
+            "classes sharing mapper nodes join low", f"its groups vs the model&#39;s confusions: {agreement:.2f}",
+            "(1: the same groups, 0: no better than chance)"))
     # the confusion tree shows where it is cut into those groups: scipy's tree of the written-out
     # confusions cut at the dashed line's height gives the same partition
     cut = [shape for shape in w.confusion_fig.layout.shapes if shape.name == "cut"]
@@ -870,7 +889,7 @@ def test_mapper_explorer_without_groups_scores_the_trees_against_the_models_mist
     given = MapperExplorer(study=study, layer="block2", n_cubes=5, threaded=False,
                            class_groups={c: c % 2 for c in range(10)})
     assert given.agreement_groups() == ({c: c % 2 for c in range(10)}, "given")
-    assert ">groups agree " in given.tree_fig.layout.title.text
+    assert ">its groups vs your class groups: " in given.tree_fig.layout.title.text
     assert not [shape for shape in given.confusion_fig.layout.shapes if shape.name == "cut"]
 
 

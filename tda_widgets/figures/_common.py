@@ -32,8 +32,28 @@ CLASS_PALETTE_26 = (
 )
 #: Colour of nodes or points without a class (no labels, empty node).
 MISSING_COLOR = "#bbbbbb"
-#: Colour of reference lines (diagonal, infinity line).
-LINE_COLOR = "#555555"
+#: Colour of reference lines (diagonal, infinity line): a mid grey that reads on the white figures
+#: and on a dark theme's background alike (#555 all but vanished in JupyterLab Dark).
+LINE_COLOR = "#888888"
+#: Height of plotly's toolbar (the modebar, top right, shown on hover): every title starts below
+#: it, so the toolbar never covers a title (it did, "head · 29 nodes, 19 edges").
+MODEBAR_ROW = 32
+#: Height of a title line and of a subtitle line (11 px type), for the top margins.
+TITLE_LINE, SUBTITLE_LINE = 18, 15
+
+
+def title_below_modebar(text: str, **extra) -> dict:
+    """A layout title whose top sits under the toolbar row (:data:`MODEBAR_ROW`)."""
+    return dict(text=text, yref="container", y=1.0, yanchor="top", pad=dict(t=MODEBAR_ROW), **extra)
+
+
+def top_margin(title, subtitle=None, *, lines: int = 0) -> int:
+    """The top margin a one-line title needs under the toolbar row, with ``subtitle``'s lines
+    (lines apart by ``"\\n"``) or ``lines`` more small lines below it."""
+    if not title:
+        return 30
+    extra = max(lines, subtitle.count("\n") + 1 if subtitle else 0)
+    return MODEBAR_ROW + TITLE_LINE + SUBTITLE_LINE * extra + 10
 
 
 def class_palette(n_classes: int) -> tuple[str, ...]:
@@ -183,18 +203,19 @@ def value_range(arrays: Sequence[np.ndarray]) -> tuple[float, float, float]:
 
 
 def layout_defaults(*, title, width: int, height: int, subtitle=None) -> dict:
-    """The explicit size, white background and title (plain text, escaped; ``subtitle``, also
-    plain text, on a second line in small type) every builder uses."""
+    """The explicit size, white background and title (plain text, escaped, under the toolbar's
+    row; ``subtitle``, also plain text, below it in small type, one line per ``"\\n"``) every
+    builder uses."""
     text = escape(title) if title else ""
     if title and subtitle:
-        text += markup("<br><span style='font-size:11px'>{}</span>", subtitle)
+        text += "".join(markup("<br><span style='font-size:11px'>{}</span>", line) for line in subtitle.split("\n"))
     return dict(
-        title=dict(text=text) if title else {},
+        title=title_below_modebar(text) if title else {},
         width=int(width),
         height=int(height),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        margin=dict(l=60, r=20, t=top_margin(title, subtitle), b=50),
         hovermode="closest",
         font=dict(family="Arial, sans-serif", size=12, color="#222222"),
     )

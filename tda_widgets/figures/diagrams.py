@@ -146,7 +146,7 @@ def persistence_diagram_figure(
             hovertemplate="%{text}<extra></extra>",
         ))
     data.append(dict(type="scatter", name="diagonal", x=[lo_axis, hi_axis], y=[lo_axis, hi_axis], mode="lines",
-                     line=dict(color=LINE_COLOR, width=1), hoverinfo="skip", showlegend=False))
+                     line=dict(color=LINE_COLOR, width=1.5), hoverinfo="skip", showlegend=False))
     data.append(_infinity_line("infinity", [lo_axis, hi_axis], [top, top], inf_label))
     layout = dict(
         layout_defaults(title=title, width=width, height=height, subtitle=subtitle),
@@ -163,10 +163,12 @@ _LEGEND = dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(
 _LEGEND_ABOVE = dict(orientation="h", x=1.0, y=1.0, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0)")
 
 
-def _infinity_line(name: str, x, y, label: str) -> dict:
-    return dict(type="scatter", name=name, x=x, y=y, mode="lines+text", text=[escape(label), ""],
-                textposition="top right", textfont=dict(color=LINE_COLOR, size=16),
-                line=dict(color=LINE_COLOR, width=1, dash="dash"), hoverinfo="skip", showlegend=False)
+def _infinity_line(name: str, x, y, label: str, at_end: str = "middle right") -> dict:
+    # the label beside the line's far end, outside the plot area (cliponaxis off): at the start,
+    # above the line, it was clipped at the plot's top-left corner
+    return dict(type="scatter", name=name, x=x, y=y, mode="lines+text", text=["", escape(label)],
+                textposition=at_end, textfont=dict(color=LINE_COLOR, size=16), cliponaxis=False,
+                line=dict(color=LINE_COLOR, width=1.5, dash="dash"), hoverinfo="skip", showlegend=False)
 
 
 def barcode_figure(
@@ -273,7 +275,7 @@ def barcode_figure(
         showlegend=False,
     ))
     n_rows = max(position - 2, 1)
-    data.append(_infinity_line("infinity", [top, top], [-1.0, float(n_rows)], inf_label))
+    data.append(_infinity_line("infinity", [top, top], [float(n_rows), -1.0], inf_label))  # label at the top
     pad = 0.04 * (top - low)
     layout = dict(
         layout_defaults(title=title, width=width, height=height),
@@ -428,7 +430,7 @@ def matching_figure(
             x=[lo_axis, hi_axis],
             y=[lo_axis, hi_axis],
             mode="lines",
-            line=dict(color=LINE_COLOR, width=1),
+            line=dict(color=LINE_COLOR, width=1.5),
             hoverinfo="skip",
             showlegend=False,
         )
@@ -439,10 +441,11 @@ def matching_figure(
             x=[lo_axis, hi_axis],
             y=[top, top],
             mode="lines+text",
-            text=["∞", ""],
-            textposition="top right",
+            text=["", "∞"],
+            textposition="middle right",
             textfont=dict(color=LINE_COLOR, size=16),
-            line=dict(color=LINE_COLOR, width=1, dash="dash"),
+            cliponaxis=False,
+            line=dict(color=LINE_COLOR, width=1.5, dash="dash"),
             hoverinfo="skip",
             showlegend=False,
         )

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from ..core.errors import TDAInputError, TDATypeError
 from ..core.markup import escape, markup
-from ._common import axis_style, check_choice, fmt
+from ._common import MODEBAR_ROW, axis_style, check_choice, fmt, title_below_modebar
 
 __all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure", "measures_table_figure"]
 
@@ -237,13 +237,13 @@ def layer_distance_figure(
         title=dict(
             text=escape(lines[0])
             + "".join(markup("<br><span style='font-size:11px'>{}</span>", line) for line in lines[1:]),
-            x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top", pad=dict(t=14),
+            x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top", pad=dict(t=MODEBAR_ROW),
         ),
         width=int(width),
         height=int(height),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin=dict(l=90, r=40, t=45 + 20 * len(lines), b=90),
+        margin=dict(l=90, r=40, t=MODEBAR_ROW + 27 + 20 * len(lines), b=90),
         font=dict(family="Arial, sans-serif", size=12, color="#222222"),
         meta=dict(scale=scale, metric=metric, cka_display=cka_display),
     )
@@ -318,8 +318,8 @@ def measures_table_figure(labels, agreement, monotonicity, depth_correlation=Non
         xaxis2=axis_style(domain=[0.6, 1.0], tickangle=-45, anchor="y2"),
         yaxis2=axis_style(range=[-1.05, 1.05], anchor="x2", title=dict(text="layer monotonicity")),
         barmode="group", legend=dict(x=0.6, y=1.0, yanchor="bottom", orientation="h"),
-        title=dict(text=escape(title or "Agreement between measures (Spearman ρ over layer pairs) and layer "
-                                        "monotonicity"), x=0.5, xanchor="center"),
+        title=title_below_modebar(escape(title or "Agreement between measures (Spearman ρ over layer pairs) and "
+                                                  "layer monotonicity"), x=0.5, xanchor="center"),
         width=int(width), height=int(height), paper_bgcolor="white", plot_bgcolor="white",
         margin=dict(l=100, r=30, t=80, b=100), font=dict(family="Arial, sans-serif", size=12, color="#222222"))
     return go.Figure(dict(data=data, layout=layout))

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..core.markup import escape
-from ._common import axis_style, label_name, layout_defaults
+from ._common import axis_style, label_name, layout_defaults, top_margin
 
 __all__ = ["class_tree_figure"]
 
@@ -53,7 +53,7 @@ def class_tree_figure(tree, *, class_names=None, title: str = "class tree", subt
         xaxis=axis_style(tickvals=ticks, ticktext=[escape(label_name(c, class_names)) for c in leaves],
                          tickangle=-45, showgrid=False, range=[0, 10.0 * len(leaves)]),
         yaxis=axis_style(title=dict(text="1 - affinity at the join"), range=[0, max(1.0, float(np.max(tree.linkage[:, 2])))]),
-        margin=dict(l=60, r=10, t=66 if subtitle else 40, b=70),
+        margin=dict(l=60, r=10, t=top_margin(title, subtitle), b=70),
     )
     if cut is not None and 2 <= int(cut) <= len(tree.classes):
         heights = tree.linkage[:, 2]  # ascending: the last join leaves 1 cluster, the one before 2, ...

@@ -22,7 +22,10 @@ from ._common import (
     check_choice,
     class_palette,
     fmt,
+    MODEBAR_ROW,
     label_name,
+    layout_defaults,
+    top_margin,
 )
 
 __all__ = ["COLOR_BY", "mapper_graph_figure", "mapper_layout", "node_marker_sizes", "purity_by_layer_figure",
@@ -166,6 +169,8 @@ def mapper_graph_figure(
     width: int = 560,
     height: int = 480,
     key: bool = True,
+    subtitle: str | None = None,
+    toolbar: bool = True,
 ) -> go.Figure:
     """Plot a mapper graph: nodes sized by member count, coloured by class make-up.
 
@@ -195,6 +200,12 @@ def mapper_graph_figure(
     key : bool, default=True
         Draw the class key (``majority``) or the colour bar (other colourings); a small graph
         beside a large one with the key leaves it out.
+    subtitle : str, optional
+        A second title line in small type (plain text, escaped).
+    toolbar : bool, default=True
+        Whether the widget shows plotly's toolbar on hover (``layout.meta["tdaw_modebar"]``);
+        the title sits below the toolbar's row when it does, at the top when it does not (a
+        small graph has no room for either the toolbar or an empty row).
 
     Returns
     -------
@@ -352,15 +363,19 @@ def mapper_graph_figure(
         )
     )
 
-    base_layout(fig, title=title, width=width, height=height)
+    fig.update_layout(**layout_defaults(title=title, subtitle=subtitle, width=width, height=height))
     hidden = dict(showgrid=False, zeroline=False, showticklabels=False, showline=False,
                   ticks="", title=None)
+    top = top_margin(title, subtitle) if title else 20
+    if title and not toolbar:  # no toolbar: no row kept free for it
+        fig.update_layout(title=dict(pad=dict(t=4)))
+        top -= MODEBAR_ROW - 4
     fig.update_layout(
         xaxis=hidden,
         yaxis=hidden,
-        margin=dict(l=10, r=10, t=50 if title else 20, b=40 if annotations else 10),
+        margin=dict(l=10, r=10, t=top, b=40 if annotations else 10),
         annotations=annotations,
-        meta=dict(color_by=color_by),
+        meta=dict(color_by=color_by, tdaw_modebar=bool(toolbar)),
     )
     return fig
 
@@ -418,6 +433,6 @@ def purity_by_layer_figure(graphs: dict, *, title: str = "purity of the nodes, p
         yaxis=axis_style(title=dict(text="size-weighted purity"), range=[0, 1.05]),
         xaxis=axis_style(type="category"),
         legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left", yanchor="top"),
-        margin=dict(l=60, r=20, t=40, b=70),
+        margin=dict(l=60, r=20, t=top_margin(title), b=70),
     )
     return fig

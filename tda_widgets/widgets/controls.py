@@ -12,7 +12,7 @@ from ..core.errors import TDAInputError
 from ..core.options import Option
 from .plot import control_values
 
-__all__ = ["MODE_OPTIONS", "FIT_WIDTH", "dropdown", "slider", "row", "layer_slider", "number_or_auto",
+__all__ = ["MODE_OPTIONS", "FIT_WIDTH", "LABEL_STYLE", "dropdown", "slider", "row", "layer_slider", "number_or_auto",
            "parse_number_or_auto", "control_values"]
 
 #: The cloud modes a dropdown offers: the declaration's choices (tda_widgets.clouds.CloudSpec).
@@ -22,7 +22,8 @@ MODE_OPTIONS = CloudSpec.options()["mode"].choices
 
 
 #: Labels at their natural width: ipywidgets' fixed 80 px cut "min samples" to "min samp...".
-_LABEL_STYLE = {"description_width": "initial"}
+LABEL_STYLE = {"description_width": "initial"}
+_LABEL_STYLE = LABEL_STYLE
 
 
 def dropdown(spec: Any, name: str, *, labels: Optional[dict] = None, width: str = "220px") -> W.Dropdown:

@@ -69,7 +69,8 @@ class Dashboard(W.Tab):
             placeholder, children[index] = children[index], explorer
             self.children = children
             close_widgets(placeholder)  # "opening…": no longer shown anywhere
-            self.selected_index = index
+        # never switches tabs: code reading dashboard.distances (the tour's check after Run All)
+        # builds that tab's explorer and leaves the tab the person looks at where it was
         return self.explorers[index]
 
     def _on_tab(self, change) -> None:

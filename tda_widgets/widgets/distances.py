@@ -11,14 +11,15 @@ import traitlets as T
 
 from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import matching_figure
+from ..core.markup import escape
 from ..figures.heatmaps import layer_distance_figure
 from ..topology.agreement import as_dissimilarity
 from ..topology.cka import CKASpec, rank_correlation
 from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
-from ._presets import every_point, explorer_preset, initial_settings, points_slider
-from .controls import FIT_WIDTH, dropdown, row
+from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
+from .controls import FIT_WIDTH, LABEL_STYLE, dropdown, row
 from .plot import Plot, ViewCache
 from .study_helpers import make_study
 from .base import ExplorerBase
@@ -88,19 +89,23 @@ class LayerDistanceExplorer(ExplorerBase):
         self.measure_matrix_: Optional[np.ndarray] = None
         with self.hold_trait_notifications():
             self.metric, self.dims, self.mode = metric, tuple(dims), mode
-            self.max_points, self.scale, self.kernel = every_point(max_points, self.study), scale, kernel
+            self.max_points, self.scale, self.kernel = every_point(max_points, self.study, mode), scale, kernel
             self.infinite, self.compare_with = infinite, compare_with
         self.metric_dropdown = dropdown(DistanceSpec, "metric", width="260px")
         self.dims_dropdown = W.Dropdown(options=DIMS_OPTIONS, description="homology",
-                                        tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"))
+                                        tooltip=DistanceSpec.options()["dims"].help, layout=W.Layout(width="200px"),
+                                        style=LABEL_STYLE)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = points_slider(self.study, self.max_points)
+        self.points_slider = points_slider(self.study, self.max_points, self.mode)
+        # its top follows the mode's clouds (450 images: 450 points per image, 28,800 spatial)
+        self.observe(lambda c: fit_points_slider(self.points_slider, self.study, c["new"]), names="mode")
         self.scale_dropdown = dropdown(PersistenceSpec, "scale", width="200px")
         self.kernel_dropdown = dropdown(CKASpec, "kernel", width="200px")
         self.infinite_dropdown = dropdown(DistanceSpec, "infinite", width="220px")
         self.compare_dropdown = W.Dropdown(options=COMPARE_OPTIONS, description="compare with",
                                            tooltip="the right-hand panel: CKA or a representational-similarity "
-                                                   "measure on the same clouds", layout=W.Layout(width="220px"))
+                                                   "measure on the same clouds", layout=W.Layout(width="240px"),
+                                           style=LABEL_STYLE)  # the fixed 80 px label read "compare ..."
         self._link_controls((("metric", self.metric_dropdown), ("dims", self.dims_dropdown),
                                ("mode", self.mode_dropdown), ("max_points", self.points_slider),
                                ("scale", self.scale_dropdown), ("kernel", self.kernel_dropdown),
@@ -111,7 +116,10 @@ class LayerDistanceExplorer(ExplorerBase):
         self._views = ViewCache()  # the heat maps of each view shown
         self.heatmap_fig = Plot(layer_distance_figure(empty, empty, list(self.study.layers),
                                                               title="computing…", width=FIT_WIDTH))
-        self.matching_fig = Plot(self._empty_matching("click a cell of the PH heat map"))
+        # until a cell is clicked, a line of text says what a click shows (an empty plot took 400 px)
+        self.matching_fig = Plot(self._empty_matching(self.HINT))
+        self.matching_box = W.Box([self.matching_fig], layout=W.Layout(display="none"))  # shown on a click
+        self.matching_hint = W.HTML(escape(self.HINT))
         self._bind_callbacks()
         controls = W.VBox([
             row([self.metric_dropdown, self.dims_dropdown, self.kernel_dropdown, self.compare_dropdown]),
@@ -125,7 +133,8 @@ class LayerDistanceExplorer(ExplorerBase):
         self.table_button.on_click(lambda _: self.compare_every_measure())
         self.measures_fig = None
         self.measures_table_ = None
-        self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig, self.table_button]
+        self.children = [controls, self.status_row, self.heatmap_fig, self.matching_hint, self.matching_box,
+                         self.table_button]
         self.observe(lambda change: self.recompute(),
                      names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite", "compare_with"])
         if autostart:
@@ -208,12 +217,22 @@ class LayerDistanceExplorer(ExplorerBase):
         if self.selected_pair is not None and getattr(self, "_matching_shown", None) != shown:
             # the matching drawn belongs to other settings (metric, homology, cloud): never leave it
             # beside a heat map it contradicts
-            self.matching_fig.show(self._empty_matching("settings changed: click a cell of the PH heat map"))
+            self._hide_matching("settings changed: " + self.HINT)
             self.selected_pair = None
 
     def _matching_settings(self) -> tuple:
         r = self.result_
         return (r["metric"], tuple(r["dims"]), r["spec"], r["scale"], r["infinite"]) if r is not None else ()
+
+    #: What the matching's place says before a cell is clicked.
+    HINT = "click a cell of the PH heat map to see the two layers' diagrams and their matching"
+
+    def _hide_matching(self, hint: str) -> None:
+        """The matching plot hidden (an empty figure in it), a line of text in its place."""
+        self.matching_fig.show(self._empty_matching(hint))
+        self.matching_box.layout.display = "none"
+        self.matching_hint.value = escape(hint)
+        self.matching_hint.layout.display = None
 
     @staticmethod
     def _empty_matching(title: str):
@@ -248,5 +267,7 @@ class LayerDistanceExplorer(ExplorerBase):
         fig = matching_figure(a, b, pairs, names=(layers[i], layers[j]),
                               title=f"H{dim} of {layers[i]} vs {layers[j]} · {metric} matching · d = {distance:.3g}")
         self.matching_fig.show(fig)
+        self.matching_box.layout.display = None
+        self.matching_hint.layout.display = "none"
         self._matching_shown = self._matching_settings()
         self.selected_pair = (layers[i], layers[j])

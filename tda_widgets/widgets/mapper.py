@@ -9,24 +9,27 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets as T
 
+from ..core.errors import TDAInputError
 from ..engine.study import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..core.markup import escape, markup
+from ..figures._common import label_name, layout_defaults, top_margin
+from ..figures.thumbnails import sprite_sheet, to_uint8_images
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
-from .controls import dropdown, layer_slider, number_or_auto, parse_number_or_auto, row, slider
+from .controls import LABEL_STYLE, dropdown, layer_slider, number_or_auto, parse_number_or_auto, row, slider
 from .plot import Plot, ViewCache
-from .study_helpers import describe_classes, make_study, point_marks, thumbnail_panel
-from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from .study_helpers import make_study, point_marks, thumbnail_panel
+from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
 
 
-def _empty_tree(title: str) -> go.Figure:
+def _empty_tree(title: str, width: int = 260, height: int = 260) -> go.Figure:
     """A placeholder for a class-tree figure (same size, no joins)."""
     fig = go.Figure(go.Scatter(name="joins", x=[], y=[], mode="lines", showlegend=False))
-    fig.update_layout(title=dict(text=escape(title)), width=260, height=260, paper_bgcolor="white", plot_bgcolor="white",
-                      margin=dict(l=60, r=10, t=40, b=70), font=dict(size=12))
+    fig.update_layout(**layout_defaults(title=title, width=width, height=height))
+    fig.update_layout(margin=dict(l=60, r=10, t=top_margin(title), b=70), font=dict(size=12))
     return fig
 
 LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
@@ -38,6 +41,21 @@ _CLOUD, _MAPPER = CloudSpec(), MapperSpec()  # the declared defaults
 #: the main graph, the clicked node's thumbnails beside it and the strip of every layer's graph
 #: below it are on screen together.
 MAIN_SIZE, SMALL_SIZE = (470, 420), (150, 160)
+#: A small graph's title: the layer's name, at most this many characters (a longer one is shortened
+#: in its middle; 150 px hold about 20 characters of 12 px type).
+SMALL_TITLE_CHARS = 20
+#: The class tree's height: its title explains itself in three small lines.
+TREE_SIZE = (260, 330)
+#: The clicked node's mean image, pixels a side.
+MEAN_IMAGE_PX = 64
+
+
+def _short(name: str, limit: int = SMALL_TITLE_CHARS) -> str:
+    """``name`` in at most ``limit`` characters, shortened in its middle ("features.…4.conv2")."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return name[:head] + "…" + name[len(name) - (limit - 1 - head):]
 
 
 def _eps_text(eps) -> str:
@@ -111,17 +129,21 @@ class MapperExplorer(ExplorerBase):
         self.graphs_: dict[str, MapperGraph] = {}
         self._views = ViewCache(size=64)  # the figures of each view shown (graph, rings, tree)
         self.highlighted_: dict[str, list[str]] = {}
+        #: The clicked node's mean image (see :meth:`node_mean_image`); None before a click.
+        self.node_mean_: Optional[np.ndarray] = None
 
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
-            self.mode, self.max_points, self.lens = mode, every_point(max_points, self.study), lens
+            self.mode, self.max_points, self.lens = mode, every_point(max_points, self.study, mode), lens
             self.n_cubes, self.overlap, self.min_samples = int(n_cubes), float(overlap), int(min_samples)
             MapperSpec.check(type(self).__name__, eps=eps)
             self.eps = eps
             self.color_by = color_by
         self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = points_slider(self.study, self.max_points)
+        self.points_slider = points_slider(self.study, self.max_points, self.mode)
+        # its top follows the mode's clouds (450 images: 450 points per image, 28,800 spatial)
+        self.observe(lambda c: fit_points_slider(self.points_slider, self.study, c["new"]), names="mode")
         self.lens_dropdown = dropdown(MapperSpec, "lens", labels=LENS_LABELS, width="260px")
         # the model's class logits are lenses too (Study.mapper's ("logit", k)), one per class
         self.lens_dropdown.options = list(self.lens_dropdown.options) + [
@@ -154,6 +176,17 @@ class MapperExplorer(ExplorerBase):
         self._bind_callbacks()
         self.thumbnails = thumbnail_panel(self.study)
         self.info = W.HTML("")
+        # where an image, or a class, lies in every layer's graph: rings on the nodes holding it
+        self.image_box = W.Text(value="", placeholder=f"0 to {self.study.n_images - 1}", description="find image #",
+                                tooltip="ring, in every layer's graph, the nodes holding this image",
+                                continuous_update=False, layout=W.Layout(width="150px"), style=LABEL_STYLE)
+        self.class_dropdown = W.Dropdown(options=[("—", None)] + [(name, k) for k, name in
+                                                                  enumerate(self._class_labels())],
+                                         description="class", tooltip="ring, in every layer's graph, the nodes "
+                                         "holding images of this class", layout=W.Layout(width="125px"),
+                                         style=LABEL_STYLE, disabled=self.study.labels is None)
+        self.image_box.observe(self._on_image_box, names="value")
+        self.class_dropdown.observe(self._on_class_dropdown, names="value")
         controls = W.VBox([
             row([self.layer_slider, self.color_dropdown, self.lens_dropdown]),
             row([self.cubes_slider, self.overlap_slider, self.min_samples_slider, self.eps_text]),
@@ -162,19 +195,19 @@ class MapperExplorer(ExplorerBase):
         # a fixed height: a hover fills the panel at once (in the browser), and a panel that grew
         # with it moved the strip below (wrapped under the main graph in a narrow output) under
         # the mouse, so the click that followed landed on another node
-        side = W.VBox([self.info, self.thumbnails], layout=W.Layout(flex="1 1 280px", min_width="280px",
-                                                                    height=f"{MAIN_SIZE[1]}px", overflow_y="auto"))
+        side = W.VBox([row([self.image_box, self.class_dropdown]), self.thumbnails, self.info], layout=W.Layout(flex="1 1 280px", min_width="280px",
+                                                                    height=f"{MAIN_SIZE[1]}px", overflow="hidden auto"))
         parts = [controls, self.status_row, row([self.main_fig, side], align_items="flex-start")]
         if self.layer_figs:
             parts.append(W.HTML("<b>Every layer</b> · rings: nodes holding the clicked node's images · "
                                 "click a node here to bring its layer up"))
             # one row, scrolled sideways when it is wider than the output
-            parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow_x="auto")))
+            parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow="auto hidden")))
             # class (and group) purity per layer: where classes, and groups of classes, separate;
             # the class tree the current layer's graph reveals, beside the model's confusion tree
             self.purity_fig = Plot(purity_by_layer_figure({}, title="purity per layer: computing…",
                                                                   width=260))
-            self.tree_fig = Plot(_empty_tree("class tree: computing…"))
+            self.tree_fig = Plot(_empty_tree("class tree: computing…", *TREE_SIZE))
             self.confusion_fig = Plot(_empty_tree("the model's confusions"))
             parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig]))
         else:
@@ -203,7 +236,7 @@ class MapperExplorer(ExplorerBase):
     @staticmethod
     def _empty_figure(title, width, height) -> go.Figure:
         empty = MapperGraph(nodes=[], edges=[], lens=np.empty((0, 1)), params={})
-        return mapper_graph_figure(empty, title=title, width=width, height=height)
+        return mapper_graph_figure(empty, title=title, width=width, height=height, toolbar=width >= MAIN_SIZE[0])
 
     @property
     def spec(self) -> CloudSpec:
@@ -280,6 +313,17 @@ class MapperExplorer(ExplorerBase):
         groups, _ = self.agreement_groups()
         return tree, (grouping_agreement(tree, groups) if groups is not None else None)
 
+    def tree_words(self, agreement: Optional[float]) -> str:
+        """The class tree's subtitle, in words: what its joins mean and, with groups to score
+        it on, what agrees with what and what 0 means (the adjusted Rand index). Lines apart by
+        newlines."""
+        what = "classes sharing mapper nodes join low"
+        if agreement is None:
+            return what
+        which = {"given": "your class groups", "mistakes": "the model's confusions"}[self.agreement_groups()[1]]
+        return (f"{what}\nits groups vs {which}: {agreement:.2f}\n"
+                "(1: the same groups, 0: no better than chance)")
+
     def _draw_class_tree(self) -> None:
         if self.tree_fig is None or self.layer not in self.graphs_ or self.study.labels is None:
             return
@@ -291,12 +335,11 @@ class MapperExplorer(ExplorerBase):
             try:
                 tree, agreement = self.class_tree()
             except Exception as exc:  # e.g. a layer whose graph holds a single class
-                cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80])
+                cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80], *TREE_SIZE)
             else:
-                which = {"given": "groups", "mistakes": "confusion groups"}.get(self.agreement_groups()[1])
                 cached = class_tree_figure(tree, class_names=self.study.class_names, title=f"{self.layer}: class tree",
-                                           subtitle=None if agreement is None else f"{which} agree {agreement:.2f}",
-                                           width=260)
+                                           subtitle=self.tree_words(agreement), width=TREE_SIZE[0],
+                                           height=TREE_SIZE[1])
             self._views.put(key, cached, graph)
         self.tree_fig.show(cached)
 
@@ -320,11 +363,11 @@ class MapperExplorer(ExplorerBase):
             tree, class_names=self.study.class_names, title="the model's confusions", width=260, color="#7f7f7f",
             cut=cut, subtitle=None if cut is None else f"dashed: the cut into {cut} groups"))
 
-    def _figure(self, layer, highlight, width, height, title) -> go.Figure:
+    def _figure(self, layer, highlight, width, height, title, subtitle=None) -> go.Figure:
         graph = self.graphs_.get(layer)
         if graph is None:
             return self._empty_figure(f"{layer}: no graph", width, height)
-        key = ("graph", layer, width, height, title, self.color_by, tuple(highlight or ()))
+        key = ("graph", layer, width, height, title, subtitle, self.color_by, tuple(highlight or ()))
         cached = self._views.get(key, graph)
         if cached is not None:  # a view seen before: neither built nor serialised again
             return cached
@@ -334,7 +377,8 @@ class MapperExplorer(ExplorerBase):
         fig = mapper_graph_figure(
             graph, color_by=self.color_by, class_names=self.study.class_names, highlight=highlight, title=title,
             width=width, height=height, size_range=(max(5.0, 8.0 * scale), max(12.0, 30.0 * scale)),
-            key=width >= MAIN_SIZE[0])  # the main graph carries the key
+            key=width >= MAIN_SIZE[0], subtitle=subtitle,  # the main graph carries the key
+            toolbar=width >= MAIN_SIZE[0])  # a small graph is narrower than plotly's toolbar
         fig.layout.meta = {**(fig.layout.meta or {}), "tdaw_link": self._link(layer, graph)}
         return self._views.put(key, fig, graph)
 
@@ -359,8 +403,9 @@ class MapperExplorer(ExplorerBase):
         self.main_fig.show(self._figure(layer, self.highlighted_.get(layer), *MAIN_SIZE, title))
         for name, fig in self.layer_figs.items():
             g = self.graphs_.get(name)
-            small_title = f"{name} · {len(g.nodes)} nodes" if g else f"{name}: no graph"
-            fig.show(self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, small_title))
+            # the name on its own line, the count below: one line of 150 px read "block1.conv · 18 nc"
+            fig.show(self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, _short(name),
+                                  f"{len(g.nodes)} nodes" if g else "no graph"))
 
     # ----------------------------------------------------------- linking
 
@@ -387,14 +432,39 @@ class MapperExplorer(ExplorerBase):
                 self._on_state("error", self.format_exception(exc))
         return handler
 
-    @staticmethod
-    def _node_words(layer, graph, k: int) -> tuple:
-        """(where, purity, the thumbnail panel's title) of node ``k`` (its position in
-        ``graph.nodes``): one wording for the kernel's answer and the browser's own (:meth:`_link`)."""
+    def node_header(self, layer: str, graph: MapperGraph, k: int) -> str:
+        """The one line that names node ``k`` (its position in ``graph.nodes``) for a person:
+        "head · node 8 of 29 · 27 images · 100 % class 2" (the share of its points in its
+        majority class, by name where the study has class names). Plain text: the thumbnail
+        panel's title, in the kernel's answer and in the browser's own (:meth:`_link`)."""
         node = graph.nodes[k]
-        purity = "" if np.isnan(node.purity) else f", {node.purity:.0%} of one class"
-        where = f"{layer}, node {k + 1} of {len(graph.nodes)}"
-        return where, purity, f"{where}: {len(node.image_indices)} images{purity}"
+        n_images = len(node.image_indices)
+        words = [layer, f"node {k + 1} of {len(graph.nodes)}", f"{n_images} image{'s' if n_images != 1 else ''}"]
+        if node.majority is not None and not np.isnan(node.purity):
+            words.append(f"{node.purity:.0%} {self._class_word(node.majority)}".replace("%", " %", 1))
+        return " · ".join(words)
+
+    def _class_word(self, label) -> str:
+        """A class as a person reads it: its name, or "class 3" where the name is a bare number."""
+        name = label_name(label, self.study.class_names)
+        return f"class {name}" if name.lstrip("-").isdigit() else name
+
+    def node_classes(self, layer: str, node_id: str) -> list:
+        """``[(class name, count), ...]`` of a node's points, most common first (the panel's bars)."""
+        node = self.graphs_[layer].node(node_id)
+        items = sorted(node.class_counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        return [(label_name(label, self.study.class_names), int(count)) for label, count in items]
+
+    def node_mean_image(self, layer: str, node_id: str) -> np.ndarray:
+        """The mean of a node's images (the study's thumbnails, float, (C, H, W)), pixel by pixel."""
+        images = self.study.thumbnail_images()
+        return np.asarray(images, dtype=np.float64)[self.graphs_[layer].node(node_id).image_indices].mean(axis=0)
+
+    def _mean_png(self, mean: np.ndarray) -> bytes:
+        images = self.study.thumbnail_images()  # cached: scaled with the whole set's range, as the thumbnails
+        low, high = float(np.min(images)), float(np.max(images))
+        picture = to_uint8_images(mean[None], value_range=(low, high) if high > low else None)
+        return sprite_sheet(picture, tile=MEAN_IMAGE_PX)["png"]
 
     def _link(self, layer, graph) -> dict:
         """What the browser needs to answer a hover or click on this graph's nodes by itself,
@@ -412,7 +482,7 @@ class MapperExplorer(ExplorerBase):
         if point_marks(cloud, [], []) is None:
             # escaped like every string of a figure (a layer name is foreign text); the browser
             # turns each back into the kernel's plain title before showing it as text
-            link["titles"] = [escape(self._node_words(layer, graph, k)[2]) for k in range(len(graph.nodes))]
+            link["titles"] = [escape(self.node_header(layer, graph, k)) for k in range(len(graph.nodes))]
         return link
 
     def node_images(self, node_id: str, layer: Optional[str] = None) -> np.ndarray:
@@ -428,19 +498,76 @@ class MapperExplorer(ExplorerBase):
         if show_layer and layer != self.layer:
             self.layer = layer
         images = [int(i) for i in node.image_indices]
-        names = self.study.class_names
-        makeup = describe_classes(node.class_counts, names) if node.class_counts else "no labels"
-        where, purity, title = self._node_words(layer, graph, graph.nodes.index(node))
+        title = self.node_header(layer, graph, graph.nodes.index(node))
         cloud = self.study.cloud(layer, self.spec, preset=False)  # cached: where in each image its vectors sit
-        self.thumbnails.show(images, title=title, marks=point_marks(cloud, node.members, images))
-        groups = ""
+        self.node_mean_ = self.node_mean_image(layer, node.id)
+        self.thumbnails.show(images, title=title, marks=point_marks(cloud, node.members, images),
+                             bars=self.node_classes(layer, node.id) if node.class_counts else None,
+                             mean=self._mean_png(self.node_mean_))
+        # what the header and the bars do not say: the points (a node of a spatial cloud holds
+        # several per image) and the class groups
+        extra = [] if node.size == len(images) else [markup("{} points from {} images", node.size, len(images))]
         if node.group_counts:
-            groups = markup("<br>groups: {}", describe_classes(node.group_counts, None))
-        self.info.value = markup("<b>{}</b>: {} points from {} images{}<br>classes: {}", where, node.size,
-                                 len(images), purity, makeup) + groups
+            total = sum(node.group_counts.values()) or 1
+            shares = sorted(node.group_counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            extra.append(markup("class groups: {}", ", ".join(f"{g} {n} ({n / total:.0%})".replace("%", " %")
+                                                                for g, n in shares)))
+        self.info.value = "<br>".join(extra)
         self.highlighted_ = {name: g.nodes_with_images(images) for name, g in self.graphs_.items()}
         self.selected_node = f"{layer}:{node_id}"
         self._redraw_highlights()
+
+    def find_image(self, index: int) -> dict:
+        """Ring, in every layer's graph, the nodes that hold image ``index`` and show it in the
+        panel; returns ``{layer: node ids}`` (what the "find image #" box does)."""
+        n = self.study.n_images
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= int(index) < n:
+            raise TDAInputError(f"The 'index' parameter of MapperExplorer.find_image must be an image index from 0 "
+                                f"to {n - 1}. Got {index!r} instead.")
+        index = int(index)
+        self.ring_images([index])
+        held = sum(bool(ids) for ids in self.highlighted_.values())
+        label = "" if self.study.labels is None else f" ({self._class_word(self.study.labels[index])})"
+        self.thumbnails.show([index], title=f"image {index}{label} · in {held} of {len(self.graphs_)} layers' graphs")
+        self.info.value = ""
+        return dict(self.highlighted_)
+
+    def find_class(self, label) -> dict:
+        """Ring, in every layer's graph, the nodes that hold images of class ``label``; returns
+        ``{layer: node ids}`` (what the "class" dropdown does). None clears the rings."""
+        if label is None:
+            self.ring_images([])
+            return {}
+        if self.study.labels is None:
+            raise TDAInputError("MapperExplorer.find_class needs labels: pass labels=... to the explorer.")
+        images = np.flatnonzero(np.asarray(self.study.labels) == label)
+        self.ring_images(images.tolist())
+        held = sum(bool(ids) for ids in self.highlighted_.values())
+        self.thumbnails.show(images.tolist(), title=f"{self._class_word(label)} · {len(images)} images · "
+                                                    f"in {held} of {len(self.graphs_)} layers' graphs")
+        self.info.value = ""
+        return dict(self.highlighted_)
+
+    def _on_image_box(self, change) -> None:
+        text = (change["new"] or "").strip()
+        try:
+            if not text:
+                self.ring_images([])
+                return
+            try:
+                index = int(text)
+            except ValueError:
+                raise TDAInputError(f"The 'find image #' box takes an image index from 0 to "
+                                    f"{self.study.n_images - 1}. Got {text!r} instead.") from None
+            self.find_image(index)
+        except Exception as exc:
+            self._on_state("error", self.format_exception(exc))
+
+    def _on_class_dropdown(self, change) -> None:
+        try:
+            self.find_class(change["new"])
+        except Exception as exc:
+            self._on_state("error", self.format_exception(exc))
 
     def ring_images(self, images) -> None:
         """Ring, in every layer's graph, the nodes that hold any of ``images`` (indices into the

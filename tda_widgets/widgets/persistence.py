@@ -11,7 +11,7 @@ import traitlets as T
 from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
-from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
 from .controls import dropdown, layer_slider, row
 from .plot import Plot, ViewCache
 from .study_helpers import first_point, make_study, point_marks, thumbnail_panel
@@ -79,11 +79,13 @@ class PersistenceExplorer(ExplorerBase):
 
         with self.hold_trait_notifications():
             self.layer = layer if layer is not None else names[0]
-            self.mode, self.max_points, self.maxdim = mode, every_point(max_points, self.study), int(maxdim)
+            self.mode, self.max_points, self.maxdim = mode, every_point(max_points, self.study, mode), int(maxdim)
             self.backend, self.scale = backend, filled["scale"]
         self.layer_slider = layer_slider(names)
         self.mode_dropdown = dropdown(CloudSpec, "mode")
-        self.points_slider = points_slider(self.study, self.max_points)
+        self.points_slider = points_slider(self.study, self.max_points, self.mode)
+        # its top follows the mode's clouds (450 images: 450 points per image, 28,800 spatial)
+        self.observe(lambda c: fit_points_slider(self.points_slider, self.study, c["new"]), names="mode")
         self.maxdim_dropdown = W.Dropdown(options=[("H0", 0), ("H0, H1", 1), ("H0, H1, H2", 2)],
                                           description="homology", tooltip=PersistenceSpec.options()["maxdim"].help,
                                           layout=W.Layout(width="200px"))

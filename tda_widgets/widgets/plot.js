@@ -102,6 +102,8 @@ body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot :is(.gridlayer, 
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .legend .bg { fill: transparent !important; }
 body[data-jp-theme-light="false"] .tda-mapper-graph .scatterlayer .trace:last-child path.point { stroke: var(--jp-ui-font-color0) !important; }
 body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .modebar-btn path { fill: var(--jp-ui-font-color2) !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .modebar-group { background-color: transparent !important; }
+body[data-jp-theme-light="false"] .tda-explorer .js-plotly-plot .scatterlayer .textpoint text { fill: var(--jp-ui-font-color1) !important; }
 `;
 
 function pageHooks() {
@@ -389,7 +391,10 @@ async function draw(view) {
   const layout = copy(frame.layout);
   if (template) layout.template = template;
   fitSize(view, frame);
-  await P.react(gd, copy(frame.data), layout, CONFIG);
+  // a figure may go without the toolbar (layout.meta.tdaw_modebar false: the mapper's small graphs,
+  // narrower than the toolbar itself)
+  const config = frame.layout?.meta?.tdaw_modebar === false ? { ...CONFIG, displayModeBar: false } : CONFIG;
+  await P.react(gd, copy(frame.data), layout, config);
   listen(view, gd);
   if (!view.alive) return;
   swapIn(view, gd);

@@ -15,16 +15,27 @@ function render({ model, el }) {
   root.className = "tdaw-thumbs";
   const title = document.createElement("div");
   title.className = "tdaw-thumbs-title";
+  // the summary of a selection (a mapper node's classes and mean image), made for one title
+  const summary = document.createElement("div");
+  summary.className = "tdaw-thumbs-summary";
+  const meanImage = document.createElement("img");
+  meanImage.className = "tdaw-thumbs-mean";
+  meanImage.alt = "mean image";
+  meanImage.title = "the mean of these images";
+  const bars = document.createElement("div");
+  bars.className = "tdaw-thumbs-bars";
+  summary.append(meanImage, bars);
   const count = document.createElement("div");
   count.className = "tdaw-thumbs-count";
   const grid = document.createElement("div");
   grid.className = "tdaw-thumbs-grid";
   const more = document.createElement("div");
   more.className = "tdaw-thumbs-more";
-  root.append(title, count, grid, more);
+  root.append(title, summary, count, grid, more);
   el.appendChild(root);
 
   let url = null;
+  let meanUrl = null;
   let spriteSize = { width: 0, height: 0 };
 
   function loadSprite() {
@@ -65,6 +76,7 @@ function render({ model, el }) {
       ? "no images selected"
       : `${selected.length} image${selected.length === 1 ? "" : "s"}, showing ${shown.length}`;
 
+    drawSummary();
     const marks = model.get("marks") || [];
     const fragment = document.createDocumentFragment();
     for (const [k, index] of shown.entries()) {
@@ -111,6 +123,42 @@ function render({ model, el }) {
     root.dataset.renderedAt = String(performance.now());
   }
 
+  // class bars and mean image, only while they belong to the title shown (textContent: names are plain text)
+  function drawSummary() {
+    const current = model.get("title") !== "" && model.get("summary_title") === model.get("title");
+    const list = current ? (model.get("bars") || []) : [];
+    const data = current ? model.get("mean") : null;
+    summary.style.display = list.length || (data && data.byteLength) ? "" : "none";
+    if (meanUrl) { URL.revokeObjectURL(meanUrl); meanUrl = null; }
+    if (data && data.byteLength) {
+      const bytes = data instanceof DataView || data instanceof ArrayBuffer ? data : new Uint8Array(data);
+      meanUrl = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+      meanImage.src = meanUrl;
+      meanImage.style.display = "";
+    } else {
+      meanImage.removeAttribute("src");
+      meanImage.style.display = "none";
+    }
+    const total = list.reduce((sum, b) => sum + (b.count || 0), 0) || 1;
+    const rows = list.map((b) => {
+      const row = document.createElement("div");
+      row.className = "tdaw-bar-row";
+      const name = document.createElement("span");
+      name.className = "tdaw-bar-name";
+      name.textContent = b.name;
+      name.title = b.name;
+      const bar = document.createElement("span");
+      bar.className = "tdaw-bar";
+      bar.style.width = `${Math.max(2, Math.round(80 * (b.count || 0) / total))}px`;
+      const n = document.createElement("span");
+      n.className = "tdaw-bar-count";
+      n.textContent = `${b.count} (${Math.round(100 * (b.count || 0) / total)} %)`;
+      row.append(name, bar, n);
+      return row;
+    });
+    bars.replaceChildren(...rows);
+  }
+
   // One message often changes several traits (show(): title, marks and selected together), each
   // firing its change event: draw once, after the last of them.
   let pending = false;
@@ -120,7 +168,7 @@ function render({ model, el }) {
     queueMicrotask(() => { pending = false; draw(); });
   };
   const onSprite = () => { loadSprite(); redraw(); };
-  const TRAITS = ["selected", "marks", "title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"];
+  const TRAITS = ["selected", "marks", "title", "bars", "mean", "summary_title", "captions", "max_shown", "display_scale", "tile", "tile_width", "cols"];
   model.on("change:sprite", onSprite);
   for (const name of TRAITS) model.on(`change:${name}`, redraw);
   loadSprite();
@@ -130,6 +178,7 @@ function render({ model, el }) {
     model.off("change:sprite", onSprite);
     for (const name of TRAITS) model.off(`change:${name}`, redraw);
     if (url) URL.revokeObjectURL(url);
+    if (meanUrl) URL.revokeObjectURL(meanUrl);
   };
 }
 

@@ -125,6 +125,13 @@ class ThumbnailPanel(anywidget.AnyWidget):
     #: fractions of the image (4 numbers per rectangle; empty for none): where in the image a
     #: point's activation vector sits (one-position and spatial clouds).
     marks = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    #: A summary of what is shown, drawn between the title and the grid: class bars (``[{"name":
+    #: str, "count": int}, ...]``, most common first; names are plain text) and a mean image (PNG
+    #: bytes), shown only while :attr:`title` equals :attr:`summary_title` (the title they were
+    #: made for: a page that shows a new selection at once hides the old summary).
+    bars = traitlets.List(traitlets.Dict()).tag(sync=True)
+    mean = traitlets.Bytes(b"").tag(sync=True)
+    summary_title = traitlets.Unicode("").tag(sync=True)
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal):
@@ -205,7 +212,7 @@ class ThumbnailPanel(anywidget.AnyWidget):
             cols=sheet["cols"], n_images=n, captions=captions, **kwargs,
         )
 
-    def show(self, indices, title: str = "", marks=None) -> None:
+    def show(self, indices, title: str = "", marks=None, bars=None, mean: bytes = b"") -> None:
         """Show the images ``indices`` (in that order) under ``title``.
 
         Only the indices and the title travel to the browser.
@@ -219,6 +226,10 @@ class ThumbnailPanel(anywidget.AnyWidget):
         marks : sequence of sequence of float, optional
             Per image, rectangles to outline: ``[top, left, height, width, ...]`` as fractions
             of the image (see :attr:`marks`).
+        bars : sequence of (str, int), optional
+            Class names and counts, drawn as a small bar chart under the title (see :attr:`bars`).
+        mean : bytes, optional
+            A PNG (e.g. the mean of the images), drawn beside the bars.
 
         Raises
         ------
@@ -241,9 +252,13 @@ class ThumbnailPanel(anywidget.AnyWidget):
                 "[top, left, height, width, ...] fractions in [0, 1] (4 numbers each). Got "
                 f"{len(marks)} entries for {len(checked)} images."
             )
+        bars = [{"name": str(name), "count": int(count)} for name, count in (bars or [])]
         with self.hold_sync():
             self.title = title
             self.marks = marks
+            self.bars = bars
+            self.mean = bytes(mean or b"")
+            self.summary_title = title if bars or mean else ""
             self.selected = checked
 
     def clear(self) -> None:
@@ -251,4 +266,7 @@ class ThumbnailPanel(anywidget.AnyWidget):
         with self.hold_sync():
             self.title = ""
             self.marks = []
+            self.bars = []
+            self.mean = b""
+            self.summary_title = ""
             self.selected = []
