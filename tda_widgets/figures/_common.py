@@ -38,22 +38,41 @@ LINE_COLOR = "#888888"
 #: Height of plotly's toolbar (the modebar, top right, shown on hover): every title starts below
 #: it, so the toolbar never covers a title (it did, "head · 29 nodes, 19 edges").
 MODEBAR_ROW = 32
-#: Height of a title line and of a subtitle line (11 px type), for the top margins.
-TITLE_LINE, SUBTITLE_LINE = 18, 15
+#: Height of a line of a title (plotly spaces a title's lines by 1.3 of its 16.8 px type, also
+#: for a subtitle line in small type).
+TITLE_LINE = 22
+#: How far plotly.js lifts a title of several lines above the padding it was given.
+MULTILINE_LIFT = 12
 
 
-def title_below_modebar(text: str, **extra) -> dict:
-    """A layout title whose top sits under the toolbar row (:data:`MODEBAR_ROW`)."""
-    return dict(text=text, yref="container", y=1.0, yanchor="top", pad=dict(t=MODEBAR_ROW), **extra)
+def title_below_modebar(text: str, *, below: int = MODEBAR_ROW, **extra) -> dict:
+    """A layout title whose first line starts ``below`` px from the top (default: under the
+    toolbar row, :data:`MODEBAR_ROW`). plotly.js lifts a title of several lines (``<br>``) by
+    :data:`MULTILINE_LIFT` px (measured in Chromium, whatever the number of lines): the padding
+    gives that back."""
+    return dict(text=text, yref="container", y=1.0, yanchor="top",
+                pad=dict(t=below + (MULTILINE_LIFT if "<br>" in text else 0)), **extra)
 
 
 def top_margin(title, subtitle=None, *, lines: int = 0) -> int:
     """The top margin a one-line title needs under the toolbar row, with ``subtitle``'s lines
-    (lines apart by ``"\\n"``) or ``lines`` more small lines below it."""
+    (lines apart by ``"\\n"``) or ``lines`` more lines below it."""
     if not title:
         return 30
     extra = max(lines, subtitle.count("\n") + 1 if subtitle else 0)
-    return MODEBAR_ROW + TITLE_LINE + SUBTITLE_LINE * extra + 10
+    return MODEBAR_ROW + TITLE_LINE * (1 + extra) + 8
+
+
+def without_toolbar(fig: go.Figure) -> go.Figure:
+    """``fig`` shown with no plotly toolbar in the explorers' plot widget
+    (``layout.meta["tdaw_modebar"]`` False: a figure narrower than the toolbar, which wraps onto
+    two rows over the title), its title moved up into the row kept free for the toolbar."""
+    layout = fig.layout
+    fig.update_layout(meta={**(layout.meta or {}), "tdaw_modebar": False})
+    if layout.title.text and layout.title.pad.t is not None and layout.title.pad.t >= MODEBAR_ROW:
+        fig.update_layout(title=dict(pad=dict(t=layout.title.pad.t - MODEBAR_ROW + 8)),
+                          margin=dict(t=max(8, (layout.margin.t or 0) - MODEBAR_ROW + 8)))
+    return fig
 
 
 def class_palette(n_classes: int) -> tuple[str, ...]:

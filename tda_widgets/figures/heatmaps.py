@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from ..core.errors import TDAInputError, TDATypeError
 from ..core.markup import escape, markup
-from ._common import MODEBAR_ROW, axis_style, check_choice, fmt, title_below_modebar
+from ._common import MODEBAR_ROW, MULTILINE_LIFT, TITLE_LINE, axis_style, check_choice, fmt, title_below_modebar
 
 __all__ = ["CKA_DISPLAYS", "SCALE_NOTES", "layer_distance_figure", "measures_table_figure"]
 
@@ -237,13 +237,14 @@ def layer_distance_figure(
         title=dict(
             text=escape(lines[0])
             + "".join(markup("<br><span style='font-size:11px'>{}</span>", line) for line in lines[1:]),
-            x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top", pad=dict(t=MODEBAR_ROW),
+            x=0.5, xanchor="center", yref="container", y=1.0, yanchor="top",
+            pad=dict(t=MODEBAR_ROW + (MULTILINE_LIFT if len(lines) > 1 else 0)),  # plotly lifts a multi-line title
         ),
         width=int(width),
         height=int(height),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin=dict(l=90, r=40, t=MODEBAR_ROW + 27 + 20 * len(lines), b=90),
+        margin=dict(l=90, r=40, t=MODEBAR_ROW + TITLE_LINE * len(lines) + 28, b=90),
         font=dict(family="Arial, sans-serif", size=12, color="#222222"),
         meta=dict(scale=scale, metric=metric, cka_display=cka_display),
     )

@@ -25,6 +25,7 @@ from ._common import (
     MODEBAR_ROW,
     label_name,
     layout_defaults,
+    title_below_modebar,
     top_margin,
 )
 
@@ -368,8 +369,8 @@ def mapper_graph_figure(
                   ticks="", title=None)
     top = top_margin(title, subtitle) if title else 20
     if title and not toolbar:  # no toolbar: no row kept free for it
-        fig.update_layout(title=dict(pad=dict(t=4)))
-        top -= MODEBAR_ROW - 4
+        fig.update_layout(title=title_below_modebar(fig.layout.title.text, below=8))
+        top -= MODEBAR_ROW - 8
     fig.update_layout(
         xaxis=hidden,
         yaxis=hidden,

@@ -13,7 +13,7 @@ from ..core.errors import TDAInputError
 from ..engine.study import CloudSpec, Study
 from ..figures.mapper import COLOR_BY, GROUP_COLORINGS, mapper_graph_figure, purity_by_layer_figure
 from ..core.markup import escape, markup
-from ..figures._common import label_name, layout_defaults, top_margin
+from ..figures._common import label_name, layout_defaults, top_margin, without_toolbar
 from ..figures.thumbnails import sprite_sheet, to_uint8_images
 from ..topology.mapper import EPS_RULES, MapperGraph, MapperSpec, resolve_class_groups
 from .controls import LABEL_STYLE, dropdown, layer_slider, number_or_auto, parse_number_or_auto, row, slider
@@ -30,7 +30,7 @@ def _empty_tree(title: str, width: int = 260, height: int = 260) -> go.Figure:
     fig = go.Figure(go.Scatter(name="joins", x=[], y=[], mode="lines", showlegend=False))
     fig.update_layout(**layout_defaults(title=title, width=width, height=height))
     fig.update_layout(margin=dict(l=60, r=10, t=top_margin(title), b=70), font=dict(size=12))
-    return fig
+    return without_toolbar(fig)
 
 LENS_LABELS = {"pca": "PCA (1st component)", "l2norm": "L2 norm", "pca2": "PCA (2 components)"}
 #: The colour choices are the figure's (figures.mapper.COLOR_BY), with readable labels.
@@ -45,7 +45,7 @@ MAIN_SIZE, SMALL_SIZE = (470, 420), (150, 160)
 #: in its middle; 150 px hold about 20 characters of 12 px type).
 SMALL_TITLE_CHARS = 20
 #: The class tree's height: its title explains itself in three small lines.
-TREE_SIZE = (260, 330)
+TREE_SIZE = (260, 340)
 #: The clicked node's mean image, pixels a side.
 MEAN_IMAGE_PX = 64
 
@@ -205,8 +205,8 @@ class MapperExplorer(ExplorerBase):
             parts.append(W.HBox(list(self.layer_figs.values()), layout=W.Layout(overflow="auto hidden")))
             # class (and group) purity per layer: where classes, and groups of classes, separate;
             # the class tree the current layer's graph reveals, beside the model's confusion tree
-            self.purity_fig = Plot(purity_by_layer_figure({}, title="purity per layer: computing…",
-                                                                  width=260))
+            self.purity_fig = Plot(without_toolbar(purity_by_layer_figure({}, title="purity per layer: computing…",
+                                                                          width=260)))
             self.tree_fig = Plot(_empty_tree("class tree: computing…", *TREE_SIZE))
             self.confusion_fig = Plot(_empty_tree("the model's confusions"))
             parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig]))
@@ -284,7 +284,9 @@ class MapperExplorer(ExplorerBase):
         if self.purity_fig is not None:
             complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
             what = "class and group purity" if self.class_groups is not None else "class purity"
-            self.purity_fig.show(purity_by_layer_figure(complete, title=f"{what} per layer", width=260))
+            # the three small figures go without plotly's toolbar: at 260 px it wraps over their titles
+            self.purity_fig.show(without_toolbar(purity_by_layer_figure(complete, title=f"{what} per layer",
+                                                                        width=260)))
             self._draw_confusion_tree()  # the class tree was drawn by _redraw above
             self._remember_views(self._view_figures())  # now with this cover's purity figure
         if errors:
@@ -337,9 +339,9 @@ class MapperExplorer(ExplorerBase):
             except Exception as exc:  # e.g. a layer whose graph holds a single class
                 cached = _empty_tree(f"{self.layer}: no class tree ({exc})"[:80], *TREE_SIZE)
             else:
-                cached = class_tree_figure(tree, class_names=self.study.class_names, title=f"{self.layer}: class tree",
-                                           subtitle=self.tree_words(agreement), width=TREE_SIZE[0],
-                                           height=TREE_SIZE[1])
+                cached = without_toolbar(class_tree_figure(
+                    tree, class_names=self.study.class_names, title=f"{self.layer}: class tree",
+                    subtitle=self.tree_words(agreement), width=TREE_SIZE[0], height=TREE_SIZE[1]))
             self._views.put(key, cached, graph)
         self.tree_fig.show(cached)
 
@@ -359,9 +361,9 @@ class MapperExplorer(ExplorerBase):
             return
         groups, source = self.agreement_groups()
         cut = len(set(groups.values())) if source == "mistakes" else None  # the groups the trees are scored on
-        self.confusion_fig.show(class_tree_figure(
+        self.confusion_fig.show(without_toolbar(class_tree_figure(
             tree, class_names=self.study.class_names, title="the model's confusions", width=260, color="#7f7f7f",
-            cut=cut, subtitle=None if cut is None else f"dashed: the cut into {cut} groups"))
+            cut=cut, subtitle=None if cut is None else f"dashed: the cut into {cut} groups")))
 
     def _figure(self, layer, highlight, width, height, title, subtitle=None) -> go.Figure:
         graph = self.graphs_.get(layer)

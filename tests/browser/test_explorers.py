@@ -322,10 +322,10 @@ def test_progress_bar_shows_during_a_recompute(nb, lab_server):
 
 def test_mapper_node_hover_shows_its_thumbnails(nb, lab_server):
     panel = MAPPER + " .tdaw-thumbs"
-    # the panel names a node in words ("fc1, node 3 of 14"), never by kmapper's id; asked before
+    # the panel names a node in words ("fc1 · node 3 of 14 · ..."), never by kmapper's id; asked before
     # locating the node, since running a cell scrolls the notebook
     names = kernel_out(nb, lab_server, """g = me.graphs_[me.layer]
-print(json.dumps({n.id: f"{me.layer}, node {k + 1} of {len(g.nodes)}:" for k, n in enumerate(g.nodes)}))""")
+print(json.dumps({n.id: me.node_header(me.layer, g, k) for k, n in enumerate(g.nodes)}))""")
     node = isolated_point(nb, MAIN_GRAPH, ["nodes"], ["nodes"])
     node_id = node["customdata"][0] if isinstance(node["customdata"], list) else node["customdata"]
     where = names[node_id]
@@ -419,7 +419,7 @@ node = g.node({node_id!r})
 chosen = set(int(i) for i in node.image_indices)
 rings = [sum(bool(chosen & set(int(i) for i in n.image_indices)) for n in gr.nodes)
          for gr in [g] + [me.graphs_[name] for name in me.layer_figs]]
-print(json.dumps([me.layer, me._node_words(me.layer, g, g.nodes.index(node))[2], sorted(chosen), rings]))""")
+print(json.dumps([me.layer, me.node_header(me.layer, g, g.nodes.index(node)), sorted(chosen), rings]))""")
     cell = nb.locator(".jp-Notebook .jp-CodeCell").nth(SCRATCH)
     cell.scroll_into_view_if_needed()
     cell.locator(".cm-content").click()

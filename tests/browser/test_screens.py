@@ -82,7 +82,7 @@ _LAST_THUMB_JS = """(root) => {
     last.scrollIntoView({block: 'end'});
     const r = last.getBoundingClientRect();
     const clips = [];
-    for (let a = last.parentElement; a; a = a.parentElement) {
+    for (let a = last.parentElement; a && !a.classList.contains('tda-explorer'); a = a.parentElement) {
         if (getComputedStyle(a).overflowY !== 'visible') {
             const c = a.getBoundingClientRect();
             if (r.top < c.top - 1 || r.bottom > c.bottom + 1) clips.push(a.className || a.tagName);
@@ -124,12 +124,7 @@ def test_every_screen_reads_whole_in_both_themes(screens, lab_server):
     tabs = page.locator(".jp-OutputArea-output .lm-TabBar-tab.lm-mod-current, "
                         ".jp-OutputArea-output .widget-tab .p-mod-current")
     assert tabs.first.inner_text().strip() == "Persistence"
-    # a big node of the mapper, as a click shows it (its thumbnails fill more than the panel)
-    kernel_eval(lab_server, "g = me.graphs_['block1']; n = max(g.nodes, key=lambda n: n.size)\n"
-                            "me.select_node(n.id, layer='block1'); print(len(n.image_indices))")
-    mapper = page.locator(".jp-OutputArea-output .tda-explorer", has=page.locator(".tdaw-thumbs-summary")).first
-    page.wait_for_function("() => document.querySelectorAll('.tdaw-thumbs-summary img[src]').length > 0",
-                           timeout=20_000)
+    mapper = page.locator(".jp-OutputArea-output .tda-explorer", has=page.locator(".tda-mapper-graph")).first
     ARTIFACTS.mkdir(exist_ok=True)
     for dark in (False, True):
         _set_theme(page, dark)
@@ -139,6 +134,8 @@ def test_every_screen_reads_whole_in_both_themes(screens, lab_server):
         explorers = _explorers(page)
         for i in range(explorers.count()):
             explorer = explorers.nth(i)
+            if not explorer.is_visible():  # a dashboard tab not shown
+                continue
             explorer.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"screens_{i}_{theme}.png"))
             plots = explorer.locator(".js-plotly-plot")
@@ -151,10 +148,17 @@ def test_every_screen_reads_whole_in_both_themes(screens, lab_server):
                 page.wait_for_timeout(50)
                 found = plot.evaluate(_COVERED_JS)
                 assert not found["covered"], (theme, i, j, found)
-        # the thumbnail grid reaches its last image
+        # a big node of the mapper, as a click shows it (its thumbnails fill more than the panel;
+        # the hovers above showed other nodes): the grid reaches its last image
+        page.mouse.move(1, 1)
+        kernel_eval(lab_server, "g = me.graphs_['block1']; n = max(g.nodes, key=lambda n: n.size)\n"
+                                "me.select_node(n.id, layer='block1'); print(len(n.image_indices))")
+        page.wait_for_function("(root) => root.querySelector('.tdaw-thumbs-title').textContent.startsWith('block1 ')"
+                               " && root.querySelector('.tdaw-thumbs-summary img[src]')", arg=mapper.element_handle(),
+                               timeout=20_000)
         mapper.scroll_into_view_if_needed()
         last = mapper.evaluate(_LAST_THUMB_JS)
-        assert last["n"] > 20 and last["clips"] == [], (theme, last)
+        assert last["n"] > 20 and last["clips"] == [] and last["bottom"] <= last["viewport"], (theme, last)
         page.screenshot(path=str(ARTIFACTS / f"screens_mapper_node_{theme}.png"))
         head = mapper.locator(".tdaw-thumbs-title").inner_text()
         assert head.startswith("block1 · node ") and " images · " in head, head
