@@ -195,7 +195,12 @@ class MapperExplorer(ExplorerBase):
         # a fixed height: a hover fills the panel at once (in the browser), and a panel that grew
         # with it moved the strip below (wrapped under the main graph in a narrow output) under
         # the mouse, so the click that followed landed on another node
-        side = W.VBox([row([self.image_box, self.class_dropdown]), self.thumbnails, self.info], layout=W.Layout(flex="1 1 280px", min_width="280px",
+        # its parts keep their height (flex: none) and the box scrolls: in a column of fixed
+        # height they shrank instead, and the find row collapsed to nothing under a long grid
+        find_row = row([self.image_box, self.class_dropdown], flex="none")
+        for part in (self.thumbnails, self.info):
+            part.layout.flex = "none"
+        side = W.VBox([find_row, self.thumbnails, self.info], layout=W.Layout(flex="1 1 280px", min_width="280px",
                                                                     height=f"{MAIN_SIZE[1]}px", overflow="hidden auto"))
         parts = [controls, self.status_row, row([self.main_fig, side], align_items="flex-start")]
         if self.layer_figs:
@@ -209,7 +214,7 @@ class MapperExplorer(ExplorerBase):
                                                                           width=260)))
             self.tree_fig = Plot(_empty_tree("class tree: computing…", *TREE_SIZE))
             self.confusion_fig = Plot(_empty_tree("the model's confusions"))
-            parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig]))
+            parts.append(row([self.purity_fig, self.tree_fig, self.confusion_fig], align_items="flex-start"))
         else:
             self.purity_fig = self.tree_fig = self.confusion_fig = None
         self.children = parts

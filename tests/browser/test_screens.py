@@ -160,6 +160,18 @@ def test_every_screen_reads_whole_in_both_themes(screens, lab_server):
         last = mapper.evaluate(_LAST_THUMB_JS)
         assert last["n"] > 20 and last["clips"] == [] and last["bottom"] <= last["viewport"], (theme, last)
         page.screenshot(path=str(ARTIFACTS / f"screens_mapper_node_{theme}.png"))
+        # the node as the guide shows it: the graph beside the panel's top (header, bars, mean image)
+        box = mapper.evaluate("""(root) => { const side = root.querySelector('.tdaw-thumbs').closest('.widget-vbox');
+            side.scrollTop = 0; side.scrollIntoView({block: 'center'});
+            const r = side.closest('.widget-hbox').getBoundingClientRect();
+            return {x: r.left, y: r.top, width: r.width, height: r.height}; }""")
+        page.wait_for_timeout(200)
+        # the find controls above the thumbnails keep their height beside a long grid (they shrank to 0)
+        heights = mapper.evaluate("(root) => [...root.querySelectorAll('.widget-text input, .widget-dropdown select')]"
+                                  ".filter((e) => e.closest('.widget-vbox').contains(root.querySelector('.tdaw-thumbs')))"
+                                  ".map((e) => e.getBoundingClientRect().height)")
+        assert len(heights) == 2 and min(heights) >= 20, (theme, heights)
+        page.screenshot(path=str(ARTIFACTS / f"mapper_node_{theme}.png"), clip=box)
         head = mapper.locator(".tdaw-thumbs-title").inner_text()
         assert head.startswith("block1 · node ") and " images · " in head, head
     _set_theme(page, False)
