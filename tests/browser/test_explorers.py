@@ -346,7 +346,7 @@ print(json.dumps([me.layer, me.selected_node, sorted(int(i) for i in g.node({nod
     assert state["n_shown"] > 0
     assert state["n_shown"] == len(images), (state, len(images))
     assert sorted(state["indices"]) == images
-    assert f"{where} {len(images)} images" in state["title"] and node_id not in state["title"]
+    assert state["title"] == where and f" {len(images)} image" in where and node_id not in state["title"]
     print(f"mapper node {node_id} ({node['gap']:.0f} px from the next node): {len(images)} thumbnails "
           f"in {latency:.0f} ms")
     assert_no_widget_errors(nb)
