@@ -73,3 +73,27 @@ def test_one_record_per_measure_with_its_function_and_its_declared_options():
         for keyword, field in record.options:  # each function's default is the declared one
             assert inspect.signature(record.function).parameters[keyword].default == SimilaritySpec.default(field)
     assert used == declared  # no declared option belongs to no measure
+
+
+def test_cloudspec_pooling_is_deprecated_for_reduction():
+    """``CloudSpec.pooling`` was declared and never read (issue 28): it warns, points to
+    ``reduction`` and keeps its old values (written out by hand) until it goes."""
+    expected = {"auto": "avg", "image-avgpool": "avg", "image-maxpool": "max", "image-flatten": None,
+                "image-top-l2": None, "image-random-position": None, "spatial": None, "channel": None, "linear": None}
+    assert set(expected) == {"auto", *MODES}
+    for mode, pooled in expected.items():
+        with pytest.warns(DeprecationWarning, match=r"CloudSpec\.reduction"):
+            assert CloudSpec(mode=mode).pooling == pooled, mode
+
+
+def test_the_package_reads_no_deprecated_pooling():
+    import ast
+    import pathlib
+
+    import tda_widgets
+
+    root = pathlib.Path(tda_widgets.__file__).parent
+    readers = [str(path.relative_to(root)) for path in root.rglob("*.py")
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.Attribute) and node.attr == "pooling"]
+    assert readers == []
