@@ -175,10 +175,13 @@ def test_the_widgets_initial_settings_read_the_same_rule():
     from tda_widgets.widgets._presets import initial_settings
 
     ph = presets.get("ph")
-    base, mode, points, settings = initial_settings(ph, "auto", 500, {"metric": "bottleneck", "scale": "median"},
-                                                    {"metric": "bottleneck", "scale": "median"})
+    left_out = {"metric": unset(DistanceSpec, "metric"), "scale": NotGiven("median")}
+    base, mode, points, settings = initial_settings(ph, unset(CloudSpec, "mode"), unset(CloudSpec, "max_points"),
+                                                    left_out)
     assert (base, mode, points) == (ph.cloud, ph.cloud.mode, ph.cloud.max_points)
     assert settings == {"metric": ph.distance.metric, "scale": ph.persistence.scale}
-    _, mode, _, settings = initial_settings(ph, "spatial", NotGiven(500), {"metric": "wasserstein-1"},
-                                            {"metric": "bottleneck"})
-    assert mode == "spatial" and settings == {"metric": "wasserstein-1"}
+    _, mode, points, settings = initial_settings(ph, "spatial", NotGiven(500), {"metric": "wasserstein-1"})
+    assert (mode, points) == ("spatial", ph.cloud.max_points) and settings == {"metric": "wasserstein-1"}
+    # given equal to the declared default is given (it was taken for "left out" by equality)
+    _, mode, points, settings = initial_settings(ph, "auto", 500, {"metric": "bottleneck", "scale": "median"})
+    assert (mode, points) == ("auto", 500) and settings == {"metric": "bottleneck", "scale": "median"}

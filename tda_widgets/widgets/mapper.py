@@ -17,6 +17,7 @@ from .controls import dropdown, layer_slider, number_or_auto, parse_number_or_au
 from .plot import Plot, ViewCache
 from .study_helpers import describe_classes, make_study, point_marks, thumbnail_panel
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from ..core.options import unset
 from .base import ExplorerBase
 
 __all__ = ["MapperExplorer"]
@@ -82,10 +83,11 @@ class MapperExplorer(ExplorerBase):
     selected_node = T.Unicode(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, lens=_MAPPER.lens, n_cubes: int = _MAPPER.n_cubes,
-                 overlap: float = _MAPPER.overlap, min_samples: int = _MAPPER.min_samples,
-                 eps: Optional[float] = _MAPPER.eps, color_by: str = "majority", class_groups: Optional[dict] = None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = unset(CloudSpec, "mode"),
+                 max_points: int = unset(CloudSpec, "max_points"), lens=unset(MapperSpec, "lens"),
+                 n_cubes: int = unset(MapperSpec, "n_cubes"), overlap: float = unset(MapperSpec, "overlap"),
+                 min_samples: int = unset(MapperSpec, "min_samples"), eps: Optional[float] = unset(MapperSpec, "eps"),
+                 color_by: str = "majority", class_groups: Optional[dict] = None,
                  show_all_layers: bool = True, preset=None, threaded: bool = True, executor=None,
                  n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
@@ -94,9 +96,7 @@ class MapperExplorer(ExplorerBase):
         self.base_spec, mode, max_points, filled = initial_settings(
             self.preset, mode, max_points,
             dict(lens=lens, n_cubes=n_cubes, overlap=overlap, min_samples=min_samples, eps=eps,
-                 clusterer=_MAPPER.clusterer),
-            {name: getattr(_MAPPER, name) for name in ("lens", "n_cubes", "overlap", "min_samples", "eps",
-                                                       "clusterer")})
+                 clusterer=unset(MapperSpec, "clusterer")))
         lens, n_cubes, overlap, min_samples, eps = (filled[name] for name in ("lens", "n_cubes", "overlap",
                                                                               "min_samples", "eps"))
         #: The clusterer (no control: the preset's, else the declared default).

@@ -12,6 +12,7 @@ from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
+from ..core.options import unset
 from .controls import dropdown, layer_slider, row
 from .plot import Plot, ViewCache
 from .study_helpers import first_point, make_study, point_marks, thumbnail_panel
@@ -60,15 +61,14 @@ class PersistenceExplorer(ExplorerBase):
     selected_bar = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, maxdim: int = _PH.maxdim, backend: str = _PH.backend,
-                 scale: str = _PH.scale, preset=None, threaded: bool = True, executor=None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = unset(CloudSpec, "mode"),
+                 max_points: int = unset(CloudSpec, "max_points"), maxdim: int = _PH.maxdim, backend: str = _PH.backend,
+                 scale: str = unset(PersistenceSpec, "scale"), preset=None, threaded: bool = True, executor=None,
                  n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.preset = explorer_preset(preset, study)
         #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
-        self.base_spec, mode, max_points, filled = initial_settings(self.preset, mode, max_points, {"scale": scale},
-                                                                    {"scale": _PH.scale})
+        self.base_spec, mode, max_points, filled = initial_settings(self.preset, mode, max_points, {"scale": scale})
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images, preset=self.preset)
         names = list(self.study.layers)
