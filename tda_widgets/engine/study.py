@@ -33,7 +33,7 @@ __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_proce
 _CLOUD, _MAPPER = NotGiven(CloudSpec()), NotGiven(None)
 _METRIC, _DIMS, _INF = (unset(DistanceSpec, n) for n in ("metric", "dims", "infinite"))
 _SCALE, _MAXDIM, _BACKEND = (unset(PersistenceSpec, n) for n in ("scale", "maxdim", "backend"))
-_C = CKASpec()
+_C, _PH = CKASpec(), PersistenceSpec()
 _LENS, _CUBES, _OVERLAP, _CLUSTERER, _EPS, _MINS = (unset(MapperSpec, n) for n in MapperSpec.options())
 
 
@@ -176,7 +176,7 @@ class Study:
         return steps.measures_table(self.context, layers, a["spec"], measures, distance, a["scale"], kernel,
                                     skip_errors, options, progress, cancel)
 
-    def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim=1, max_bytes=None, cka=_C.estimator):
+    def estimate(self, spec=CloudSpec(), layers=None, *, maxdim=_PH.maxdim, max_bytes=None, cka=_C.estimator):
         """Memory estimate of :meth:`compare` before anything is captured (:func:`steps.estimate`)."""
         return steps.estimate(self.context, spec, layers, maxdim, max_bytes, cka)
 
