@@ -234,3 +234,25 @@ def test_every_function_default_of_a_declared_option_is_the_declared_one():
     import inspect
 
     assert inspect.signature(make_cloud).parameters["max_points"].default is None  # the exception, stated
+
+
+def test_one_byte_formatter():
+    """Issue 28: byte sizes were written by four formatters (budget, capture, clouds and
+    persistence's own) and the report's command line printed decimal MB; every one is now
+    core.formatting.format_bytes, the only place that names the binary units."""
+    import ast
+    import pathlib
+
+    import tda_widgets
+    from tda_widgets.core.formatting import format_bytes
+
+    root = pathlib.Path(tda_widgets.__file__).parent
+    units = []
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).as_posix() == "core/formatting.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in ("KiB", "MiB", "GiB", "MB", "GB"):
+                units.append(str(path.relative_to(root)))
+    assert units == []
+    assert (format_bytes(3 * 2**30), format_bytes(1023), format_bytes(1024)) == ("3.0 GiB", "1023 B", "1.0 KiB")

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from ..clouds.make import CloudSpec
 from ..core.errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
+from ..core.formatting import format_bytes
 from ..core.options import NotGiven, add_arguments
 from ..data.loaders import load_model_file
 from ..engine.study import Study
@@ -239,5 +240,5 @@ def run_report(args) -> int:
     except KeyboardInterrupt:
         print("python -m tda_widgets report: interrupted; no report written.", file=sys.stderr)
         return 130
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    print(f"wrote {out} ({format_bytes(out.stat().st_size)})")
     return 0
