@@ -71,8 +71,8 @@ def add_report_settings(group) -> None:
     from ..engine.presets import STUDY_PRESETS
 
     group.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
-                       help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
-                            "their defaults take the preset's values): "
+                       help="a study preset: its layers, images, cloud, distance and mapper settings (a flag left "
+                            "out takes the preset's value; a flag given wins): "
                             # argparse formats help with %: the descriptions' "50 % overlap" crashed --help
                             + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items())
                             .replace("%", "%%"))

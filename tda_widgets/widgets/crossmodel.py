@@ -59,8 +59,8 @@ class CrossModelExplorer(ExplorerBase):
         The images every model sees, as for :class:`LayerDistanceExplorer`; ``layers`` names
         layers every model has (default: the preset's, else the children).
     preset : {"ph", "mapper"}, optional
-        The study's settings (:mod:`tda_widgets.presets`) for the layers, the number of images
-        and every setting left at its default; ``"ph"`` is the study's own cross-seed test
+        A study preset (:mod:`tda_widgets.presets`): its layers, number of images and the
+        value of every setting left out; ``"ph"`` is the study's own cross-seed test
         (every Conv2d, top-l2 clouds of all images, sliced Wasserstein on H1, no rescaling).
     measure : str, default "ph"
         One of :data:`tda_widgets.crossmodel.MEASURES`: PH (under ``metric`` and ``dims``),

@@ -43,7 +43,7 @@ class LayerDistanceExplorer(ExplorerBase):
         As for :class:`PersistenceExplorer`.
     preset : {"ph", "mapper"}, Preset or False, optional
         As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
-        left at its default takes the preset's value (``preset="ph"``: every Conv2d, top-l2
+        left out takes the preset's value (``preset="ph"``: every Conv2d, top-l2
         clouds, sliced Wasserstein on H1, no rescaling); ``False``: no preset.
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
     dims : tuple of int, default (0, 1)

@@ -58,7 +58,7 @@ class MapperExplorer(ExplorerBase):
         As for :class:`PersistenceExplorer`.
     preset : {"ph", "mapper"}, Preset or False, optional
         As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
-        left at its default takes the preset's value (``preset="mapper"``: BatchNorm outputs
+        left out takes the preset's value (``preset="mapper"``: BatchNorm outputs
         after ReLU, one random position per image, l2-norm lens, 10 intervals, 50 % overlap,
         DBSCAN with min_samples 5 and eps at the knee); its activation, seed and clusterer,
         which no control shows, stay in :attr:`spec` and :meth:`settings`. ``False``: no preset.

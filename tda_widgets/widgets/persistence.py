@@ -39,10 +39,10 @@ class PersistenceExplorer(ExplorerBase):
     study : Study, optional
         Share a cache with other explorers (the Dashboard does).
     preset : {"ph", "mapper"}, Preset or False, optional
-        The study's own settings (:mod:`tda_widgets.presets`; default: ``study``'s preset, if
+        A study preset (:mod:`tda_widgets.presets`; default: ``study``'s preset, if
         any): its layers and number of images when the explorer builds the study, and the
-        initial value of every setting left at its default (``preset="ph"``: every Conv2d,
-        ``image-top-l2`` clouds of every image, no rescaling); its cloud settings no control
+        initial value of every setting left out (a value given wins, even one equal to its
+        default; ``preset="ph"``: every Conv2d, ``image-top-l2`` clouds of every image, no rescaling); its cloud settings no control
         shows (activation, seed, ...) stay in :attr:`spec`. ``False``: no preset. What is
         computed is always what the controls show.
     layer, mode, max_points, maxdim, backend, scale
