@@ -97,3 +97,48 @@ def test_the_package_reads_no_deprecated_pooling():
                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                if isinstance(node, ast.Attribute) and node.attr == "pooling"]
     assert readers == []
+
+
+def test_every_consumer_reads_the_measure_records():
+    """Adding a measure is one record (and its options in SimilaritySpec): the spec's choices, the
+    explorers' "compare with" and "measure" dropdowns, the cross-model kinds and labels and the
+    measures table's kinds all come from MEASURE_INFO."""
+    from tda_widgets.engine.crossmodel import MEASURE_LABELS
+    from tda_widgets.engine.crossmodel import MEASURES as CROSS_MEASURES
+    from tda_widgets.widgets.crossmodel import MEASURE_OPTIONS
+    from tda_widgets.widgets.distances import COMPARE_OPTIONS
+
+    assert SimilaritySpec.options()["measure"].choices == MEASURES == tuple(MEASURE_INFO)
+    assert COMPARE_OPTIONS[1:] == [(record.label, name) for name, record in MEASURE_INFO.items()]
+    assert {name: CROSS_MEASURES[name] for name in MEASURES} == {n: r.kind for n, r in MEASURE_INFO.items()}
+    assert {name: MEASURE_LABELS[name] for name in MEASURES} == {n: r.label for n, r in MEASURE_INFO.items()}
+    assert [value for _, value in MEASURE_OPTIONS][2:] == list(MEASURES)
+
+
+@pytest.mark.parametrize("name", [n for n, r in MEASURE_INFO.items() if r.prepare_layers is not None])
+def test_a_measures_layer_preparation_gives_its_function(name):
+    """A record's ``prepare_layers`` (each layer prepared once for the matrix) gives, for every
+    pair, what its function gives on the two layers (the function is the reference)."""
+    from tda_widgets.topology.similarity import similarity_matrix
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(40, 6))
+    layers = [base, base @ rng.normal(size=(6, 5)) + 0.3 * rng.normal(size=(40, 5)), rng.normal(size=(40, 4))]
+    matrix = similarity_matrix(layers, name)
+    record = MEASURE_INFO[name]
+    for i in range(3):
+        assert matrix[i, i] == record.identical
+        for j in range(3):
+            if i != j:
+                assert matrix[i, j] == pytest.approx(record.function(layers[min(i, j)], layers[max(i, j)]), abs=1e-12)
+
+
+def test_an_unknown_option_names_the_measures_own():
+    from tda_widgets.core.errors import TDAInputError
+    from tda_widgets.topology.similarity import representation_similarity, similarity_matrix
+
+    x = np.random.default_rng(0).normal(size=(10, 3))
+    with pytest.raises(TDAInputError, match=r"unknown option\(s\) \['batch'\]; it takes no options"):
+        similarity_matrix([x, x], "procrustes", batch=3)
+    with pytest.raises(TDAInputError, match=r"\['kep'\]; its options are keep, n_components, epsilon"):
+        representation_similarity(x, x, "svcca", kep=0.9)
