@@ -24,6 +24,10 @@ __all__ = ["add_report_parser", "add_report_settings", "check_report_settings", 
            "run_report"]
 
 
+#: Images of a study of the user's own data when ``--n-images`` is not given (a class-balanced sample).
+USER_IMAGES = 500
+
+
 def add_report_parser(subparsers) -> Any:
     """Add the ``report`` command to an argparse subparsers object (``python -m tda_widgets``)."""
     parser = subparsers.add_parser(
@@ -50,7 +54,8 @@ def add_report_parser(subparsers) -> Any:
                              "dataset's own for CIFAR)")
     source.add_argument("--layers", help="comma-separated layer names (default: the model's children)")
     source.add_argument("--n-images", type=int, default=None,
-                        help="class-balanced sample of this many images (default: 500; the demo: all 450)")
+                        help=f"class-balanced sample of this many images (default: {USER_IMAGES}; the demo: all "
+                             "of its held-out images)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
     source.add_argument("--seeds", default=None, metavar="1,2",
                         help="with --demo: also train the digits CNN with these seeds (deterministic, seconds each) "
@@ -158,7 +163,7 @@ def _user_study(args):
         data_name = f"image folder {args.images}"
     classes = list(getattr(dataset, "classes", []) or [])
     preset_images = get_preset(args.preset).n_images if getattr(args, "preset", None) else None
-    n = (preset_images or 500) if args.n_images is None else args.n_images
+    n = (preset_images or USER_IMAGES) if args.n_images is None else args.n_images
     if n < 2:
         raise TDAInputError(f"--n-images must be at least 2. Got {n}.")
     if n < len(dataset):
