@@ -421,9 +421,9 @@ def test_the_data_is_collected_apart_from_the_page(built, demo):
     header = page.split('<table class="header">')[1].split("</table>")[0]
     for step, spec in data.specs.items():
         row = header.split(f"<th>{step}</th><td>")[1].split("</td>")[0]
-        for name, declared in type(spec).options().items():
+        for name in type(spec).options():
             if step != "similarity measures" or name != "measure":
-                assert f"{declared.text} {getattr(spec, name)}" in row, (step, name)
+                assert f"{name.replace('_', ' ')} {getattr(spec, name)}" in row, (step, name)
     assert "flattened activations" not in header  # the hand-written sentence is gone
     for name in data.table.names:  # what each measure compares: its record's description
         if name in MEASURE_INFO:

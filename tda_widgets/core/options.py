@@ -260,16 +260,16 @@ class Spec:
         return [(name, repr(getattr(self, name)), opt.help) for name, opt in options_of(self).items()]
 
     def describe(self, skip: tuple = ()) -> str:
-        """The settings in one line, each option's label (:attr:`Option.text`) and value, in
+        """The settings in one line, each option's keyword (underscores as spaces) and value, in
         declaration order: the report's summary of a step, generated from the declarations.
 
         Examples
         --------
         >>> from tda_widgets.topology import DistanceSpec
         >>> DistanceSpec(metric="wasserstein-1").describe()
-        'metric wasserstein-1, dims (0, 1), infinite bars match'
+        'metric wasserstein-1, dims (0, 1), infinite match'
         """
-        return ", ".join(f"{opt.text} {_value_text(getattr(self, name))}" for name, opt in options_of(self).items()
+        return ", ".join(f"{name.replace('_', ' ')} {_value_text(getattr(self, name))}" for name in options_of(self)
                          if name not in skip)
 
     @classmethod

@@ -42,7 +42,7 @@ from ..core.errors import TDATypeError
 from ..core.markup import escape
 from ..core.options import NotGiven, unset
 from ..engine.study import Study
-from ..topology.cka import CKASpec
+from ..topology.cka import DESCRIPTION as CKA_DESCRIPTION
 from ..topology.distances import DistanceSpec
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO
@@ -254,7 +254,7 @@ def _measure_meaning(name: str) -> str:
         return MEASURE_INFO[name].description
     if name == "ph":
         return DistanceSpec.options()["metric"].help
-    return CKASpec.options()["kernel"].help
+    return CKA_DESCRIPTION
 
 
 def _measure_rows(table) -> list[dict]:
