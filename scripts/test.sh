@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 # Which machine this is, first: float32 forward passes and BLAS round differently on other
 # processors, so a failure report must say where it came from (versions follow the install).
 echo "tda-widgets test run on: $(python3 scripts/machine_info.py | head -1)"
+# CI installs the lower bound of every range pyproject.toml promises (ci/lower_bounds.py writes the file)
+export PIP_CONSTRAINT="$PWD/ci/lower-bounds.txt${PIP_CONSTRAINT:+ $PIP_CONSTRAINT}"
 bash scripts/setup.sh test
 .venv/bin/python scripts/machine_info.py
 # the documentation's build tools (tests/docs builds the site with warnings as errors)
