@@ -138,6 +138,7 @@ NOISE = re.compile(r"Warning|Traceback|Error:|not JSON compliant|Message seriali
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)   # under pytest-xdist it may wait for the docs build's execution of the notebooks first
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom(name):
     path = execute_notebooks.executed_notebook(name)   # executes it, or reads this run's execution
