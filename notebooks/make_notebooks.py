@@ -255,7 +255,7 @@ PAPER = [
     import plotly.graph_objects as go
     from IPython.display import Markdown, display
     from plotly.subplots import make_subplots
-    from scipy.stats import spearmanr
+    from scipy.stats import rankdata, spearmanr
 
     from tda_widgets import CloudSpec, Study, load_demo
     from tda_widgets.figures import layer_distance_figure, mapper_graph_figure
@@ -309,7 +309,13 @@ PAPER = [
     rho = spearmanr(ph_values, cka_values).statistic            # an independent computation
     assert np.isclose(rho, result["spearman"])
     rng = np.random.default_rng(0)
-    shuffled = np.array([spearmanr(rng.permutation(ph_values), cka_values).statistic for _ in range(20_000)])
+    # Spearman's rho of a shuffled copy is the correlation of the shuffled ranks: rank once, then
+    # correlate the 20,000 shuffles at once (the same shuffles and values as 20,000 spearmanr calls, 100x faster)
+    orders = np.array([rng.permutation(len(pairs)) for _ in range(20_000)])
+    shuffled_ranks = rankdata(ph_values)[orders]
+    shuffled_ranks -= shuffled_ranks.mean(axis=1, keepdims=True)
+    cka_ranks = rankdata(cka_values) - rankdata(cka_values).mean()
+    shuffled = shuffled_ranks @ cka_ranks / (np.linalg.norm(shuffled_ranks, axis=1) * np.linalg.norm(cka_ranks))
     p_value = float(np.mean(shuffled >= rho - 1e-12))
     rho_ph_depth = spearmanr(ph_values, apart).statistic
     rho_cka_depth = spearmanr(cka_values, apart).statistic
