@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import presets as _presets
+from . import saved as _saved
 from ..capture.hooks import DEFAULT_MAX_BYTES
 from ..clouds.make import CloudSpec, PointCloud
 from ..capture.inputs import model_fingerprint
@@ -209,6 +210,12 @@ class Study:
         _, a = _fill(self, preset, layer, spec=spec, infinite=infinite)
         return steps.sensitivity(self.context, layer, a["spec"], removed, step, measures, metric, dims, remove, center,
                                  a["infinite"], progress, cancel)
+
+    def save(self, path, *, clouds: bool = True):
+        """Write the study (settings, fingerprints, labels, every finished result) to one file that
+        :func:`tda_widgets.open_study` opens without the model (:func:`tda_widgets.engine.saved.save_study`:
+        JSON and ``.npy`` in a zip, never pickle); ``clouds=False`` leaves the point clouds out. Returns the path."""
+        return _saved.save_study(self, path, clouds=clouds)
 
     def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
         """The images as a float array (N, C, H, W), at most ``max_side`` pixels a side (cached)."""
