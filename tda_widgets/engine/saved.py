@@ -221,6 +221,10 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
     memo = [[_encode(k, arrays), _encode(v, arrays)] for k, v in ctx.memo.items()
             if isinstance(k, tuple) and len(k) == 2 and k[1] == model_key and k[0] in ("shapes", "forward bytes")]
     preset = getattr(study, "preset", None)
+    stored_model = getattr(study, "stored_model", None)
+    if stored_model is None:
+        stored_model = {"name": type(ctx.model).__name__,
+                        "parameters": int(sum(p.numel() for p in ctx.model.parameters()))}
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
         "study": {"model_key": model_key, "inputs_key": ctx.inputs_key, "labels_key": ctx.labels_key,
@@ -230,7 +234,7 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
                   "preset": _encode(preset, arrays) if preset is not None else None,
                   "max_bytes": int(ctx.max_bytes), "max_memory_bytes": int(ctx.max_memory_bytes),
                   "stream_pooled": bool(ctx.stream_pooled), "requested_batch_size": ctx.requested_batch_size},
-        "memo": memo, "entries": entries, "skipped": skipped,
+        "model": stored_model, "memo": memo, "entries": entries, "skipped": skipped,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -241,6 +245,9 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
                 buffer = io.BytesIO()
                 np.save(buffer, np.asarray(array), allow_pickle=False)
                 archive.writestr(f"arrays/{n}.npy", buffer.getvalue())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a file like any other (mkstemp's is private)
         os.replace(tmp, path)  # a crash never leaves half a file under the real name
     finally:
         if os.path.exists(tmp):
@@ -394,6 +401,8 @@ def _opened_class():
 
         source: Path
         has_model: bool
+        #: Without the model: ``{"name": its class name, "parameters": its number of parameters}``, else None.
+        stored_model: Optional[dict]
 
     for name in ("activations", "predictions", "class_probabilities", "suggested_groups", "cloud", "diagrams",
                  "distance_matrix", "cka", "similarity", "measures_table", "estimate", "compare", "mapper",
@@ -456,6 +465,7 @@ def open_study(path: Any, model: Any = None, images: Any = None, labels: Any = N
         model_key, inputs_key = str(settings["model_key"]), str(settings["inputs_key"])
         layers, n_images = tuple(str(n) for n in settings["layers"]), int(settings["n_images"])
         class_names = settings["class_names"]
+        stored_model = {"name": str(manifest["model"]["name"]), "parameters": int(manifest["model"]["parameters"])}
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise StudyFileError(f"Cannot open {str(path)!r} as a saved study: its manifest is corrupt "
                              f"({type(exc).__name__}: {str(exc)[:160]}). Save the study again. Nothing was changed.") \
@@ -477,6 +487,7 @@ def open_study(path: Any, model: Any = None, images: Any = None, labels: Any = N
     study = object.__new__(_opened_class())
     study.preset, study.context, study.class_names = preset, ctx, class_names
     study.source, study.has_model = path, model is not None
+    study.stored_model = stored_model if model is None else None
     return study
 
 

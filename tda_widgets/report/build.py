@@ -266,9 +266,9 @@ def build_report(
     diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, preset=False, cancel=cancel)
     clouds = {layer: study.cloud(layer, spec, preset=False) for layer in layers}
     # the layers' own output shapes (pooled modes store only (N, C, 1, 1) activations)
-    from ..capture.hooks import describe_layers
+    from ..engine.steps import per_image_shapes
 
-    shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(study.model, study.images)}
+    shapes = per_image_shapes(study.context)  # a study opened from a file without its model: the stored probe
     graphs = {}
     for i, layer in enumerate(layers):
         check_cancel(cancel, "mapper")
@@ -285,9 +285,10 @@ def build_report(
     if others:
         extra_html += _cross_model_html(study, others, layers, spec, metric, dims, scale, cancel)
 
-    model_name = model_name or type(study.model).__name__
+    stored_model = getattr(study, "stored_model", None)  # opened from a file without its model (open_study)
+    model_name = model_name or (stored_model["name"] if stored_model else type(study.model).__name__)
     title = title or f"Topology of {model_name} activations"
-    n_params = sum(p.numel() for p in study.model.parameters())
+    n_params = stored_model["parameters"] if stored_model else sum(p.numel() for p in study.model.parameters())
     spearman = result["spearman"]
     infinite_pairs = int(np.isinf(result["ph"]).sum() // 2)
 
