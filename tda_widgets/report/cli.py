@@ -193,6 +193,29 @@ def _user_study(args):
     return study, model_name, data_name
 
 
+def _stored_settings(study, args) -> None:
+    """With ``--study``: each settings flag left out takes the value the file's results were computed
+    with (its layer distances over every layer, then its mapper graphs of that cloud), so that the
+    report of a study saved with ``--points 60`` needs no ``--points 60`` again."""
+    from ..engine.saved import stored_keys
+
+    layers = tuple(study.layers)
+    distances = [key for key in stored_keys(study, "distances") if key[3] == layers]
+    if not distances:
+        return
+    spec, scale, metric = distances[0][4], distances[0][5], distances[0][8]
+    for name, value in (("mode", spec.mode), ("max_points", spec.max_points), ("scale", scale), ("metric", metric)):
+        if isinstance(getattr(args, name), NotGiven):
+            setattr(args, name, value)
+    graphs = [key for key in stored_keys(study, "mapper") if key[4] == spec and isinstance(key[5], str)]
+    if graphs:
+        for name, value in zip(("lens", "n_cubes", "overlap"), graphs[0][5:8]):
+            if isinstance(getattr(args, name), NotGiven):
+                setattr(args, name, value)
+        if isinstance(args.min_samples, NotGiven):
+            args.min_samples = graphs[0][10]
+
+
 def _parse_seeds(text: Optional[str], demo: bool) -> list:
     """``--seeds 1,2`` as ``[1, 2]`` (only with ``--demo``); a clear error otherwise."""
     if not text:
@@ -239,6 +262,7 @@ def run_report(args) -> int:
             from ..engine.saved import open_study
 
             study = open_study(args.study)
+            _stored_settings(study, args)
             model_name = study.stored_model["name"]
             data_name = f"the study saved in {Path(args.study).name} ({study.n_images} images)"
         else:
