@@ -192,7 +192,43 @@ def _wanted(key: Any, model_key: str, inputs_key: str, clouds: bool) -> bool:
 
 
 def save_study(study, path: Any, *, clouds: bool = True) -> Path:
-    """Write ``study`` to one file: see :meth:`Study.save <tda_widgets.engine.study.Study.save>`."""
+    """Write the study to one file that :func:`tda_widgets.open_study` opens without the model
+    (``Study.save``).
+
+    The file (a zip of JSON and ``.npy`` arrays, never pickle; the suffix ``.tda`` is the
+    convention) holds every setting (the study preset, the layers, the budgets), the fingerprints
+    of the model, images and labels, the labels and class names, the model's name and size, and
+    every finished result of the study's cache for this model and these images: point clouds
+    (unless ``clouds=False``), diagrams, distance matrices, CKA and the other measures, mapper
+    graphs, sensitivity curves, cross-model matrices, the model's outputs and the thumbnails;
+    with the package version and the format version. The raw activations are left out. It is
+    written to a temporary file, then renamed: an interrupted save leaves no half file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (its folder is created if missing; an existing file is replaced).
+    clouds : bool, default True
+        Keep the point clouds: the explorers and the report read them, and every setting computed
+        from a cloud (homology, scale, metric, mapper cover) then needs no model. ``False``: a
+        smaller file holding only the finished results.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Warns
+    -----
+    UserWarning
+        When a cached result cannot be written (a cloud spec with a Python function as its
+        ``activation``): it is named and left out.
+
+    Examples
+    --------
+    >>> study.save("digits.tda")                      # doctest: +SKIP
+    >>> shared = tda_widgets.open_study("digits.tda")  # doctest: +SKIP
+    """
     from . import steps
 
     ctx = study.context

@@ -96,7 +96,7 @@ class Study:
         "max_bytes", "max_memory_bytes", "stream_pooled", "requested_batch_size", "batch_size", "inputs_key", "key"))
     layers = property(lambda self: list(self.context.layers), doc="The study's layers.")
     executor = _executor_view()
-
+    save = _saved.save_study  # study.save(path): one file that tda_widgets.open_study opens without the model
     _get = property(lambda self: self.context.cache.get, doc="The cached value under a key, or None (tests).")
 
     def cache_keys(self) -> list:
@@ -210,12 +210,6 @@ class Study:
         _, a = _fill(self, preset, layer, spec=spec, infinite=infinite)
         return steps.sensitivity(self.context, layer, a["spec"], removed, step, measures, metric, dims, remove, center,
                                  a["infinite"], progress, cancel)
-
-    def save(self, path, *, clouds: bool = True):
-        """Write the study (settings, fingerprints, labels, every finished result) to one file that
-        :func:`tda_widgets.open_study` opens without the model (:func:`tda_widgets.engine.saved.save_study`:
-        JSON and ``.npy`` in a zip, never pickle); ``clouds=False`` leaves the point clouds out. Returns the path."""
-        return _saved.save_study(self, path, clouds=clouds)
 
     def thumbnail_images(self, max_side: int = 32) -> np.ndarray:
         """The images as a float array (N, C, H, W), at most ``max_side`` pixels a side (cached)."""
