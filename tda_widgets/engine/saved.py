@@ -237,8 +237,9 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
         raise TDAInputError(f"Study.save: the 'path' parameter is a directory ({path}); give a file name, "
                             f"e.g. {str(path / 'study.tda')!r}.")
     model_key = ctx.model_key()
-    if not getattr(ctx.model, "missing_model", False):  # probes the choices of a model-less study read
-        for probe in (steps.per_image_shapes, steps.forward_bytes):
+    if not getattr(ctx.model, "missing_model", False):
+        # the explorers' thumbnails, and the probes the choices of a model-less study read
+        for probe in (steps.thumbnails, steps.per_image_shapes, steps.forward_bytes):
             try:
                 probe(ctx)
             except Exception:  # a probe is a convenience of the opened study, never a reason not to save
