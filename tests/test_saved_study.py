@@ -208,6 +208,9 @@ def test_explorers_open_the_file_with_controls_limited_to_what_it_holds(saved):
         assert persistence.max_points == POINTS and persistence.points_slider.disabled
         assert "demo.tda" in persistence.points_slider.tooltip and "open_study" in persistence.points_slider.tooltip
         assert list(persistence.layer_slider.options) == list(saved.demo.layers)  # a cloud of each layer is stored
+        assert not persistence.layer_slider.disabled and persistence.mode_dropdown.disabled
+        note = persistence.children[0].value  # said on the page too (a Dropdown's tooltip is not drawn)
+        assert "demo.tda" in note and "point cloud, points fixed" in note
         for d, dgm in enumerate(saved.persistence_explorer.result_.diagrams):
             assert np.array_equal(persistence.result_.diagrams[d], dgm)
         persistence.maxdim = 2  # computed from the stored cloud: no model needed

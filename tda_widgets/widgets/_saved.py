@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import ipywidgets as W
+
+from ..core.markup import escape
 from ..engine.saved import is_opened, stored_keys
 
 __all__ = ["limit_to_file", "is_opened"]
@@ -25,14 +28,16 @@ def _value(option: Any) -> Any:
 
 def _restrict(control: Any, allowed: list, why: str) -> None:
     """Keep the control's options in ``allowed`` (sliders: disabled when one value is allowed)."""
+    limited = False
     if hasattr(control, "options"):
         kept = [option for option in control.options if _value(option) in allowed]
         if kept and len(kept) != len(control.options):
-            control.options = kept
+            control.options, limited = kept, True
     single = len(set(allowed)) <= 1
     control.disabled = single
-    note = why if single else why.replace("fixed at the value", "limited to the values")
-    control.tooltip = f"{control.tooltip or ''} · {note}".lstrip(" ·")
+    if single or limited:
+        note = why if single else why.replace("fixed at the value", "limited to the values")
+        control.tooltip = f"{control.tooltip or ''} · {note}".lstrip(" ·")
 
 
 def limit_to_file(explorer: Any, controls: dict, *, every_layer: bool) -> None:
@@ -79,3 +84,10 @@ def limit_to_file(explorer: Any, controls: dict, *, every_layer: bool) -> None:
             _restrict(controls["kernel"], kernels, why)
             if explorer.kernel not in kernels:
                 explorer.kernel = kernels[0]
+    fixed = [getattr(control, "description", "") or key for key, control in controls.items() if control.disabled]
+    if fixed:  # said on the page too: a Dropdown's tooltip is not drawn by ipywidgets 8
+        note = W.HTML(f"<span style='font-size:12px;color:#555'>Opened from <b>{escape(name)}</b> without its model: "
+                      f"{escape(', '.join(fixed))} fixed at what the file holds (open_study(path, model=model, "
+                      "images=images) computes the others).</span>")
+        note.add_class("tda-saved-note")
+        explorer.children = [note, *explorer.children]
