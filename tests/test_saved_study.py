@@ -238,3 +238,15 @@ def test_the_report_command_writes_the_page_from_a_saved_study(tmp_path):
     one = one.replace("digits CNN (shipped weights)", "DigitsCNN").replace(
         "held-out scikit-learn digits (test split)", "the study saved in study.tda (40 images)")
     assert one == two
+
+
+def test_a_result_whose_settings_hold_a_function_is_left_out_with_a_warning(saved, tmp_path):
+    import torch
+
+    layer = saved.demo.layers[0]
+    saved.study.cloud(layer, tw.CloudSpec(max_points=20, activation=torch.relu))  # keyed by the function's identity
+    with pytest.warns(UserWarning, match=r"1 cached result\(s\) cannot be written .* 1 x cloud \(its settings hold a "):
+        path = saved.study.save(tmp_path / "with_function.tda")
+    study = tw.open_study(path)
+    assert not [key for key in study.cache_keys() if key[0] == "cloud" and key[4].activation is not None]
+    assert np.array_equal(study.distance_matrix(spec=saved.spec), saved.distances)  # the rest is there

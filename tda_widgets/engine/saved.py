@@ -40,6 +40,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -254,7 +255,7 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
             entries.append({"key": _encode(key, arrays), "value": _encode(value, arrays)})
         except _Unsaveable as exc:
             del arrays[mark:]
-            skipped.append(f"{key[0]} ({exc})")
+            skipped.append(f"{key[0]} (its settings hold {exc})")
     memo = [[_encode(k, arrays), _encode(v, arrays)] for k, v in ctx.memo.items()
             if isinstance(k, tuple) and len(k) == 2 and k[1] == model_key and k[0] in ("shapes", "forward bytes")]
     preset = getattr(study, "preset", None)
@@ -290,9 +291,10 @@ def save_study(study, path: Any, *, clouds: bool = True) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     if skipped:
+        counts = Counter(skipped)
         warnings.warn(f"Study.save: {len(skipped)} cached result(s) cannot be written to a file and were left out of "
-                      f"{path.name}: {'; '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}. They are "
-                      "recomputed when the file is opened with the model.", stacklevel=3)
+                      f"{path.name}: {'; '.join(f'{n} x {what}' for what, n in counts.items())}. They are "
+                      "recomputed when the file is opened with the model.", stacklevel=2)
     return path
 
 
