@@ -493,6 +493,10 @@ def open_study(path: Any, model: Any = None, images: Any = None, labels: Any = N
         raise TDAInputError("open_study: pass both 'model' and 'images' (to compute what the file does not hold), "
                             "or neither (to read the stored results only). Got only the "
                             f"{'model' if images is None else 'images'}.")
+    if model is None and labels is not None:
+        raise TDAInputError("open_study: 'labels' are checked against the file only with the model and the images "
+                            "(open_study(path, model=model, images=images, labels=labels)); without them the file's "
+                            "own labels are used. Leave labels out.")
     manifest, arrays = _read(path, int(max_bytes))
     decode = _Decoder(arrays)
     try:
