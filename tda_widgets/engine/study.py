@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import presets as _presets
+from . import saved as _saved
 from ..capture.hooks import DEFAULT_MAX_BYTES
 from ..clouds.make import CloudSpec, PointCloud
 from ..capture.inputs import model_fingerprint
@@ -95,7 +96,7 @@ class Study:
         "max_bytes", "max_memory_bytes", "stream_pooled", "requested_batch_size", "batch_size", "inputs_key", "key"))
     layers = property(lambda self: list(self.context.layers), doc="The study's layers.")
     executor = _executor_view()
-
+    save = _saved.save_study  # study.save(path): one file that tda_widgets.open_study opens without the model
     _get = property(lambda self: self.context.cache.get, doc="The cached value under a key, or None (tests).")
 
     def cache_keys(self) -> list:

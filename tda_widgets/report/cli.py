@@ -36,13 +36,16 @@ def add_report_parser(subparsers) -> Any:
         description="Write the study (layer distances beside CKA, persistence diagrams, mapper graphs) "
                     "to one self-contained HTML file. Nothing is downloaded.",
     )
-    source = parser.add_argument_group("model and images (choose --demo, --model or --model-file)")
+    source = parser.add_argument_group("model and images (choose --demo, --model, --model-file or --study)")
     source.add_argument("--demo", action="store_true", help="the embedded digits CNN and held-out digits")
     source.add_argument("--model", metavar="torchvision:NAME",
                         help="a torchvision architecture built with random weights, e.g. torchvision:resnet18")
     source.add_argument("--model-file", metavar="PATH.py:CLASS",
                         help="an nn.Module class in a Python file, instantiated without arguments "
                              "(with num_classes=N when --num-classes is given)")
+    source.add_argument("--study", metavar="FILE.tda",
+                        help="a study saved by Study.save (or --save): its report from the stored results, without "
+                             "the model (settings left out are the ones the file was computed with)")
     source.add_argument("--checkpoint", metavar="FILE", help="weights to load (state dict or training checkpoint)")
     source.add_argument("--num-classes", type=int, default=None,
                         help="classifier outputs of --model (default: the number of class folders)")
@@ -62,6 +65,9 @@ def add_report_parser(subparsers) -> Any:
                              "and add the section 'Across models' (PH and CKA between the layers of the shipped "
                              "model and of each seeded one, and the fraction of layers identified)")
     add_report_settings(parser.add_argument_group("study settings"))
+    parser.add_argument("--save", default=None, metavar="FILE.tda",
+                        help="also save the study (settings, fingerprints, every result) to this file, which "
+                             "tda_widgets.open_study and --study open without the model")
     parser.set_defaults(func=run_report)
     return parser
 
@@ -193,6 +199,29 @@ def _user_study(args):
     return study, model_name, data_name
 
 
+def _stored_settings(study, args) -> None:
+    """With ``--study``: each settings flag left out takes the value the file's results were computed
+    with (its layer distances over every layer, then its mapper graphs of that cloud), so that the
+    report of a study saved with ``--points 60`` needs no ``--points 60`` again."""
+    from ..engine.saved import stored_keys
+
+    layers = tuple(study.layers)
+    distances = [key for key in stored_keys(study, "distances") if key[3] == layers]
+    if not distances:
+        return
+    spec, scale, metric = distances[0][4], distances[0][5], distances[0][8]
+    for name, value in (("mode", spec.mode), ("max_points", spec.max_points), ("scale", scale), ("metric", metric)):
+        if isinstance(getattr(args, name), NotGiven):
+            setattr(args, name, value)
+    graphs = [key for key in stored_keys(study, "mapper") if key[4] == spec and isinstance(key[5], str)]
+    if graphs:
+        for name, value in zip(("lens", "n_cubes", "overlap"), graphs[0][5:8]):
+            if isinstance(getattr(args, name), NotGiven):
+                setattr(args, name, value)
+        if isinstance(args.min_samples, NotGiven):
+            args.min_samples = graphs[0][10]
+
+
 def _parse_seeds(text: Optional[str], demo: bool) -> list:
     """``--seeds 1,2`` as ``[1, 2]`` (only with ``--demo``); a clear error otherwise."""
     if not text:
@@ -211,11 +240,12 @@ def _parse_seeds(text: Optional[str], demo: bool) -> list:
 
 def run_report(args) -> int:
     """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
-    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
-              if on]
+    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file),
+                                    ("--study", getattr(args, "study", None))) if on]
     try:
         if len(chosen) != 1:
-            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
+            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME, --model-file PATH.py:CLASS or "
+                                "--study FILE.tda"
                                 + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
         out = check_report_settings(args)
         seeds = _parse_seeds(getattr(args, "seeds", None), args.demo)
@@ -234,10 +264,20 @@ def run_report(args) -> int:
                 from ..data.train_digits import train_seeds
 
                 other_models = {f"seed {s}": model for s, model in train_seeds(seeds).items()}
+        elif getattr(args, "study", None):
+            from ..engine.saved import open_study
+
+            study = open_study(args.study)
+            _stored_settings(study, args)
+            model_name = study.stored_model["name"]
+            data_name = f"the study saved in {Path(args.study).name} ({study.n_images} images)"
         else:
             study, model_name, data_name = _user_study(args)
         write_report_from_args(out, study, args, model_name=model_name, data_name=data_name,
                                other_models=other_models)
+        if getattr(args, "save", None):
+            saved = study.save(args.save)
+            print(f"saved the study to {saved} ({saved.stat().st_size / 1e6:.1f} MB)")
     except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
         message = " ".join(str(exc).split())
         print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)

@@ -291,7 +291,7 @@ def collect_report(
         If ``cancel`` was set.
     """
     from .._version import __version__
-    from ..capture.hooks import describe_layers
+    from ..engine.steps import per_image_shapes
     from ..engine import presets as _presets
 
     func = "build_report"
@@ -329,7 +329,7 @@ def collect_report(
     diagrams = study.diagrams(layers, spec, maxdim=max(1, max(dims)), scale=scale, preset=False, cancel=cancel)
     clouds = {layer: study.cloud(layer, spec, preset=False) for layer in layers}
     # the layers' own output shapes (pooled modes store only (N, C, 1, 1) activations)
-    shapes = {entry["name"]: entry["output_shape"] for entry in describe_layers(study.model, study.images)}
+    shapes = per_image_shapes(study.context)  # a study opened from a file without its model: the stored probe
     graphs = {}
     for i, layer in enumerate(layers):
         check_cancel(cancel, "mapper")
@@ -345,7 +345,9 @@ def collect_report(
     hierarchy = _hierarchy(study, layers, spec, graphs, mapper_kwargs, cancel)
     report(progress, total - 1, total, "class hierarchy")
 
-    model_name = model_name or type(study.model).__name__
+    stored_model = getattr(study, "stored_model", None)  # opened from a file without its model (open_study)
+    model_name = model_name or (stored_model["name"] if stored_model else type(study.model).__name__)
+    n_parameters = stored_model["parameters"] if stored_model else sum(p.numel() for p in study.model.parameters())
     # the mapper options as run (a lens array or a class-groups mapping is not a setting to list)
     mapper_spec = MapperSpec.from_kwargs(f"{func}(mapper_kwargs=...)", **{
         k: v for k, v in mapper_kwargs.items() if k in MapperSpec.options() and isinstance(v, (str, int, float, type(None)))})
@@ -355,7 +357,7 @@ def collect_report(
         "similarity measures": SimilaritySpec(), "mapper": mapper_spec}
     data = ReportData(
         title=title or f"Topology of {model_name} activations", model_name=model_name, data_name=data_name,
-        n_parameters=sum(p.numel() for p in study.model.parameters()), n_images=study.n_images,
+        n_parameters=n_parameters, n_images=study.n_images,
         class_names=study.class_names, n_labels=None if study.labels is None else len(np.unique(study.labels)),
         layers=layers, preset=chosen, specs=specs, comparison=result, shapes=shapes, clouds=clouds,
         diagrams=diagrams, graphs=graphs, purity={layer: layer_purity(graphs[layer]) for layer in layers},

@@ -23,6 +23,7 @@ from .controls import FIT_WIDTH, dropdown, row
 from .plot import Plot, ViewCache
 from .study_helpers import make_study
 from .base import ExplorerBase
+from ._saved import limit_to_file
 
 __all__ = ["LayerDistanceExplorer"]
 
@@ -127,6 +128,8 @@ class LayerDistanceExplorer(ExplorerBase):
         self.measures_fig = None
         self.measures_table_ = None
         self.children = [controls, self.status_row, self.heatmap_fig, self.matching_fig, self.table_button]
+        limit_to_file(self, {"mode": self.mode_dropdown, "max_points": self.points_slider,  # opened from a file
+                             "kernel": self.kernel_dropdown}, every_layer=True)
         self.observe(lambda change: self.recompute(),
                      names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite", "compare_with"])
         if autostart:

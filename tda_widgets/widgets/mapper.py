@@ -19,6 +19,7 @@ from .study_helpers import describe_classes, make_study, point_marks, thumbnail_
 from ._presets import every_point, explorer_preset, initial_settings, points_slider
 from ..core.options import unset
 from .base import ExplorerBase
+from ._saved import is_opened, limit_to_file
 
 __all__ = ["MapperExplorer"]
 
@@ -180,6 +181,8 @@ class MapperExplorer(ExplorerBase):
         else:
             self.purity_fig = self.tree_fig = self.confusion_fig = None
         self.children = parts
+        limit_to_file(self, {"layer": self.layer_slider, "mode": self.mode_dropdown,  # a study opened from a file
+                             "max_points": self.points_slider}, every_layer=bool(self.layer_figs))
         self.observe(lambda c: self.recompute(),
                      names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
         self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
@@ -225,7 +228,8 @@ class MapperExplorer(ExplorerBase):
 
         def work(progress, cancel):
             # one forward pass for every layer (with the cloud's activation function, as the clouds read it)
-            study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
+            if not is_opened(study):  # (without the model: the file's clouds)
+                study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
             graphs, errors = {}, {}
             for k, layer in enumerate(layers):
                 progress(k, len(layers), f"mapper of {layer}")

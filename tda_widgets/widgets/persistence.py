@@ -17,6 +17,7 @@ from .controls import dropdown, layer_slider, row
 from .plot import Plot, ViewCache
 from .study_helpers import first_point, make_study, point_marks, thumbnail_panel
 from .base import ExplorerBase
+from ._saved import limit_to_file
 
 __all__ = ["PersistenceExplorer"]
 
@@ -104,6 +105,8 @@ class PersistenceExplorer(ExplorerBase):
         ])
         self.children = [controls, self.status_row, row([self.diagram_fig, self.barcode_fig]), self.thumbnails]
 
+        limit_to_file(self, {"layer": self.layer_slider, "mode": self.mode_dropdown,  # a study opened from a file
+                             "max_points": self.points_slider}, every_layer=False)
         self.observe(self._on_setting, names=["layer", "mode", "max_points", "maxdim", "backend", "scale"])
         if autostart:
             self.recompute()

@@ -39,7 +39,7 @@ sys.path.remove(str(NOTEBOOKS_DIR.parent / "docs"))
 NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb",
              "05_beyond_the_paper.ipynb"]
 #: How many plotly figures each notebook's HTML export draws (static figures, not widgets).
-FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 4, "03_teaching_persistence.ipynb": 6,
+FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 5, "03_teaching_persistence.ipynb": 6,
            "04_your_model.ipynb": 2, "05_beyond_the_paper.ipynb": 8}
 MAX_BYTES = 200_000
 
