@@ -62,6 +62,19 @@ metric_seen        The metric dropdown alternating bottleneck <-> wasserstein-1,
 hover              Real mouse onto a finite H1 point of the persistence diagram (alternating
                    between the two most isolated ones) until the thumbnail panel shows that
                    bar's images. Goal <= 100 ms.
+filtration         FiltrationExplorer (issue 32; 60 points on a noisy circle, bench_filtration.py's
+                   cloud): "edge length" slider. Warm: ArrowRight / ArrowLeft between steps 20 and
+                   21, both drawn before: the page swaps in the drawing, diagram and barcode it
+                   holds; the kernel confirms no new drawing. Goal <= 100 ms. Cold: ArrowRight onto
+                   a step never shown (the kernel first puts the slider one below it); the kernel
+                   confirms one new drawing. Goal <= 500 ms. Done when all three plots show the
+                   kernel's figures.
+layer_map          LayerMap (issue 32; block2, all 450 digits) linked with the mapper explorer.
+                   Hover: the real mouse onto one of two isolated points in turn until the map's
+                   thumbnail panel shows that image (kernel-confirmed). Goal <= 100 ms. Lasso: a
+                   real-mouse lasso around the left, then the right third of the map's points,
+                   from the mouse-up until the map's thumbnails and the rings in every graph of
+                   the mapper explorer show the kernel's state. Goal <= 100 ms (as a mapper click).
 big                Big figures (issue 27, 3), each in a Plot of its own: a persistence diagram of
                    10,000 H1 points (WebGL markers, plotly's scattergl) and a mapper graph of
                    about 500 nodes (4,000 uniform points, pca2 lens, 16 x 16 cubes). Time from
@@ -74,7 +87,8 @@ tour               ``notebooks/01_tour.ipynb`` copied to the server root, opened
                    are (drawn = every Plotly graph of the explorer has an SVG and traces, none
                    titled "computing", and its first graph has points). Goal: every explorer
                    <= 8 s after Run All.
-                   Also printed: the main-thread tasks over 150 ms (a ``PerformanceObserver``
+                   Also printed: when each explorer's first plot (its main view) is drawn with
+                   data, and the main-thread tasks over 150 ms (a ``PerformanceObserver``
                    of long tasks) and the longest once the kernel is idle (goal <= 300 ms).
 =================  =========================================================================
 
