@@ -277,26 +277,6 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
     assert_model_unchanged(demo.model, before)
 
 
-def test_the_first_mapper_graph_is_drawn_before_the_other_layers_are_computed(study):
-    """First paint (issue 27): the first time, the main graph is drawn as soon as its layer's
-    graph is computed; the strip follows with the other layers. Before, nothing was drawn until
-    every layer's graph was computed (2 s after the tour's cell on a loaded machine)."""
-    calls, shown = [], []
-    original = study.mapper
-    study.mapper = lambda layer, *a, **k: calls.append(layer) or original(layer, *a, **k)
-    w = MapperExplorer(study=study, layer="block2", n_cubes=5, threaded=False, autostart=False)
-    w.main_fig.show = lambda fig, show=w.main_fig.show: shown.append((len(calls), fig.layout.title.text)) or show(fig)
-    w.recompute()
-    assert calls[0] == "block2" and sorted(calls) == sorted(study.layers)
-    graph = w.graphs_["block2"]  # the reference: the graph of the whole computation
-    assert shown[0] == (1, f"block2 · {len(graph.nodes)} nodes, {len(graph.edges)} edges")
-    assert list(w.graphs_) == list(study.layers)  # in layer order, as before
-    assert list(trace(w.main_fig, "nodes").customdata) == [str(node.id) for node in graph.nodes]
-    shown.clear()
-    w.n_cubes = 6  # a recompute draws once every layer is computed, as before
-    assert shown and shown[0][0] == 2 * len(study.layers)
-
-
 def test_mapper_graphs_carry_what_the_browser_needs_to_answer_a_click(study):
     """Issue 17: a hover or click on a node is answered in the browser before the kernel does;
     each graph's layout.meta carries each node's images and the kernel's panel title for it."""

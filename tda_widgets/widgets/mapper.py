@@ -222,36 +222,22 @@ class MapperExplorer(ExplorerBase):
         """Compute (or fetch) every layer's mapper graph, then redraw."""
         spec, settings, study = self.spec, self.settings(), self.study
         layers = list(study.layers) if self.layer_figs else [self.layer]
-        # the first time, the layer shown comes first and is drawn at once; the strip, the purity
-        # and the trees follow with the other layers (first paint after Run All)
-        first = not self.graphs_
-        order = sorted(layers, key=lambda name: name != self.layer)
 
         def work(progress, cancel):
             # one forward pass for every layer (with the cloud's activation function, as the clouds read it)
             study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
             graphs, errors = {}, {}
-            for k, layer in enumerate(order):
+            for k, layer in enumerate(layers):
                 progress(k, len(layers), f"mapper of {layer}")
                 try:
                     # preset=False: exactly the settings shown, never the study's preset in their place
                     graphs[layer] = study.mapper(layer, spec, preset=False, cancel=cancel, **settings)
                 except ValueError as exc:  # e.g. settings that give an empty graph in one layer
                     errors[layer] = str(exc)
-                if first and k == 0 and layer in graphs and len(layers) > 1 and not cancel.is_set():
-                    self._show_first(layer, graphs[layer])
             progress(len(layers), len(layers), "mapper graphs ready")
-            return {layer: graphs[layer] for layer in layers if layer in graphs}, errors
+            return graphs, errors
 
         self.jobs.submit(work, self._apply, label="mapper graphs")
-
-    def _show_first(self, layer: str, graph) -> None:
-        """Draw the main graph of the first computation as soon as its layer's graph is ready."""
-        if self.graphs_ or layer != self.layer:  # a result is in, or the slider moved meanwhile
-            return
-        self.graphs_ = {layer: graph}
-        title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges"
-        self.main_fig.show(self._figure(layer, None, *MAIN_SIZE, title))
 
     def _apply(self, out) -> None:
         graphs, errors = out
