@@ -62,6 +62,19 @@ metric_seen        The metric dropdown alternating bottleneck <-> wasserstein-1,
 hover              Real mouse onto a finite H1 point of the persistence diagram (alternating
                    between the two most isolated ones) until the thumbnail panel shows that
                    bar's images. Goal <= 100 ms.
+filtration         FiltrationExplorer (issue 32; 60 points on a noisy circle, bench_filtration.py's
+                   cloud): "edge length" slider. Warm: ArrowRight / ArrowLeft between steps 20 and
+                   21, both drawn before: the page swaps in the drawing, diagram and barcode it
+                   holds; the kernel confirms no new drawing. Goal <= 100 ms. Cold: ArrowRight onto
+                   a step never shown (the kernel first puts the slider one below it); the kernel
+                   confirms one new drawing. Goal <= 500 ms. Done when all three plots show the
+                   kernel's figures.
+layer_map          LayerMap (issue 32; block2, all 450 digits) linked with the mapper explorer.
+                   Hover: the real mouse onto one of two isolated points in turn until the map's
+                   thumbnail panel shows that image (kernel-confirmed). Goal <= 100 ms. Lasso: a
+                   real-mouse lasso around the left, then the right third of the map's points,
+                   from the mouse-up until the map's thumbnails and the rings in every graph of
+                   the mapper explorer show the kernel's state. Goal <= 100 ms (as a mapper click).
 big                Big figures (issue 27, 3), each in a Plot of its own: a persistence diagram of
                    10,000 H1 points (WebGL markers, plotly's scattergl) and a mapper graph of
                    about 500 nodes (4,000 uniform points, pca2 lens, 16 x 16 cubes). Time from
@@ -74,7 +87,8 @@ tour               ``notebooks/01_tour.ipynb`` copied to the server root, opened
                    are (drawn = every Plotly graph of the explorer has an SVG and traces, none
                    titled "computing", and its first graph has points). Goal: every explorer
                    <= 8 s after Run All.
-                   Also printed: the main-thread tasks over 150 ms (a ``PerformanceObserver``
+                   Also printed: when each explorer's first plot (its main view) is drawn with
+                   data, and the main-thread tasks over 150 ms (a ``PerformanceObserver``
                    of long tasks) and the longest once the kernel is idle (goal <= 300 ms).
 =================  =========================================================================
 
@@ -170,6 +184,11 @@ ROWS = [
     Row("metric_new", "distances: metric -> wasserstein-1, first time", 500),
     Row("metric_seen", "distances: metric, a metric seen before", 100),
     Row("hover", "persistence: hover a diagram point -> thumbnails", 100),
+    Row("filt_warm", "filtration: step slider, a step seen before (drawing, diagram, barcode)", 100),
+    Row("filt_cold", "filtration: step slider, a new step (complex drawn, cursors moved)", 500),
+    Row("map_hover", "layer map: hover a point -> its image", 100),
+    Row("map_select", "layer map: lasso -> rings in every graph of the linked mapper + thumbnails", 100),
+    Row("map_select_thumbs", "layer map: lasso -> the map's thumbnails only", None),
     Row("big_diagram", "big: a 10,000-point diagram, kernel show -> drawn", None),
     Row("big_diagram_seen", "big: the 10,000-point diagram seen before, kernel show -> drawn", None),
     Row("big_graph", "big: a 500-node mapper graph, kernel show -> drawn", None),
@@ -189,6 +208,8 @@ GROUPS = {
     "metric_new": ["metric_new"],
     "metric_seen": ["metric_seen"],
     "hover": ["hover"],
+    "filtration": ["filt_warm", "filt_cold"],
+    "layer_map": ["map_hover", "map_select", "map_select_thumbs"],
     "big": ["big_diagram", "big_diagram_seen", "big_graph", "big_graph_rings"],
     "tour": ["tour_first", "tour_all", "tour_longest_task_after_idle"],
 }
@@ -448,7 +469,15 @@ TOUR_WATCH_JS = r"""() => {
                                 && !title(gd).includes('computing'))
       && points(plots[0]) > 0;
   };
-  const st = window.__tour = {t0: null, drawnAt: {}, appearedAt: {}, timer: null};
+  // its first plot (the main view: a diagram, the mapper's main graph) drawn with data
+  const first = (el) => {
+    const gd = el.querySelector('.js-plotly-plot');
+    if (!gd || !gd.querySelector('.main-svg') || !(gd.data || []).length) return false;
+    const t = gd.layout && gd.layout.title;
+    const title = t == null ? '' : (typeof t === 'string' ? t : String(t.text ?? ''));
+    return !title.includes('computing') && (gd.data || []).some((tr) => (tr.x ? tr.x.length : 0) + (tr.z ? tr.z.length : 0) > 0);
+  };
+  const st = window.__tour = {t0: null, drawnAt: {}, appearedAt: {}, firstAt: {}, timer: null};
   const onPress = (e) => {
     if (st.t0 !== null) return;
     const item = e.target.closest && e.target.closest('.lm-Menu-item');
@@ -462,6 +491,7 @@ TOUR_WATCH_JS = r"""() => {
     document.querySelectorAll('.tda-explorer').forEach((el, k) => {
       if (st.appearedAt[k] === undefined) st.appearedAt[k] = now - st.t0;
       if (st.drawnAt[k] === undefined && drawn(el)) st.drawnAt[k] = now - st.t0;
+      if (st.firstAt[k] === undefined && first(el)) st.firstAt[k] = now - st.t0;
     });
   }, 50);
 }"""
@@ -470,6 +500,7 @@ TOUR_WATCH_JS = r"""() => {
 # ============================================================================ the notebook
 
 PE, ME, DE = ".bench-persistence", ".bench-mapper", ".bench-distances"
+FE, LM = ".bench-filtration", ".bench-map"
 #: the layer slider's label: one SelectionSlider "layer" (an index slider "layer #" before it)
 LAYER_LABELS = ("layer", "layer #")
 
@@ -534,6 +565,19 @@ me''',
     "de": f'''de = LayerDistanceExplorer(demo.model, demo.images, metric="bottleneck", max_points=200)
 de.add_class("{DE[1:]}")
 de''',
+    # the cloud of bench_filtration.py: 60 points on a noisy circle
+    "fe": f'''from tda_widgets import FiltrationExplorer
+rng = np.random.default_rng(0)
+theta = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+fe = FiltrationExplorer(np.c_[np.cos(theta), np.sin(theta)] + 0.05 * rng.standard_normal((60, 2)))
+fe.add_class("{FE[1:]}")
+fe''',
+    # every one of the 450 digits on block2's map, linked with the mapper explorer ``me``
+    "lm": f'''from tda_widgets import LayerMap
+lm = LayerMap(demo.model, demo.images, demo.labels, layer="block2", class_names=demo.class_names)
+lm.add_class("{LM[1:]}")
+lm.link(me)
+lm''',
 }
 #: Big figures (issue 27, 3): a persistence diagram of 10,000 points (WebGL markers: plotly's
 #: scattergl) and a mapper graph of about 500 nodes, each in a Plot of its own.
@@ -569,7 +613,10 @@ display(big_diagram_plot, big_graph_plot)'''
 
 #: which explorer each measured group needs
 NEEDS = {"persist_warm": "pe", "persist_new": "pe", "hover": "pe", "mapper_new": "me",
-         "mapper_seen": "me", "mapper_click": "me", "metric_new": "de", "metric_seen": "de"}
+         "mapper_seen": "me", "mapper_click": "me", "metric_new": "de", "metric_seen": "de",
+         "filtration": "fe", "layer_map": "lm"}
+#: explorers another one needs (the layer map rings the mapper explorer's nodes)
+REQUIRES = {"lm": ["me"]}
 
 
 # ============================================================================ WebSocket frames
@@ -1037,9 +1084,122 @@ def distance_groups(bench: Bench, wanted: set[str]) -> None:
         bench.run_group("metric_seen", body)
 
 
+def filtration_group(bench: Bench, wanted: set[str]) -> None:
+    """filt_warm, filt_cold (issue 32): the FiltrationExplorer's step slider. Warm: ArrowRight /
+    ArrowLeft between steps 20 and 21, both drawn before (the page swaps in the drawing, diagram
+    and barcode it holds); the kernel confirms no new drawing. Cold: ArrowRight onto a step never
+    shown (the kernel first puts the slider one below it, untimed); the kernel confirms one new
+    drawing. Done when all three plots show the kernel's figures."""
+    watch = [f"{FE} .js-plotly-plot"]
+    confirm = ("fe.wait(); bench_state(fe.filtration_fig, fe.diagram_fig, fe.barcode_fig, "
+               "step=fe.step_slider.value, drawn=len(fe._step_views))")
+    every = [0, 1, 2]
+
+    def current() -> dict:
+        return kernel_json(bench.server, "fe.wait(); print(json.dumps({'step': fe.step_slider.value, "
+                                         "'drawn': len(fe._step_views), 'steps': list(fe._step_views)}))")
+
+    def check(before: dict, step: int, grew: int) -> Callable[[dict], str]:
+        def run(expected: dict) -> str:
+            if expected["step"] != step:
+                return f"the kernel is on step {expected['step']}, the key moved to {step}"
+            if expected["drawn"] - before["drawn"] != grew:
+                return (f"{expected['drawn'] - before['drawn']} new drawings, expected {grew}: not the step "
+                        "this row measures")
+            return ""
+        return run
+
+    def move(step: int, row: Optional[str]) -> float:
+        state = current()
+        key = "ArrowRight" if step > state["step"] else "ArrowLeft"
+        act = bench.press_slider(FE, ("edge length",), key)
+        grew = 0 if step in state["steps"] else 1
+        return bench.measure(watch, ["keydown"], act, confirm, {"all": every}, change=every,
+                             check=check(state, step, grew), rows={"all": row} if row else None)["all"]
+
+    def body_warm():
+        for step in (20, 21, 20):   # both drawn (untimed)
+            kernel_json(bench.server, f"fe.step_slider.value = {step}; print(json.dumps(1))")
+        bench.page.wait_for_timeout(500)
+        for k in range(bench.reps):
+            target = 21 if k % 2 == 0 else 20
+            ms = move(target, "filt_warm")
+            print(f"  filt_warm rep {k + 1}: step {41 - target} -> {target} (seen) {ms:.0f} ms", flush=True)
+
+    def body_cold():
+        for k in range(bench.reps):
+            target = kernel_json(bench.server, "print(json.dumps(min(s for s in range(2, 59) "
+                                               "if s not in fe._step_views)))")
+            kernel_json(bench.server, f"fe.step_slider.value = {target - 1}; fe.wait(); print(json.dumps(1))")
+            bench.page.wait_for_timeout(500)
+            ms = move(target, "filt_cold")
+            print(f"  filt_cold rep {k + 1}: step {target - 1} -> {target} (new) {ms:.0f} ms", flush=True)
+
+    bench.run_group("filtration", lambda: (body_warm(), body_cold()))
+
+
+def layer_map_group(bench: Bench, wanted: set[str]) -> None:
+    """map_hover, map_select (issue 32): the LayerMap of block2 (450 digits) linked with ``me``.
+    Hover: the real mouse onto one of two isolated points in turn, done when the map's thumbnail
+    panel shows that image (the kernel confirms which). Select: a lasso drawn with the real mouse
+    around the left, then the right third of the map's points, timed from the mouse-up until the
+    map's thumbnails and the rings of every graph of the mapper explorer show the kernel's state."""
+    plot = f"{LM} .js-plotly-plot"
+    panel = f"{LM} .tdaw-thumbs"
+    mapper = f"{ME} .js-plotly-plot"
+
+    def body():
+        kernel_json(bench.server, "lm.wait(); me.wait(); print('{}')")
+        images = kernel_json(bench.server, "print(json.dumps(lm.image_index_.tolist()))")
+        points = isolated_points(bench.page, plot, ["points"], lambda p: p["customdata"] is not None)
+        confirm = "bench_state(lm.thumbnails, shown=list(lm.thumbnails.selected))"
+        for k in range(bench.reps + 1):  # the first is untimed (the panel starts empty)
+            p = points[k % 2]
+            want = [images[int(p["customdata"][0])]]
+            check = lambda e, want=want: "" if e["shown"] == want else (  # noqa: E731
+                f"the kernel shows images {e['shown']}, the mouse was on image {want}")
+            out = bench.measure([panel], ["mousemove"], bench.mouse_onto(p["x"], p["y"]), confirm,
+                                {"panel": [0]}, change=[0], check=check, rows={"panel": "map_hover"} if k else None)
+            if k:
+                print(f"  map_hover rep {k}: image {want[0]} {out['panel']:.0f} ms", flush=True)
+        every = bench.page.evaluate("(s) => document.querySelectorAll(s).length", mapper)
+        all_points = bench.page.evaluate(POINTS_JS, [plot, ["points"]])
+        xs = sorted(p["x"] for p in all_points if p["keep"] and p["inside"])
+        ys = sorted(p["y"] for p in all_points if p["keep"] and p["inside"])
+        left, right, top, bottom = xs[0] - 4, xs[-1] + 4, ys[0] - 4, ys[-1] + 4
+        third = (right - left) / 3
+        regions = [(left, left + third), (right - third, right)]
+        select_confirm = ("me.wait(); bench_state(lm.thumbnails, me.main_fig, *me.layer_figs.values(), "
+                          "selected=len(lm.selected))")
+
+        def lasso(x0: float, x1: float) -> Callable[[], None]:
+            mouse = bench.page.mouse
+            mouse.move(x0, top)
+
+            def act():
+                mouse.down()
+                for x, y in ((x1, top), (x1, bottom), (x0, bottom), (x0, top + 1)):
+                    mouse.move(x, y, steps=6)
+                mouse.up()
+            return act
+
+        for k in range(bench.reps + 1):  # the first is untimed
+            x0, x1 = regions[k % 2]
+            check = lambda e: "" if e["selected"] > 0 else "the lasso selected no image"  # noqa: E731
+            out = bench.measure([panel, mapper], ["mouseup"], lasso(x0, x1), select_confirm,
+                                {"all": list(range(1 + every)), "panel": [0]}, change=[0], check=check,
+                                rows={"all": "map_select", "panel": "map_select_thumbs"} if k else None)
+            if k:
+                print(f"  map_select rep {k}: {'left' if k % 2 == 0 else 'right'} third: thumbnails "
+                      f"{out['panel']:.0f} ms, thumbnails + rings in {every} graphs {out['all']:.0f} ms", flush=True)
+    bench.run_group("layer_map", body)
+
+
 def interactive_rows(bench: Bench, groups: list[str]) -> None:
     """One notebook with the explorers these groups need, run in a fresh kernel; then each group."""
-    needed = [name for name in ("pe", "me", "de") if any(NEEDS[g] == name for g in groups)]
+    direct = {NEEDS[g] for g in groups}
+    direct |= {other for name in set(direct) for other in REQUIRES.get(name, [])}
+    needed = [name for name in ("pe", "me", "de", "fe", "lm") if name in direct]
     cells = [SETUP_CELL] + [EXPLORER_CELLS[name] for name in needed]
     write_notebook(bench.server.root, "bench_explorers.ipynb", cells)
     bench.server.delete_sessions()
@@ -1059,7 +1219,8 @@ def interactive_rows(bench: Bench, groups: list[str]) -> None:
     wanted = set(groups)
     families = [(persistence_groups, {"persist_new", "persist_warm"}), (hover_group, {"hover"}),
                 (mapper_groups, {"mapper_new", "mapper_seen", "mapper_click"}),
-                (distance_groups, {"metric_new", "metric_seen"})]
+                (distance_groups, {"metric_new", "metric_seen"}), (filtration_group, {"filtration"}),
+                (layer_map_group, {"layer_map"})]
     for run, family in families:
         if wanted & family:
             try:
@@ -1144,13 +1305,13 @@ def tour_rows(bench: Bench) -> None:
             bench.page.wait_for_function(
                 f"() => window.__tour.t0 !== null && Object.keys(window.__tour.drawnAt).length >= {TOUR_EXPLORERS}",
                 timeout=180_000, polling=200)
-            drawn, appeared, frames, replies = bench.page.evaluate("""() => {
+            drawn, appeared, firsts, frames, replies = bench.page.evaluate("""() => {
                 const st = window.__tour;
                 clearInterval(st.timer);
                 const end = st.t0 + Math.max(...Object.values(st.drawnAt));
                 const frames = window.__wsLog.filter((f) => f.t >= st.t0);
                 const replies = frames.filter((f) => f.kind === 'execute_reply' && !f.foreign).map((f) => f.t - st.t0);
-                return [st.drawnAt, st.appearedAt, frames.filter((f) => f.t <= end), replies];
+                return [st.drawnAt, st.appearedAt, st.firstAt, frames.filter((f) => f.t <= end), replies];
             }""")
             bench.page.wait_for_timeout(3000)  # tasks that follow the last drawing
             tasks = bench.page.evaluate("""() => window.__longTasks.filter(([t]) => t >= window.__tour.t0)
@@ -1164,11 +1325,12 @@ def tour_rows(bench: Bench) -> None:
                   + " (goal <= 300 ms)", flush=True)
             bench.results.traffic["tour_all"].append(traffic(frames))
             times = [drawn[str(i)] for i in range(len(drawn))]
-            bench.results.tour.append([(appeared[str(i)], t) for i, t in enumerate(times)])
+            bench.results.tour.append([(appeared[str(i)], t, firsts.get(str(i), t)) for i, t in enumerate(times)])
             bench.results.times["tour_first"].append(min(times))
             bench.results.times["tour_all"].append(max(times))
-            print(f"  tour rep {k + 1}: explorers shown (cell output) -> drawn at "
-                  + ", ".join(f"{appeared[str(i)] / 1000:.1f}->{t / 1000:.1f}" for i, t in enumerate(times))
+            print(f"  tour rep {k + 1}: explorers shown (cell output) -> main view drawn -> all drawn at "
+                  + ", ".join(f"{appeared[str(i)] / 1000:.1f}->{firsts.get(str(i), t) / 1000:.1f}->{t / 1000:.1f}"
+                              for i, t in enumerate(times))
                   + " s after Run All; code cells done at " + ", ".join(f"{t / 1000:.1f}" for t in replies)
                   + f" s (all done and idle after {ran:.1f} s)", flush=True)
     bench.run_group("tour", body)
@@ -1225,16 +1387,18 @@ def report(results: Results, groups: list[str], load_start: float) -> str:
     if results.tour:
         print()
         print("Run All on the tour, per explorer in notebook order (medians, s after Run All): its cell's output "
-              "shown, then drawn with data:")
+              "shown, its first plot (main view) drawn with data, every plot drawn with data:")
         print()
-        print("| explorer | output shown | drawn | drawn - shown |")
-        print("|---|---:|---:|---:|")
+        print("| explorer | output shown | main view drawn | all drawn | main - shown | all - shown |")
+        print("|---|---:|---:|---:|---:|---:|")
         for k in range(min(len(r) for r in results.tour)):
             shown = statistics.median(r[k][0] for r in results.tour) / 1000
             drawn = statistics.median(r[k][1] for r in results.tour) / 1000
             gap = statistics.median(r[k][1] - r[k][0] for r in results.tour) / 1000
+            main = statistics.median(r[k][2] for r in results.tour) / 1000
+            main_gap = statistics.median(r[k][2] - r[k][0] for r in results.tour) / 1000
             name = TOUR_NAMES[k] if len(TOUR_NAMES) == TOUR_EXPLORERS else str(k + 1)
-            print(f"| {name} | {shown:.1f} | {drawn:.1f} | {gap:.1f} |")
+            print(f"| {name} | {shown:.1f} | {main:.1f} | {drawn:.1f} | {main_gap:.1f} | {gap:.1f} |")
     if results.breakdown:
         print()
         print("Where the time went (medians, ms on the page's clock): send = action -> the browser's first "

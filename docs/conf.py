@@ -5,9 +5,10 @@ Built offline by ``bash scripts/docs.sh`` (warnings are errors) and by Read the 
 numpy, torch, plotly and ipywidgets are linked through the small inventory stored in
 ``docs/_inventories`` (made offline by ``docs/_inventories/make_inventory.py``).
 
-``TDA_DOCS_EXECUTE=1`` executes the gallery's notebooks at build time (myst-nb, through
-jupyter-cache, so an unchanged notebook is not run again); by default the notebooks' stored
-outputs are shown as they are, which keeps CI's build short.
+The gallery's notebooks are executed at build time by ``docs/execute_notebooks.py``, once per
+change of a notebook or of the package (the executed copies are kept in ``docs/_build/executed``
+and tests/notebooks checks the same copies); ``TDA_DOCS_EXECUTE=0`` shows the stored, stripped
+notebooks instead (a preview without figures).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +24,9 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
 import tda_widgets  # noqa: E402
+
+sys.path.insert(0, str(DOCS))
+import execute_notebooks  # noqa: E402  (docs/execute_notebooks.py: the gallery's one execution)
 
 project = "tda-widgets"
 author = "The tda-widgets developers"
@@ -103,37 +106,42 @@ intersphinx_mapping = {
 intersphinx_timeout = 1
 
 # ---- the gallery ------------------------------------------------------------------------------------
+# The notebooks are executed at build time, once: docs/execute_notebooks.py runs each in a fresh
+# kernel and keeps the executed copy (docs/_build/executed, keyed by the notebook, the package
+# and the interpreter), which tests/notebooks checks too; a second build with nothing changed runs
+# nothing. myst-nb renders the copies with its own execution off. TDA_DOCS_EXECUTE=0 shows the
+# stored (stripped) notebooks instead: a quick preview of the prose, without outputs.
 GALLERY = DOCS / "gallery"
 NOTEBOOKS = ROOT / "notebooks"
-execute = os.environ.get("TDA_DOCS_EXECUTE", "0").lower() in {"1", "true", "yes"}
-nb_execution_mode = "cache" if execute else "off"
-nb_execution_timeout = 600
-nb_execution_raise_on_error = True
-nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
+execute = os.environ.get("TDA_DOCS_EXECUTE", "1").lower() not in {"0", "false", "no"}
+nb_execution_mode = "off"
 nb_merge_streams = True
-# plotly's figures as static HTML (plotly.js is served with the site, see html_js_files),
-# widgets as their saved state: nothing needs a kernel to be viewed.
-# Executed here, ``fig.show()`` would give only plotly's JSON mime type, which a static page cannot
-# draw: the kernels inherit plotly's "sphinx_gallery" renderer (an HTML div and a Plotly.newPlot
-# call, no plotly.js of its own), and the page loads plotly.js once (html_js_files). The package's
-# own rich display carries a text/html bundle beside its JSON, which myst-nb picks.
-if execute:
-    os.environ.setdefault("PLOTLY_RENDERER", "sphinx_gallery")
+
+
+def _gallery_sources() -> dict[str, Path]:
+    """Each notebook's file to show: its executed copy, or the repository's stripped notebook."""
+    if not execute:
+        return {p.name: p for p in sorted(NOTEBOOKS.glob("*.ipynb"))}
+    return execute_notebooks.executed_notebooks()
 
 
 def _copy_notebooks() -> None:
-    """The gallery shows notebooks/*.ipynb as they are in the repository (copied, not linked,
-    so Read the Docs and a plain ``sphinx-build`` see the same files)."""
+    """The gallery's notebooks, written to docs/gallery/notebooks only when they change (so
+    Sphinx rereads only those; Read the Docs and a plain ``sphinx-build`` see the same files)."""
+    import nbformat
+
     target = GALLERY / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
-    wanted = {p.name for p in NOTEBOOKS.glob("*.ipynb")}
+    sources = _gallery_sources()
     for old in target.glob("*.ipynb"):
-        if old.name not in wanted:
+        if old.name not in sources:
             old.unlink()
-    for source in sorted(NOTEBOOKS.glob("*.ipynb")):
-        dest = target / source.name
-        if not dest.exists() or dest.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, dest)
+    for name, source in sources.items():
+        nb = nbformat.read(source, as_version=4)
+        text = nbformat.writes(execute_notebooks.for_the_site(nb) if execute else nb)
+        dest = target / name
+        if not dest.exists() or dest.read_text() != text:
+            dest.write_text(text)
 
 
 def _write_generated() -> None:

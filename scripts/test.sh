@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 # Which machine this is, first: float32 forward passes and BLAS round differently on other
 # processors, so a failure report must say where it came from (versions follow the install).
 echo "tda-widgets test run on: $(python3 scripts/machine_info.py | head -1)"
+# CI installs the lower bound of every range pyproject.toml promises (ci/lower_bounds.py writes the file)
+export PIP_CONSTRAINT="$PWD/ci/lower-bounds.txt${PIP_CONSTRAINT:+ $PIP_CONSTRAINT}"
 bash scripts/setup.sh test
 .venv/bin/python scripts/machine_info.py
 # the documentation's build tools (tests/docs builds the site with warnings as errors)
@@ -12,6 +14,8 @@ bash scripts/setup.sh test
 if [ -d tests/browser ]; then
   bash scripts/install_chromium.sh
 fi
+# the JupyterLab extension's linters (package-lock.json; ~30 s from npm's registry, less from its cache)
+if command -v npm >/dev/null; then npm ci --prefer-offline --no-audit --no-fund --silent; fi
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 rc=$?

@@ -54,6 +54,9 @@ _LAZY = {
     "CheckpointGrid": "tda_widgets.engine.checkpoints",
     "load_digits_checkpoints": "tda_widgets.data.digits",
     "load_digits_tensors": "tda_widgets.data.digits",
+    "open_study": "tda_widgets.engine.saved",
+    "StudyFileError": "tda_widgets.engine.saved",
+    "NeedsModelError": "tda_widgets.engine.saved",
     # widgets
     "PersistenceExplorer": "tda_widgets.widgets",
     "LayerDistanceExplorer": "tda_widgets.widgets",

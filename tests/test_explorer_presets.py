@@ -218,3 +218,57 @@ def test_cross_model_explorer_every_point_holds_every_image(demo):
     w = CrossModelExplorer([demo.model, demo.model], images, preset="ph", n_images=n, autostart=False)
     assert w.max_points == w.points_slider.value == w.points_slider.max == n
     assert w.spec.max_points == n
+
+
+#: Each explorer's settings that a study preset fills, and the spec declaring each (by hand).
+PRESET_SETTINGS = {
+    "PersistenceExplorer": {"mode": CloudSpec, "max_points": CloudSpec, "scale": "PersistenceSpec"},
+    "LayerDistanceExplorer": {"mode": CloudSpec, "max_points": CloudSpec, "scale": "PersistenceSpec",
+                              "metric": "DistanceSpec", "dims": "DistanceSpec", "infinite": "DistanceSpec"},
+    "MapperExplorer": {"mode": CloudSpec, "max_points": CloudSpec, "lens": "MapperSpec", "n_cubes": "MapperSpec",
+                       "overlap": "MapperSpec", "min_samples": "MapperSpec", "eps": "MapperSpec"},
+    "CrossModelExplorer": {"mode": CloudSpec, "max_points": CloudSpec, "scale": "PersistenceSpec",
+                           "metric": "DistanceSpec", "dims": "DistanceSpec", "infinite": "DistanceSpec"},
+}
+
+
+@pytest.mark.parametrize("name", list(PRESET_SETTINGS))
+def test_every_explorer_signature_default_is_a_marker_of_the_declaration(name):
+    """Issue 28: the explorers' signatures held plain defaults (``max_points=500``), so a value
+    given equal to the default could not be told from one left out. Each preset-filled setting
+    now defaults to the "not given" marker of its spec's declaration; every other setting that a
+    spec declares (``maxdim``, ``backend``, ``kernel``) defaults to the declared value."""
+    import inspect
+
+    import tda_widgets
+    from tda_widgets.options import NotGiven
+    from tda_widgets.topology import CKASpec, DistanceSpec, MapperSpec, PersistenceSpec
+
+    specs = {"CloudSpec": CloudSpec, "PersistenceSpec": PersistenceSpec, "DistanceSpec": DistanceSpec,
+             "MapperSpec": MapperSpec}
+    parameters = inspect.signature(getattr(tda_widgets, name).__init__).parameters
+    for setting, spec in PRESET_SETTINGS[name].items():
+        spec = specs.get(spec, spec)
+        default = parameters[setting].default
+        assert isinstance(default, NotGiven), (name, setting)
+        assert default.default == spec.options()[setting].default, (name, setting)
+    for setting, parameter in parameters.items():
+        for spec in (PersistenceSpec, CKASpec):
+            if setting in spec.options() and setting not in PRESET_SETTINGS[name]:
+                assert parameter.default == spec.options()[setting].default, (name, setting)
+
+
+def test_a_setting_given_equal_to_its_default_wins_over_the_preset(demo):
+    """The regression (issue 28): ``scale="median"`` and ``metric="bottleneck"`` given to an
+    explorer of a "ph" study were taken for "left out" (equal to the default) and replaced by the
+    preset's "none" and sliced Wasserstein; a given value wins, as in the Study."""
+    study = Study(demo.model, demo.images, demo.labels, preset="ph")
+    p = PersistenceExplorer(study=study, scale="median", autostart=False, threaded=False)
+    assert p.scale == p.scale_dropdown.value == "median"
+    assert p.mode == "image-top-l2"  # left out: the preset's
+    d = LayerDistanceExplorer(study=study, metric="bottleneck", max_points=500, autostart=False, threaded=False)
+    assert (d.metric, d.max_points, d.mode) == ("bottleneck", 500, "image-top-l2")
+    assert tuple(d.dims) == (1,)  # left out: the preset's
+    m = MapperExplorer(demo.model, demo.images, demo.labels, preset="mapper", n_cubes=10, overlap=0.3,
+                       autostart=False, threaded=False)
+    assert (m.n_cubes, m.overlap, m.mode) == (10, 0.3, "image-random-position")

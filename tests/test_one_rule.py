@@ -175,10 +175,84 @@ def test_the_widgets_initial_settings_read_the_same_rule():
     from tda_widgets.widgets._presets import initial_settings
 
     ph = presets.get("ph")
-    base, mode, points, settings = initial_settings(ph, "auto", 500, {"metric": "bottleneck", "scale": "median"},
-                                                    {"metric": "bottleneck", "scale": "median"})
+    left_out = {"metric": unset(DistanceSpec, "metric"), "scale": NotGiven("median")}
+    base, mode, points, settings = initial_settings(ph, unset(CloudSpec, "mode"), unset(CloudSpec, "max_points"),
+                                                    left_out)
     assert (base, mode, points) == (ph.cloud, ph.cloud.mode, ph.cloud.max_points)
     assert settings == {"metric": ph.distance.metric, "scale": ph.persistence.scale}
-    _, mode, _, settings = initial_settings(ph, "spatial", NotGiven(500), {"metric": "wasserstein-1"},
-                                            {"metric": "bottleneck"})
-    assert mode == "spatial" and settings == {"metric": "wasserstein-1"}
+    _, mode, points, settings = initial_settings(ph, "spatial", NotGiven(500), {"metric": "wasserstein-1"})
+    assert (mode, points) == ("spatial", ph.cloud.max_points) and settings == {"metric": "wasserstein-1"}
+    # given equal to the declared default is given (it was taken for "left out" by equality)
+    _, mode, points, settings = initial_settings(ph, "auto", 500, {"metric": "bottleneck", "scale": "median"})
+    assert (mode, points) == ("auto", 500) and settings == {"metric": "bottleneck", "scale": "median"}
+
+
+def _declared_defaults_differing(function, *specs, exceptions=()):
+    """The keyword defaults of ``function`` that name an option of ``specs`` but differ from its
+    declaration (a NotGiven marker counts by the default it carries)."""
+    import inspect
+
+    out = []
+    for name, parameter in inspect.signature(function).parameters.items():
+        default = parameter.default
+        if default is inspect.Parameter.empty or name in exceptions:
+            continue
+        default = default.default if isinstance(default, NotGiven) else default
+        for spec in specs:
+            if name in spec.options() and not (default == spec.options()[name].default):
+                out.append((function.__qualname__, name, default, spec.__name__))
+    return out
+
+
+def test_every_function_default_of_a_declared_option_is_the_declared_one():
+    """One truth per default (issue 28): each public function's keyword named after a declared
+    option defaults to the declaration (the pure functions keep their defaults in the signature
+    for help(), so this test holds them together). One deliberate exception: make_cloud, a
+    function on arrays, keeps every point (max_points=None) where the study's CloudSpec budgets
+    500; its docstring says so."""
+    from tda_widgets.engine.budget import check_budget, estimate_study
+    from tda_widgets.engine.checkpoints import checkpoint_grid
+    from tda_widgets.engine.study import Study
+    from tda_widgets.figures import layer_distance_figure
+    from tda_widgets.topology import PersistenceSpec, diagram_distance, layer_distance_matrix, mapper_graph
+    from tda_widgets.topology.cka import CKASpec, cka_matrix, linear_cka, rbf_cka
+    from tda_widgets.topology.distances import diagrams_distance, matching
+    from tda_widgets.topology.persistence import persistence, rescaled_persistence
+    from tda_widgets.topology.scaling import rescale_points
+
+    differing = _declared_defaults_differing(make_cloud, CloudSpec, exceptions=("max_points",))
+    for function in (persistence, rescaled_persistence, rescale_points):
+        differing += _declared_defaults_differing(function, PersistenceSpec)
+    for function in (diagram_distance, diagrams_distance, layer_distance_matrix, matching):
+        differing += _declared_defaults_differing(function, DistanceSpec)
+    for function in (cka_matrix, linear_cka, rbf_cka):
+        differing += _declared_defaults_differing(function, CKASpec)
+    differing += _declared_defaults_differing(mapper_graph, MapperSpec)
+    for function in (checkpoint_grid, layer_distance_figure, Study.estimate, estimate_study, check_budget):
+        differing += _declared_defaults_differing(function, DistanceSpec, PersistenceSpec, CKASpec)
+    assert differing == []
+    import inspect
+
+    assert inspect.signature(make_cloud).parameters["max_points"].default is None  # the exception, stated
+
+
+def test_one_byte_formatter():
+    """Issue 28: byte sizes were written by four formatters (budget, capture, clouds and
+    persistence's own) and the report's command line printed decimal MB; every one is now
+    core.formatting.format_bytes, the only place that names the binary units."""
+    import ast
+    import pathlib
+
+    import tda_widgets
+    from tda_widgets.core.formatting import format_bytes
+
+    root = pathlib.Path(tda_widgets.__file__).parent
+    units = []
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).as_posix() == "core/formatting.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in ("KiB", "MiB", "GiB", "MB", "GB"):
+                units.append(str(path.relative_to(root)))
+    assert units == []
+    assert (format_bytes(3 * 2**30), format_bytes(1023), format_bytes(1024)) == ("3.0 GiB", "1023 B", "1.0 KiB")

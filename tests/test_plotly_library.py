@@ -239,6 +239,17 @@ out.bound = calls.splice(0); out.boundShows = shown()[0].layout.title.text;
 shown()[0].handlers.plotly_click[0]({ points: [{ curveNumber: 0, pointNumber: 1, pointIndex: 1, x: 2, y: 6 }] });
 shown()[0].handlers.plotly_hover[0]({ points: [{ curveNumber: 0, pointNumber: 0, x: 1, y: 5 }] });  // no hover callback
 out.sent = model.sent;
+// a restyle that keeps the state before (the filtration's cursors): a plot of its own, and the
+// state before swapped back in with no drawing, and the restyled one again too
+model.set("state", frame("k", [5, 6], { restyle: { base: "b", trace: 0, keep: true, props: { "marker.opacity": f8([0, 1]) } } }));
+await settle();
+out.keep = calls.splice(0);
+model.set("state", frame("b", [5, 6]));
+await settle();
+out.keepBack = [calls.splice(0), shown()[0].layout.title.text];
+model.set("state", frame("k", [5, 6], { restyle: { base: "b", trace: 0, keep: true, props: { "marker.opacity": f8([0, 1]) } } }));
+await settle();
+out.keepAgain = [calls.splice(0), shown()[0].layout.title.text];
 cleanup();
 out.afterClose = el.children.length;
 console.log(JSON.stringify(out));
@@ -249,7 +260,8 @@ def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
     """plot.js's contract, run in Node against a recorded plotly.js: a state is drawn with one
     Plotly.react (template joined, binary arrays decoded); a state seen before brings its plot back
     with no drawing; a restyle state is one Plotly.restyle; a bound control shows its view at once;
-    a click the kernel wants comes back as a message, a hover it does not want sends nothing."""
+    a click the kernel wants comes back as a message, a hover it does not want sends nothing; a
+    restyle that keeps the state before is drawn as a plot of its own, both swapped back in."""
     import json
     import shutil
     import subprocess
@@ -268,4 +280,6 @@ def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
     assert out["restyle"] == [["restyle", "marker.opacity", [1, 0], [0]]]
     assert out["bound"] == [] and out["boundShows"] == "b"
     assert out["sent"] == [{"event": "click", "points": [{"trace": 0, "index": 1, "x": 2, "y": 6}]}]
+    assert out["keep"] == [["react", "k", [5, 6], 1]]
+    assert out["keepBack"] == [[], "b"] and out["keepAgain"] == [[], "k"]
     assert out["afterClose"] == 0

@@ -398,3 +398,35 @@ def test_class_hierarchy_section_without_labels_or_probabilities(demo):
     assert 'id="purity-by-layer"' in section and 'id="class-tree-1"' in section
     assert 'id="confusion-tree"' not in section and "suggest none" in section
     assert set(_figure_data(document, "purity-by-layer")) == {"class purity"}
+
+
+def test_the_data_is_collected_apart_from_the_page(built, demo):
+    """Issue 28: collecting (a dataclass, no HTML) is apart from rendering; the page's settings
+    are generated from the steps' specs and the records, never written by hand."""
+    import dataclasses
+    import html
+
+    from tda_widgets.report import ReportData, collect_report, render_report
+    from tda_widgets.topology.similarity import MEASURE_INFO
+
+    study, document, _ = built
+    data = collect_report(study, spec=SPEC)  # every step cached by the fixture's report
+    assert isinstance(data, ReportData)
+    texts = [value for f in dataclasses.fields(data) for value in [getattr(data, f.name)] if isinstance(value, str)]
+    assert texts and not any("<" in text for text in texts)  # no HTML in the data
+    np.testing.assert_array_equal(data.comparison["ph"], study.distance_matrix(spec=SPEC))
+    page = html.unescape(render_report(data))
+    assert page.split("<footer>")[0] == html.unescape(document).split("<footer>")[0]  # the same page
+    # each step's header row lists every declared option's label and value
+    header = page.split('<table class="header">')[1].split("</table>")[0]
+    for step, spec in data.specs.items():
+        row = header.split(f"<th>{step}</th><td>")[1].split("</td>")[0]
+        for name in type(spec).options():
+            if step != "similarity measures" or name != "measure":
+                assert f"{name.replace('_', ' ')} {getattr(spec, name)}" in row, (step, name)
+    assert "flattened activations" not in header  # the hand-written sentence is gone
+    for name in data.table.names:  # what each measure compares: its record's description
+        if name in MEASURE_INFO:
+            assert MEASURE_INFO[name].description in page
+    assert all(record.label in page for record in MEASURE_INFO.values())
+    assert "one point per" in page and "image, mean over spatial positions" in page  # the mode's record

@@ -682,6 +682,28 @@ def test_a_restyle_is_one_step_from_the_state_shown_and_python_sees_it():
         plot.restyle(5, {"marker.size": 3})
 
 
+def test_a_restyle_back_to_a_value_seen_before_is_the_state_seen_before():
+    """A state's id names the state, not the way to it (the FiltrationExplorer's cursors step back
+    and forth): restyling a trace back to a value gives the id it had then, so the page, which
+    already holds that state, draws nothing when the kernel's answer comes; a new show() starts
+    afresh. Before the fix each restyle's id hashed the state it started from, and every step back
+    made the page draw the diagram and barcode again (100-300 ms of plotly.js after each step)."""
+    import plotly.graph_objects as go
+
+    from tda_widgets.widgets.plot import Plot
+
+    fig = go.Figure([go.Scatter(x=[1, 2, 3], y=[3, 4, 5], name="a"), go.Scatter(x=[0, 0], y=[0, 1], name="cursor")])
+    plot = Plot(fig)
+    at = {v: plot.restyle(1, {"x": np.array([v, v])}) for v in (1.0, 2.0)}
+    assert at[1.0] != at[2.0]
+    again = plot.restyle(1, {"x": np.array([1.0, 1.0])})
+    assert again == at[1.0] and plot.state["restyle"]["base"] == at[2.0]
+    assert plot.restyle(1, {"x": np.array([2.0, 2.0])}) == at[2.0]
+    assert plot.restyle(1, {"y": np.array([0.0, 2.0])}) not in at.values()  # another trait: another state
+    plot.show(go.Figure([go.Scatter(x=[1], y=[1], name="a"), go.Scatter(x=[0, 0], y=[0, 1], name="cursor")]))
+    assert plot.restyle(1, {"x": np.array([1.0, 1.0])}) != at[1.0]  # another figure under it
+
+
 def test_page_events_reach_the_callbacks_with_their_trace(study):
     """A hover, click, selection or zoom in the page comes back as a message: the plot's callbacks
     get the trace (of the figure drawn) and the points; only events a callback wants are sent."""

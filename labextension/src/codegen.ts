@@ -36,7 +36,9 @@ export function makeCode(choice: ICodeChoice): string {
     args.push(`n_images=${Math.floor(choice.nImages)}`);
   }
   for (const [name, value] of Object.entries(choice.settings)) {
-    args.push(`${name}=${typeof value === 'string' ? py(value) : Math.floor(value)}`);
+    args.push(
+      `${name}=${typeof value === 'string' ? py(value) : Math.floor(value)}`
+    );
   }
   return `from tda_widgets import ${cls}\n\n${cls}(${args.join(', ')})`;
 }

@@ -10,6 +10,8 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+// The panel is added to the shell when the plugin activates, so it is needed at once.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { TDAPanel } from './panel';
 
 const PLUGIN_ID = 'tda-widgets:plugin';
@@ -27,7 +29,10 @@ const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
 <circle cx="8" cy="13" r="1.6"/><circle cx="8" cy="7" r="1.2"/></g>
 <g class="jp-icon3" stroke="#616161" fill="none" stroke-width="1"><path d="M3 4 L13 4 L8 13 Z"/></g></svg>`;
 
-export const tdaIcon = new LabIcon({ name: 'tda-widgets:icon', svgstr: ICON_SVG });
+export const tdaIcon = new LabIcon({
+  name: 'tda-widgets:icon',
+  svgstr: ICON_SVG
+});
 
 /** The starter notebook of "New tda-widgets notebook". */
 function starterNotebook(): any {
@@ -54,7 +59,11 @@ function starterNotebook(): any {
       }
     ],
     metadata: {
-      kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' },
+      kernelspec: {
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python',
+        name: 'python3'
+      },
       language_info: { name: 'python' }
     },
     nbformat: 4,
@@ -68,12 +77,19 @@ async function fetchTour(): Promise<any> {
   // fullLabextensionsUrl is a path ('/lab/extensions'); the server connection takes only URLs
   // under its base URL, so make it absolute.
   const url = new URL(
-    URLExt.join(PageConfig.getOption('fullLabextensionsUrl'), 'tda-widgets', 'static', TOUR_NAME),
+    URLExt.join(
+      PageConfig.getOption('fullLabextensionsUrl'),
+      'tda-widgets',
+      'static',
+      TOUR_NAME
+    ),
     window.location.origin
   ).href;
   const response = await ServerConnection.makeRequest(url, {}, settings);
   if (!response.ok) {
-    throw new Error(`The tour notebook is missing from the extension (${response.status} ${url})`);
+    throw new Error(
+      `The tour notebook is missing from the extension (${response.status} ${url})`
+    );
   }
   return response.json();
 }
@@ -98,7 +114,8 @@ async function optionalService<T>(
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'A TDA side panel for the notebook kernel\'s models, and tda-widgets commands.',
+  description:
+    "A TDA side panel for the notebook kernel's models, and tda-widgets commands.",
   autoStart: true,
   // Every service is optional: a front end without notebooks, a palette, a launcher or a
   // file browser (Voilà) loads the extension without an error.
@@ -112,8 +129,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return; // no notebooks to explore (a front end that only renders, such as Voilà)
     }
     const [launcher, browser] = await Promise.all([
-      optionalService<ILauncher>(app, () => import('./optional/launcher'), 'ILauncher'),
-      optionalService<IDefaultFileBrowser>(app, () => import('./optional/filebrowser'), 'IDefaultFileBrowser')
+      optionalService<ILauncher>(
+        app,
+        () => import('./optional/launcher'),
+        'ILauncher'
+      ),
+      optionalService<IDefaultFileBrowser>(
+        app,
+        () => import('./optional/filebrowser'),
+        'IDefaultFileBrowser'
+      )
     ]);
     const { commands, serviceManager, shell } = app;
     const contents = serviceManager.contents;
@@ -135,6 +160,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.openPanel, {
       label: 'Show the TDA panel',
+      describedBy: { args: { type: 'object', properties: {} } }, // no arguments
       icon: tdaIcon,
       execute: () => {
         shell.activateById(panel.id);
@@ -144,6 +170,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.openTour, {
       label: 'Open the tda-widgets tour',
+      describedBy: { args: { type: 'object', properties: {} } }, // no arguments
       caption: `Copy ${TOUR_NAME} into the current folder when it is missing, then open it`,
       icon: tdaIcon,
       execute: async () => {
@@ -157,7 +184,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
           if (!exists) {
             const tour = await fetchTour();
-            await contents.save(path, { type: 'notebook', format: 'json', content: tour });
+            await contents.save(path, {
+              type: 'notebook',
+              format: 'json',
+              content: tour
+            });
           }
           return commands.execute('docmanager:open', { path });
         } catch (error) {
@@ -168,29 +199,48 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.newNotebook, {
       label: 'New tda-widgets notebook',
+      describedBy: { args: { type: 'object', properties: {} } }, // no arguments
       caption: 'A new notebook that loads tda-widgets and the demo model',
       icon: tdaIcon,
       execute: async () => {
         try {
-          const model = await contents.newUntitled({ path: cwd(), type: 'notebook' });
+          const model = await contents.newUntitled({
+            path: cwd(),
+            type: 'notebook'
+          });
           await contents.save(model.path, {
             type: 'notebook',
             format: 'json',
             content: starterNotebook()
           });
-          return commands.execute('docmanager:open', { path: model.path, factory: 'Notebook' });
+          return commands.execute('docmanager:open', {
+            path: model.path,
+            factory: 'Notebook'
+          });
         } catch (error) {
           void showErrorMessage('New tda-widgets notebook', String(error));
         }
       }
     });
 
-    for (const command of [CommandIDs.openTour, CommandIDs.newNotebook, CommandIDs.openPanel]) {
+    for (const command of [
+      CommandIDs.openTour,
+      CommandIDs.newNotebook,
+      CommandIDs.openPanel
+    ]) {
       palette?.addItem({ command, category: CATEGORY });
     }
     if (launcher) {
-      launcher.add({ command: CommandIDs.newNotebook, category: CATEGORY, rank: 1 });
-      launcher.add({ command: CommandIDs.openTour, category: CATEGORY, rank: 2 });
+      launcher.add({
+        command: CommandIDs.newNotebook,
+        category: CATEGORY,
+        rank: 1
+      });
+      launcher.add({
+        command: CommandIDs.openTour,
+        category: CATEGORY,
+        rank: 2
+      });
     }
   }
 };

@@ -47,7 +47,11 @@ interface IOption {
   title?: string;
 }
 
-function fillSelect(select: HTMLSelectElement, options: IOption[], keep: boolean): void {
+function fillSelect(
+  select: HTMLSelectElement,
+  options: IOption[],
+  keep: boolean
+): void {
   const previous = select.value;
   select.replaceChildren();
   for (const { value, label, title } of options) {
@@ -65,13 +69,19 @@ function fillSelect(select: HTMLSelectElement, options: IOption[], keep: boolean
  * A control's state for a person: disabled with the reason as its tooltip, or enabled with
  * its chosen option's full text as its tooltip (a select shortens long names).
  */
-function explain(control: HTMLSelectElement | HTMLInputElement, why: string | null, tip = ''): void {
+function explain(
+  control: HTMLSelectElement | HTMLInputElement,
+  why: string | null,
+  tip = ''
+): void {
   control.disabled = why !== null;
   if (why !== null) {
     control.title = why;
   } else if (control instanceof HTMLSelectElement) {
     const option = control.selectedOptions[0];
-    control.title = [option ? option.title || option.text : '', tip].filter(Boolean).join('\n\n');
+    control.title = [option ? option.title || option.text : '', tip]
+      .filter(Boolean)
+      .join('\n\n');
   } else {
     control.title = tip;
   }
@@ -112,7 +122,7 @@ export class TDAPanel extends Widget {
     this._tracker = tracker;
     this.id = 'tda-widgets-panel';
     this.addClass('tda-panel');
-    this.title.caption = 'TDA: explore the kernel\'s models';
+    this.title.caption = "TDA: explore the kernel's models";
     this._build();
     tracker.currentChanged.connect(this._onNotebookChanged, this);
     this._onNotebookChanged();
@@ -294,7 +304,11 @@ export class TDAPanel extends Widget {
     this.node.appendChild(el('h3', undefined, 'Code'));
     this._preview = el('pre', 'tda-preview');
     this.node.appendChild(this._preview);
-    this._insert = el('button', 'jp-Button jp-mod-accept tda-insert', 'Insert and run');
+    this._insert = el(
+      'button',
+      'jp-Button jp-mod-accept tda-insert',
+      'Insert and run'
+    );
     this._insert.onclick = () => void this._insertCode();
     this.node.appendChild(this._insert);
     this._insertHint = el('div', 'tda-hint tda-insert-hint');
@@ -376,7 +390,10 @@ export class TDAPanel extends Widget {
     if (images.length) {
       head(this._imageTable, ['name', 'kind', 'size']);
     } else if (listing) {
-      none(this._imageTable, 'None: no tensor or array of two or more dimensions, Dataset or DataLoader.');
+      none(
+        this._imageTable,
+        'None: no tensor or array of two or more dimensions, Dataset or DataLoader.'
+      );
     }
     for (const i of images) {
       const tr = el('tr');
@@ -401,7 +418,7 @@ export class TDAPanel extends Widget {
       this._model,
       models.length
         ? null
-        : 'No model: no torch.nn.Module in this notebook\'s kernel, neither a variable nor one level ' +
+        : "No model: no torch.nn.Module in this notebook's kernel, neither a variable nor one level " +
             'inside one (demo.model, models["a"]). Define one, run the cell, and it is listed here.'
     );
     this._fillImages(true);
@@ -413,7 +430,9 @@ export class TDAPanel extends Widget {
     // sets changed (their fit to the model is checked on description).
     const chosen = models.find(m => m.name === this._model.value);
     const sets = images.map(i => `${i.name}:${i.shape ?? i.count}`).join(',');
-    const key = chosen ? `${chosen.name}:${chosen.class}:${chosen.parameters}|${sets}` : '';
+    const key = chosen
+      ? `${chosen.name}:${chosen.class}:${chosen.parameters}|${sets}`
+      : '';
     const redefined = key !== this._describedKey;
     this._describedKey = key;
     if (
@@ -438,7 +457,11 @@ export class TDAPanel extends Widget {
   /** Whether the described model takes an image set: its fit and why (null: not known). */
   private _fit(name: string): { fits: boolean | null; why: string } {
     const described = this._description;
-    if (!described || described.error || described.model !== this._model.value) {
+    if (
+      !described ||
+      described.error ||
+      described.model !== this._model.value
+    ) {
       return { fits: null, why: '' };
     }
     const entry = (described.images ?? []).find(i => i.name === name);
@@ -453,8 +476,17 @@ export class TDAPanel extends Widget {
       images.map(i => {
         const { fits, why } = this._fit(i.name);
         const base = `${i.name} (${i.kind})`;
-        const label = fits === true ? `✓ ${base}` : fits === false ? `✗ ${base} — does not fit` : base;
-        return { value: i.name, label, title: fits === false || why ? `${base}: ${why}` : base };
+        const label =
+          fits === true
+            ? `✓ ${base}`
+            : fits === false
+              ? `✗ ${base} — does not fit`
+              : base;
+        return {
+          value: i.name,
+          label,
+          title: fits === false || why ? `${base}: ${why}` : base
+        };
       }),
       keep
     );
@@ -467,7 +499,8 @@ export class TDAPanel extends Widget {
     const { fits, why } = this._fit(name);
     let hint = '';
     if (!images.length) {
-      hint = 'No images: no tensor or array of two or more dimensions, Dataset or DataLoader in the kernel.';
+      hint =
+        'No images: no tensor or array of two or more dimensions, Dataset or DataLoader in the kernel.';
     } else if (fits === false) {
       const any = images.some(i => this._fit(i.name).fits === true);
       hint =
@@ -477,7 +510,10 @@ export class TDAPanel extends Widget {
       hint = why;
     }
     this._imagesHint.textContent = hint;
-    this._imagesHint.title = fits === false ? `${name} does not fit ${this._model.value}: ${why}` : hint;
+    this._imagesHint.title =
+      fits === false
+        ? `${name} does not fit ${this._model.value}: ${why}`
+        : hint;
     explain(
       this._images,
       images.length
@@ -497,22 +533,25 @@ export class TDAPanel extends Widget {
     const candidates = entry?.labels ?? [];
     fillSelect(
       this._labels,
-      [{ value: '', label: none }].concat(candidates.map(l => ({ value: l, label: l }))),
+      [{ value: '', label: none }].concat(
+        candidates.map(l => ({ value: l, label: l }))
+      ),
       true
     );
     if (!this._labelsChosen) {
-      this._labels.value = entry && !entry.own_labels && candidates.length ? candidates[0] : '';
+      this._labels.value =
+        entry && !entry.own_labels && candidates.length ? candidates[0] : '';
     }
     explain(
       this._labels,
       candidates.length
         ? null
         : entry
-        ? entry.own_labels
-          ? `${entry.name} brings its own labels.`
-          : `No labels: no one-dimensional integer array or tensor with one label per image of ${entry.name} ` +
-            `(${entry.count ?? '?'}) in the kernel.`
-        : 'Choose images first.'
+          ? entry.own_labels
+            ? `${entry.name} brings its own labels.`
+            : `No labels: no one-dimensional integer array or tensor with one label per image of ${entry.name} ` +
+              `(${entry.count ?? '?'}) in the kernel.`
+          : 'Choose images first.'
     );
   }
 
@@ -529,10 +568,14 @@ export class TDAPanel extends Widget {
     }
     this._presetInfo.textContent = `Reading the layers of ${model} and trying one image of each image set…`;
     try {
-      this._description = await panelRequest<IModelDescription>(session, 'describe', {
-        model,
-        images: this._images.value || null
-      });
+      this._description = await panelRequest<IModelDescription>(
+        session,
+        'describe',
+        {
+          model,
+          images: this._images.value || null
+        }
+      );
     } catch (error) {
       this._description = null;
       this._presetInfo.textContent = String((error as Error).message ?? error);
@@ -543,7 +586,11 @@ export class TDAPanel extends Widget {
     // The images: the user's choice if it fits, else the first set the model takes.
     const fallback = this._description?.default_images;
     this._fillImages(true);
-    if (fallback && this._fit(this._images.value).fits !== true && !this._imagesChosen) {
+    if (
+      fallback &&
+      this._fit(this._images.value).fits !== true &&
+      !this._imagesChosen
+    ) {
       this._images.value = fallback;
       this._labelsChosen = false;
       this._renderLabels();
@@ -567,7 +614,10 @@ export class TDAPanel extends Widget {
     if (description && !description.error) {
       for (const [name, entry] of Object.entries(description.presets)) {
         if (entry.layers) {
-          options.push({ value: name, label: `${name} (${entry.layers.length})` });
+          options.push({
+            value: name,
+            label: `${name} (${entry.layers.length})`
+          });
         }
       }
       options.push({ value: CUSTOM, label: CUSTOM });
@@ -575,15 +625,33 @@ export class TDAPanel extends Widget {
     fillSelect(this._preset, options, true);
     fillSelect(
       this._explorer,
-      Object.keys(description?.explorers ?? {}).map(k => ({ value: k, label: k })),
+      Object.keys(description?.explorers ?? {}).map(k => ({
+        value: k,
+        label: k
+      })),
       true
     );
-    const noModel = description && !description.error ? null : 'Choose a model first (none is listed, or it is gone).';
+    const noModel =
+      description && !description.error
+        ? null
+        : 'Choose a model first (none is listed, or it is gone).';
     explain(this._preset, noModel);
     explain(this._explorer, noModel);
-    explain(this._mode, noModel, this._description?.settings?.['mode']?.help ?? '');
-    explain(this._maxPoints, noModel, this._description?.settings?.['max_points']?.help ?? '');
-    explain(this._nImages, noModel, 'How many images the explorer uses (empty: all of them).');
+    explain(
+      this._mode,
+      noModel,
+      this._description?.settings?.['mode']?.help ?? ''
+    );
+    explain(
+      this._maxPoints,
+      noModel,
+      this._description?.settings?.['max_points']?.help ?? ''
+    );
+    explain(
+      this._nImages,
+      noModel,
+      'How many images the explorer uses (empty: all of them).'
+    );
     const settings = description?.settings ?? {};
     const mode = settings['mode'];
     if (mode) {
@@ -644,8 +712,8 @@ export class TDAPanel extends Widget {
         layer.output_shape === undefined
           ? ''
           : layer.output_shape === null
-          ? ' — did not run'
-          : ` — ${layer.output_shape.join('×')}`;
+            ? ' — did not run'
+            : ` — ${layer.output_shape.join('×')}`;
       const text = `${layer.name} (${layer.type})${shape}`;
       line.appendChild(el('span', 'tda-layer-name', text));
       line.title = locked === null ? text : `${text}\n\n${locked}`;
@@ -675,18 +743,18 @@ export class TDAPanel extends Widget {
     const why = !model
       ? 'Insert needs a model: define a torch.nn.Module in the notebook and run its cell.'
       : !images
-      ? 'Insert needs images: define a tensor, array, Dataset or DataLoader and run its cell.'
-      : !this._description || this._description.error
-      ? `Insert waits for the description of ${model}.`
-      : fit.fits === false
-      ? `Insert needs images that ${shorten(model)} takes; ${shorten(images)} does not fit: ${fit.why}`
-      : layers === null
-      ? preset === CUSTOM
-        ? 'Insert needs at least one layer: tick one in the list above.'
-        : 'Insert needs layers: choose a preset or "(choose layers)".'
-      : !explorerClass
-      ? 'Insert needs an explorer: choose one.'
-      : null;
+        ? 'Insert needs images: define a tensor, array, Dataset or DataLoader and run its cell.'
+        : !this._description || this._description.error
+          ? `Insert waits for the description of ${model}.`
+          : fit.fits === false
+            ? `Insert needs images that ${shorten(model)} takes; ${shorten(images)} does not fit: ${fit.why}`
+            : layers === null
+              ? preset === CUSTOM
+                ? 'Insert needs at least one layer: tick one in the list above.'
+                : 'Insert needs layers: choose a preset or "(choose layers)".'
+              : !explorerClass
+                ? 'Insert needs an explorer: choose one.'
+                : null;
     this._insertHint.textContent = why ?? '';
     if (why !== null || layers === null || !explorerClass) {
       this._preview.textContent = '';
@@ -695,17 +763,26 @@ export class TDAPanel extends Widget {
       this._requestEstimate(null);
       return;
     }
-    this._insert.title = 'Insert this code in a new cell below the active cell, and run it.';
+    this._insert.title =
+      'Insert this code in a new cell below the active cell, and run it.';
     const n = parseInt(this._nImages.value, 10);
     const nImages = Number.isFinite(n) && n > 0 ? n : null;
     // Only the settings that differ from their declared defaults appear in the code.
     const settings: { [name: string]: string | number } = {};
     const declared = this._description?.settings ?? {};
-    if (declared['mode'] && this._mode.value && this._mode.value !== declared['mode'].default) {
+    if (
+      declared['mode'] &&
+      this._mode.value &&
+      this._mode.value !== declared['mode'].default
+    ) {
       settings['mode'] = this._mode.value;
     }
     const points = parseInt(this._maxPoints.value, 10);
-    if (declared['max_points'] && Number.isFinite(points) && points !== declared['max_points'].default) {
+    if (
+      declared['max_points'] &&
+      Number.isFinite(points) &&
+      points !== declared['max_points'].default
+    ) {
       settings['max_points'] = points;
     }
     this._preview.textContent = makeCode({
@@ -738,7 +815,11 @@ export class TDAPanel extends Widget {
     const key =
       args === null
         ? ''
-        : JSON.stringify([args, this._describedKey, images?.shape ?? images?.count ?? null]);
+        : JSON.stringify([
+            args,
+            this._describedKey,
+            images?.shape ?? images?.count ?? null
+          ]);
     if (key === this._estimateKey) {
       return;
     }
@@ -799,7 +880,11 @@ export class TDAPanel extends Widget {
     table.appendChild(head);
     for (const row of estimate.layers ?? []) {
       const tr = el('tr');
-      [row.layer, formatBytes(row.captured_bytes), `${row.cloud_points} × ${row.cloud_dims}`].forEach(v => {
+      [
+        row.layer,
+        formatBytes(row.captured_bytes),
+        `${row.cloud_points} × ${row.cloud_dims}`
+      ].forEach(v => {
         const td = el('td', undefined, v);
         td.title = v;
         tr.appendChild(td);
@@ -809,7 +894,9 @@ export class TDAPanel extends Widget {
     box.appendChild(table);
     box.classList.toggle('tda-over-budget', !!estimate.over_budget);
     for (const warning of estimate.warnings ?? []) {
-      box.appendChild(el('div', 'tda-estimate-warning', `⚠ Over the budget: ${warning}`));
+      box.appendChild(
+        el('div', 'tda-estimate-warning', `⚠ Over the budget: ${warning}`)
+      );
     }
   }
 

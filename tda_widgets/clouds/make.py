@@ -121,10 +121,19 @@ class CloudSpec(Spec):
 
     @property
     def pooling(self) -> Optional[str]:
-        """"avg" or "max" when this cloud needs only spatially pooled activations of a
-        convolutional layer (``auto`` pools them too), so a capture may pool each batch as it
-        comes; None when it needs the full activations."""
-        return POOLED_MODES.get("image-avgpool" if self.mode == "auto" else self.mode)
+        """Deprecated: read :attr:`reduction`, which the capture uses.
+
+        "avg" or "max" for the pooled modes (``auto`` pools), None for every other mode, also
+        the one-position modes that a capture reduces too (where :attr:`reduction` says
+        "top-l2" or "random-position"). Nothing in the package read it; it warns and goes in
+        the next minor release.
+        """
+        import warnings
+
+        warnings.warn("CloudSpec.pooling is deprecated and will be removed in the next minor release; read "
+                      "CloudSpec.reduction (the capture's reduction: 'avg', 'max', 'top-l2', 'random-position' "
+                      "or None) instead.", DeprecationWarning, stacklevel=2)
+        return self.reduction if self.reduction in ("avg", "max") else None
 
     @property
     def reduction(self) -> Optional[str]:

@@ -47,6 +47,9 @@ class Mode:
         ``build(arr, sample, seed) -> (points, image_index, position, channel_index)``, where
         ``sample`` is the sorted flat indices of the points to build (a random point budget drawn
         before gathering) or None for every point; ``position`` and ``channel_index`` may be None.
+    samples_before_building : bool, default False
+        Whether a random point budget is drawn before the points are gathered (a mode whose
+        clouds are far larger than the images, ``spatial``): ``build`` then gets the sample.
     """
 
     name: str
@@ -56,12 +59,7 @@ class Mode:
     one_point_per_image: bool
     size: Callable[[int, tuple], tuple]
     build: Callable[..., tuple]
-
-    @property
-    def samples_before_building(self) -> bool:
-        """Whether a random point budget is drawn before the points are gathered (modes whose
-        clouds are far larger than the images: ``spatial``)."""
-        return self.name == "spatial"
+    samples_before_building: bool = False
 
 
 def top_l2_positions(activations: np.ndarray) -> np.ndarray:
@@ -206,7 +204,7 @@ MODE_RECORDS: dict[str, Mode] = {mode.name: mode for mode in (
     Mode("image-random-position", "image, its channel vector at a seeded position", "conv", "random-position", True,
          _per_image_channels, _one_position("random-position")),
     Mode("spatial", "image and spatial position (h, w)", "conv", None, False,
-         lambda n, shape: (n * shape[1] * shape[2], shape[0]), _spatial),
+         lambda n, shape: (n * shape[1] * shape[2], shape[0]), _spatial, samples_before_building=True),
     Mode("channel", "channel, over every image and position", "conv", None, False,
          lambda n, shape: (shape[0], n * shape[1] * shape[2]), _channel),
     Mode("linear", "image, for a linear layer's (N, F) output", "linear", None, True, _per_image, _every_image),

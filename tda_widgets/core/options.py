@@ -259,6 +259,19 @@ class Spec:
         """``(name, value, help)`` rows for the report's settings table."""
         return [(name, repr(getattr(self, name)), opt.help) for name, opt in options_of(self).items()]
 
+    def describe(self, skip: tuple = ()) -> str:
+        """The settings in one line, each option's keyword (underscores as spaces) and value, in
+        declaration order: the report's summary of a step, generated from the declarations.
+
+        Examples
+        --------
+        >>> from tda_widgets.topology import DistanceSpec
+        >>> DistanceSpec(metric="wasserstein-1").describe()
+        'metric wasserstein-1, dims (0, 1), infinite match'
+        """
+        return ", ".join(f"{name.replace('_', ' ')} {_value_text(getattr(self, name))}" for name in options_of(self)
+                         if name not in skip)
+
     @classmethod
     def from_kwargs(cls, where: str, **kwargs: Any):
         """Build a spec from keyword arguments, naming ``where`` and the close matches of an
@@ -270,6 +283,13 @@ class Spec:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TDAInputError(f"{where} got an unknown option {unknown[0]!r}; its options are {names}.{hint}")
         return cls(**kwargs)
+
+
+def _value_text(value: Any) -> str:
+    """A setting's value in words: a callable by its name, anything else as ``str``."""
+    if callable(value) and not isinstance(value, type):
+        return getattr(value, "__name__", type(value).__name__)
+    return str(value)
 
 
 def add_arguments(parser: Any, spec_cls: Any, *, only: Optional[list] = None,

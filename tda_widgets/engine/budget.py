@@ -27,6 +27,10 @@ from ..clouds.make import CloudSpec, resolve_mode
 from ..clouds.modes import MODE_RECORDS, POOLED_MODES, POSITION_MODES, STREAMED_MODES
 from ..core.errors import BudgetExceededError, TDAInputError, TDATypeError
 from ..core.formatting import format_bytes  # also this module's name, as before
+from ..topology.cka import CKASpec
+from ..topology.persistence import PersistenceSpec
+
+_P, _C = PersistenceSpec(), CKASpec()  # the declared defaults
 
 __all__ = ["LayerEstimate", "StudyEstimate", "estimate_study", "check_budget", "format_bytes"]
 
@@ -281,8 +285,9 @@ def _layer_estimate(layer: str, shape: tuple, n: int, spec, maxdim: int, stream_
 
 
 def estimate_study(model: nn.Module, example: Any, layers: Any = None, n_images: Optional[int] = None,
-                   spec: Any = None, *, maxdim: int = 1, stream_pooled: bool = True, batch_size: Optional[int] = None,
-                   capture_bytes: int = 2 * 1024**3, cka: Optional[str] = "auto") -> StudyEstimate:
+                   spec: Any = None, *, maxdim: int = _P.maxdim, stream_pooled: bool = True,
+                   batch_size: Optional[int] = None, capture_bytes: int = 2 * 1024**3,
+                   cka: Optional[str] = _C.estimator) -> StudyEstimate:
     """Estimate the memory of a study of ``layers`` on ``n_images`` images, before capturing.
 
     Parameters
@@ -392,9 +397,9 @@ def _estimate_from(shapes: dict, per_image: int, n_images: int, spec: CloudSpec,
 
 
 def check_budget(model: nn.Module, example: Any, layers: Any = None, n_images: Optional[int] = None,
-                 spec: Any = None, *, max_bytes: int, maxdim: int = 1, stream_pooled: bool = True,
+                 spec: Any = None, *, max_bytes: int, maxdim: int = _P.maxdim, stream_pooled: bool = True,
                  batch_size: Optional[int] = None, capture_bytes: int = 2 * 1024**3,
-                 cka: Optional[str] = "auto") -> StudyEstimate:
+                 cka: Optional[str] = _C.estimator) -> StudyEstimate:
     """Estimate a study (see :func:`estimate_study`) and refuse it when its peak exceeds ``max_bytes``.
 
     Parameters

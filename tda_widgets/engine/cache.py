@@ -114,6 +114,11 @@ class ResultCache:
         with self._lock:
             return list(self._entries)
 
+    def items(self) -> list:
+        """``(key, value)`` of every entry, least recently used first, without counting or reordering."""
+        with self._lock:
+            return [(key, entry[0]) for key, entry in self._entries.items()]
+
     def pin(self, value: Any) -> None:
         """Keep a reference to ``value`` as long as this cache lives: inputs fingerprinted by
         their identity (a Dataset) then keep that identity, so no later object can be given

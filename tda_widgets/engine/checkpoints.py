@@ -35,6 +35,10 @@ from torch import nn
 from ..core._progress import CancelEvent, ProgressCallback
 from ..core._display import RichDisplay, one_line
 from ..core.errors import TDAInputError, TDATypeError
+from ..topology.distances import DistanceSpec
+from ..topology.persistence import PersistenceSpec
+
+_D, _P = DistanceSpec(), PersistenceSpec()  # the declared defaults
 
 __all__ = ["CheckpointGrid", "checkpoint_grid"]
 
@@ -176,12 +180,12 @@ def checkpoint_grid(
     layers: Any = None,
     *,
     spec: Any = None,
-    maxdim: int = 1,
-    metric: str = "bottleneck",
-    dims: Sequence[int] = (0, 1),
-    scale: str = "median",
-    infinite: str = "match",
-    backend: str = "auto",
+    maxdim: int = _P.maxdim,
+    metric: str = _D.metric,
+    dims: Sequence[int] = _D.dims,
+    scale: str = _P.scale,
+    infinite: str = _D.infinite,
+    backend: str = _P.backend,
     full_matrix: bool = False,
     executor: Any = None,
     batch_size: Optional[int] = None,

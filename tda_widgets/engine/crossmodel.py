@@ -101,7 +101,7 @@ def cross_model_matrix(study_a, study_b, measure: str = "ph", layers: Any = None
     ----------
     study_a, study_b : Study
         The two models' studies, on the same images (same fingerprint, same order). Their
-        presets are not applied: the settings are used as given (:func:`cross_model_comparison`
+        study presets are not applied: the settings are used as given (:func:`cross_model_comparison`
         fills them from its ``preset``).
     measure : str, default "ph"
         One of :data:`MEASURES`: ``"ph"``: the diagram distance ``metric`` on ``dims`` between
@@ -213,7 +213,7 @@ def cross_model_comparison(
         ``"svcca"``, ``"pwcca"``, ``"procrustes"``, ``"rsa"`` (on each layer's one-point-per-image
         cloud, see :func:`cross_model_matrix`).
     preset : {"ph", "mapper"} or Preset, optional
-        The study's settings (:mod:`tda_widgets.presets`) for every argument left at its default;
+        A study preset (:mod:`tda_widgets.presets`): its settings for every argument left out;
         ``preset="ph"`` is the study's own cross mode (every Conv2d, top-l2 clouds, sliced
         Wasserstein on H1, no rescaling).
     n_images, seed : int, optional

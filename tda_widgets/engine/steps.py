@@ -235,10 +235,23 @@ def diagram_maxdim(dims: Sequence[int]) -> int:
     return max(1, max(int(d) for d in dims))
 
 
+def needs_model(ctx) -> None:
+    """Raise the clear error of a study opened from a file without its model
+    (:class:`~tda_widgets.engine.saved.NeedsModelError`) before a step would use the model or images."""
+    if getattr(ctx.model, "missing_model", False):
+        raise ctx.model.error()
+
+
 def layers_of(ctx, layers) -> list[str]:
     """The study's layers (None) or the given names / preset, checked against the model."""
     if layers is None:
         return list(ctx.layers)
+    if getattr(ctx.model, "missing_model", False):  # a study opened from a file without its model
+        names = [layers] if isinstance(layers, str) else list(layers)
+        unknown = [name for name in names if name not in ctx.layers]
+        if unknown:
+            raise ctx.model.error(f"Layer {', '.join(map(repr, unknown))} (the file holds {list(ctx.layers)})")
+        return names
     return resolve_layers(ctx.model, expand_layers(ctx.model, layers, ctx.images))
 
 
@@ -257,6 +270,7 @@ def activations(ctx, layers, reduce: Optional[str], progress=None, cancel=None, 
     if not missing:
         report(progress, ctx.n_images, ctx.n_images, "activations cached")
         return found
+    needs_model(ctx)
     reducers = {layer: reducer(reduce, layer, seed) for layer in missing} if reduce else None
     acts = capture_activations(ctx.model, ctx.images, missing, batch_size=ctx.batch_size,
                                max_bytes=ctx.max_bytes, reducers=reducers, progress=progress, cancel=cancel,
@@ -273,6 +287,7 @@ def outputs(ctx) -> Optional[np.ndarray]:
     """The model's outputs on the images (captured with the last layer when not cached)."""
     found = ctx.cache.get(ctx.key("outputs"))
     if found is None:
+        needs_model(ctx)
         acts = capture_activations(ctx.model, ctx.images, ctx.layers[-1:], batch_size=ctx.batch_size,
                                    max_bytes=ctx.max_bytes, reducers={ctx.layers[-1]: _drop},
                                    order=capture_order(ctx))
@@ -416,6 +431,7 @@ def per_image_shapes(ctx) -> dict:
     if key not in ctx.memo:
         from ..capture.hooks import describe_layers
 
+        needs_model(ctx)
         ctx.memo[key] = {entry["name"]: tuple(entry["output_shape"]) for entry in describe_layers(ctx.model, ctx.images)
                          if entry.get("output_shape") is not None}
     return ctx.memo[key]
@@ -427,6 +443,7 @@ def forward_bytes(ctx) -> int:
     if key not in ctx.memo:
         from .budget import forward_bytes_per_image
 
+        needs_model(ctx)
         ctx.memo[key] = forward_bytes_per_image(ctx.model, ctx.images)
     return ctx.memo[key]
 
@@ -471,6 +488,7 @@ def streamed_cka(ctx, layers, progress=None, cancel=None, reducers=None):
     them (or, with ``reducers``, their pooled outputs, returned too): ``(matrix, Activations)``."""
     from ..topology.minibatch_cka import MinibatchCKA
 
+    needs_model(ctx)
     acc = MinibatchCKA(layers)
     drop = {layer: _drop for layer in layers}
     acts = capture_activations(ctx.model, ctx.images, layers, batch_size=ctx.batch_size,
@@ -583,7 +601,6 @@ def mapper(ctx, layer: str, spec: CloudSpec, mapper_spec: MapperSpec, class_grou
            lens_values: Any = None) -> MapperGraph:
     """The mapper graph of one layer's cloud under ``spec`` with ``mapper_spec``'s settings
     (``lens_values``: the caller's own lens array instead of ``mapper_spec.lens``)."""
-    points = cloud(ctx, layer, spec, cancel=cancel)
     lens = mapper_spec.lens if lens_values is None else lens_values
     lens_key = lens if isinstance(lens, (str, tuple)) else ("array", hashlib.sha1(np.asarray(lens).tobytes()).hexdigest())
     from ..topology.mapper import resolve_class_groups
@@ -596,6 +613,7 @@ def mapper(ctx, layer: str, spec: CloudSpec, mapper_spec: MapperSpec, class_grou
 
     def compute():
         check_cancel(cancel, "mapper")
+        points = cloud(ctx, layer, spec, cancel=cancel)  # here: a cached graph needs no cloud
         values = lens
         if isinstance(lens, tuple) and lens and lens[0] == "logit":
             values = outputs(ctx)[points.image_index, int(lens[1])]
@@ -677,8 +695,11 @@ def thumbnails(ctx, max_side: int = 32) -> np.ndarray:
     the images alone (no model fingerprint: every model's study of these images shares them)."""
     from ..capture.inputs import thumbnail_array
 
-    return cached(ctx, ("thumbnails", ctx.inputs_key, max_side), lambda: thumbnail_array(ctx.images, max_side),
-                  "thumbnails")
+    def compute():
+        needs_model(ctx)
+        return thumbnail_array(ctx.images, max_side)
+
+    return cached(ctx, ("thumbnails", ctx.inputs_key, max_side), compute, "thumbnails")
 
 
 def capture_for_compare(ctx, layers, spec: CloudSpec, kernel: str, estimator: str, progress=None,
@@ -775,6 +796,7 @@ def estimate(ctx, spec: CloudSpec, layers, maxdim: int, max_bytes: Optional[int]
     :class:`~tda_widgets.errors.BudgetExceededError` above it."""
     from .budget import check_budget, estimate_study
 
+    needs_model(ctx)
     args = (ctx.model, ctx.images, layers_of(ctx, layers), ctx.n_images, spec)
     kwargs = dict(maxdim=maxdim, stream_pooled=ctx.stream_pooled, batch_size=ctx.requested_batch_size,
                   capture_bytes=ctx.max_bytes, cka=cka_estimator_name)

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import presets as _presets
+from . import saved as _saved
 from ..capture.hooks import DEFAULT_MAX_BYTES
 from ..clouds.make import CloudSpec, PointCloud
 from ..capture.inputs import model_fingerprint
@@ -33,7 +34,7 @@ __all__ = ["Study", "Comparison", "CloudSpec", "model_fingerprint", "local_proce
 _CLOUD, _MAPPER = NotGiven(CloudSpec()), NotGiven(None)
 _METRIC, _DIMS, _INF = (unset(DistanceSpec, n) for n in ("metric", "dims", "infinite"))
 _SCALE, _MAXDIM, _BACKEND = (unset(PersistenceSpec, n) for n in ("scale", "maxdim", "backend"))
-_C = CKASpec()
+_C, _PH = CKASpec(), PersistenceSpec()
 _LENS, _CUBES, _OVERLAP, _CLUSTERER, _EPS, _MINS = (unset(MapperSpec, n) for n in MapperSpec.options())
 
 
@@ -95,7 +96,7 @@ class Study:
         "max_bytes", "max_memory_bytes", "stream_pooled", "requested_batch_size", "batch_size", "inputs_key", "key"))
     layers = property(lambda self: list(self.context.layers), doc="The study's layers.")
     executor = _executor_view()
-
+    save = _saved.save_study  # study.save(path): one file that tda_widgets.open_study opens without the model
     _get = property(lambda self: self.context.cache.get, doc="The cached value under a key, or None (tests).")
 
     def cache_keys(self) -> list:
@@ -176,7 +177,7 @@ class Study:
         return steps.measures_table(self.context, layers, a["spec"], measures, distance, a["scale"], kernel,
                                     skip_errors, options, progress, cancel)
 
-    def estimate(self, spec: CloudSpec = CloudSpec(), layers=None, *, maxdim=1, max_bytes=None, cka=_C.estimator):
+    def estimate(self, spec=CloudSpec(), layers=None, *, maxdim=_PH.maxdim, max_bytes=None, cka=_C.estimator):
         """Memory estimate of :meth:`compare` before anything is captured (:func:`steps.estimate`)."""
         return steps.estimate(self.context, spec, layers, maxdim, max_bytes, cka)
 

@@ -3,7 +3,7 @@
 ::
 
     %load_ext tda_widgets
-    %tda layers model images                       # every layer with its output shape, and the presets
+    %tda layers model images                       # every layer with its output shape, and the layer presets
     %tda explore model images --layers stages --explorer mapper --labels labels
     %tda report model images --layers conv --out report.html
     %tda explore --help

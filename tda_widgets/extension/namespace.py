@@ -351,7 +351,8 @@ def describe_model(namespace: dict, model: str, images: Optional[str] = None) ->
     -------
     dict
         ``{"model", "class", "layers": [{"name", "type", "output_shape"?}],
-        "presets": {preset: {"layers": [...]} or {"error": message}}, "explorers": {name: class},
+        "presets": {layer preset: {"layers": [...]} or {"error": message}} (the layer presets of
+        :data:`~tda_widgets.capture.layers.LAYER_PRESETS`), "explorers": {name: class},
         "settings": {name: {"default", "choices", "minimum", "help", "label"}},
         "images": [image entry of :func:`inspect_namespace` with ``"fits"`` (True / False /
         None: unknown) and ``"why"`` (the reason it does not fit, or why it is unknown)],

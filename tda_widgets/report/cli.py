@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from ..clouds.make import CloudSpec
 from ..core.errors import BudgetExceededError, Cancelled, TDAInputError, TDATypeError
+from ..core.formatting import format_bytes
 from ..core.options import NotGiven, add_arguments
 from ..data.loaders import load_model_file
 from ..engine.study import Study
@@ -23,6 +24,10 @@ __all__ = ["add_report_parser", "add_report_settings", "check_report_settings", 
            "run_report"]
 
 
+#: Images of a study of the user's own data when ``--n-images`` is not given (a class-balanced sample).
+USER_IMAGES = 500
+
+
 def add_report_parser(subparsers) -> Any:
     """Add the ``report`` command to an argparse subparsers object (``python -m tda_widgets``)."""
     parser = subparsers.add_parser(
@@ -31,13 +36,16 @@ def add_report_parser(subparsers) -> Any:
         description="Write the study (layer distances beside CKA, persistence diagrams, mapper graphs) "
                     "to one self-contained HTML file. Nothing is downloaded.",
     )
-    source = parser.add_argument_group("model and images (choose --demo, --model or --model-file)")
+    source = parser.add_argument_group("model and images (choose --demo, --model, --model-file or --study)")
     source.add_argument("--demo", action="store_true", help="the embedded digits CNN and held-out digits")
     source.add_argument("--model", metavar="torchvision:NAME",
                         help="a torchvision architecture built with random weights, e.g. torchvision:resnet18")
     source.add_argument("--model-file", metavar="PATH.py:CLASS",
                         help="an nn.Module class in a Python file, instantiated without arguments "
                              "(with num_classes=N when --num-classes is given)")
+    source.add_argument("--study", metavar="FILE.tda",
+                        help="a study saved by Study.save (or --save): its report from the stored results, without "
+                             "the model (settings left out are the ones the file was computed with)")
     source.add_argument("--checkpoint", metavar="FILE", help="weights to load (state dict or training checkpoint)")
     source.add_argument("--num-classes", type=int, default=None,
                         help="classifier outputs of --model (default: the number of class folders)")
@@ -49,13 +57,17 @@ def add_report_parser(subparsers) -> Any:
                              "dataset's own for CIFAR)")
     source.add_argument("--layers", help="comma-separated layer names (default: the model's children)")
     source.add_argument("--n-images", type=int, default=None,
-                        help="class-balanced sample of this many images (default: 500; the demo: all 450)")
+                        help=f"class-balanced sample of this many images (default: {USER_IMAGES}; the demo: all "
+                             "of its held-out images)")
     source.add_argument("--seed", type=int, default=0, help="seed of the image sample and the point clouds")
     source.add_argument("--seeds", default=None, metavar="1,2",
                         help="with --demo: also train the digits CNN with these seeds (deterministic, seconds each) "
                              "and add the section 'Across models' (PH and CKA between the layers of the shipped "
                              "model and of each seeded one, and the fraction of layers identified)")
     add_report_settings(parser.add_argument_group("study settings"))
+    parser.add_argument("--save", default=None, metavar="FILE.tda",
+                        help="also save the study (settings, fingerprints, every result) to this file, which "
+                             "tda_widgets.open_study and --study open without the model")
     parser.set_defaults(func=run_report)
     return parser
 
@@ -70,8 +82,8 @@ def add_report_settings(group) -> None:
     from ..engine.presets import STUDY_PRESETS
 
     group.add_argument("--preset", choices=list(STUDY_PRESETS), default=None,
-                       help="the study's own settings (layers, images, cloud, distance, mapper; flags left at "
-                            "their defaults take the preset's values): "
+                       help="a study preset: its layers, images, cloud, distance and mapper settings (a flag left "
+                            "out takes the preset's value; a flag given wins): "
                             # argparse formats help with %: the descriptions' "50 % overlap" crashed --help
                             + "; ".join(f"{name}: {p.description}" for name, p in STUDY_PRESETS.items())
                             .replace("%", "%%"))
@@ -157,7 +169,7 @@ def _user_study(args):
         data_name = f"image folder {args.images}"
     classes = list(getattr(dataset, "classes", []) or [])
     preset_images = get_preset(args.preset).n_images if getattr(args, "preset", None) else None
-    n = (preset_images or 500) if args.n_images is None else args.n_images
+    n = (preset_images or USER_IMAGES) if args.n_images is None else args.n_images
     if n < 2:
         raise TDAInputError(f"--n-images must be at least 2. Got {n}.")
     if n < len(dataset):
@@ -187,6 +199,29 @@ def _user_study(args):
     return study, model_name, data_name
 
 
+def _stored_settings(study, args) -> None:
+    """With ``--study``: each settings flag left out takes the value the file's results were computed
+    with (its layer distances over every layer, then its mapper graphs of that cloud), so that the
+    report of a study saved with ``--points 60`` needs no ``--points 60`` again."""
+    from ..engine.saved import stored_keys
+
+    layers = tuple(study.layers)
+    distances = [key for key in stored_keys(study, "distances") if key[3] == layers]
+    if not distances:
+        return
+    spec, scale, metric = distances[0][4], distances[0][5], distances[0][8]
+    for name, value in (("mode", spec.mode), ("max_points", spec.max_points), ("scale", scale), ("metric", metric)):
+        if isinstance(getattr(args, name), NotGiven):
+            setattr(args, name, value)
+    graphs = [key for key in stored_keys(study, "mapper") if key[4] == spec and isinstance(key[5], str)]
+    if graphs:
+        for name, value in zip(("lens", "n_cubes", "overlap"), graphs[0][5:8]):
+            if isinstance(getattr(args, name), NotGiven):
+                setattr(args, name, value)
+        if isinstance(args.min_samples, NotGiven):
+            args.min_samples = graphs[0][10]
+
+
 def _parse_seeds(text: Optional[str], demo: bool) -> list:
     """``--seeds 1,2`` as ``[1, 2]`` (only with ``--demo``); a clear error otherwise."""
     if not text:
@@ -205,11 +240,12 @@ def _parse_seeds(text: Optional[str], demo: bool) -> list:
 
 def run_report(args) -> int:
     """The ``report`` command: returns 0 on success, 2 (with a one-line message) on bad input."""
-    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file))
-              if on]
+    chosen = [flag for flag, on in (("--demo", args.demo), ("--model", args.model), ("--model-file", args.model_file),
+                                    ("--study", getattr(args, "study", None))) if on]
     try:
         if len(chosen) != 1:
-            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME or --model-file PATH.py:CLASS"
+            raise TDAInputError("choose exactly one of --demo, --model torchvision:NAME, --model-file PATH.py:CLASS or "
+                                "--study FILE.tda"
                                 + (f" (got {' and '.join(chosen)})" if chosen else "") + ".")
         out = check_report_settings(args)
         seeds = _parse_seeds(getattr(args, "seeds", None), args.demo)
@@ -228,10 +264,20 @@ def run_report(args) -> int:
                 from ..data.train_digits import train_seeds
 
                 other_models = {f"seed {s}": model for s, model in train_seeds(seeds).items()}
+        elif getattr(args, "study", None):
+            from ..engine.saved import open_study
+
+            study = open_study(args.study)
+            _stored_settings(study, args)
+            model_name = study.stored_model["name"]
+            data_name = f"the study saved in {Path(args.study).name} ({study.n_images} images)"
         else:
             study, model_name, data_name = _user_study(args)
         write_report_from_args(out, study, args, model_name=model_name, data_name=data_name,
                                other_models=other_models)
+        if getattr(args, "save", None):
+            saved = study.save(args.save)
+            print(f"saved the study to {saved} ({saved.stat().st_size / 1e6:.1f} MB)")
     except (TDAInputError, TDATypeError, FileNotFoundError, BudgetExceededError, Cancelled) as exc:
         message = " ".join(str(exc).split())
         print(f"python -m tda_widgets report: error: {message}", file=sys.stderr)
@@ -239,5 +285,5 @@ def run_report(args) -> int:
     except KeyboardInterrupt:
         print("python -m tda_widgets report: interrupted; no report written.", file=sys.stderr)
         return 130
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    print(f"wrote {out} ({format_bytes(out.stat().st_size)})")
     return 0

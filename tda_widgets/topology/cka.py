@@ -42,6 +42,9 @@ KERNELS = ("linear", "rbf")
 #: How a study computes CKA: from every image's full activations (kept in memory), or streamed
 #: minibatch by minibatch during the capture (:mod:`tda_widgets.topology.minibatch_cka`).
 ESTIMATORS = ("auto", "exact", "minibatch")
+#: What CKA compares, in one line (the report's measures table reads it).
+DESCRIPTION = "centred kernel alignment of the two layers' flattened activations over the same images " \
+              "(Kornblith et al. 2019)"
 
 
 @dataclass(frozen=True)

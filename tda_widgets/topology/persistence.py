@@ -43,6 +43,7 @@ import numpy as np
 
 from ..core._display import RichDisplay
 from ..core.errors import BudgetExceededError, TDAInputError, TDATypeError
+from ..core.formatting import format_bytes
 from ..core.options import Spec, option
 from .scaling import SCALES, refine_close_pairs, rescale_points, validate_cloud
 
@@ -166,14 +167,6 @@ def estimate_persistence_cost(n_points: int, n_dims: int, maxdim: int) -> dict:
     }
 
 
-def _format_bytes(n_bytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n_bytes) < 1024 or unit == "TiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    return f"{n_bytes} B"  # pragma: no cover
-
-
 def _is_prime(value: int) -> bool:
     if value < 2:
         return False
@@ -285,9 +278,9 @@ def check_persistence_budget(n_points: int, n_dims: int, maxdim: int, max_memory
     if max_memory_bytes is not None and cost["estimated_bytes"] > max_memory_bytes:
         raise BudgetExceededError(
             f"persistence of {n_points} points up to H{maxdim} needs an estimated "
-            f"{_format_bytes(cost['estimated_bytes'])} "
-            f"(distance matrix {_format_bytes(cost['distance_matrix_bytes'])}), over the "
-            f"budget max_memory_bytes={_format_bytes(max_memory_bytes)}. Lower the point "
+            f"{format_bytes(cost['estimated_bytes'])} "
+            f"(distance matrix {format_bytes(cost['distance_matrix_bytes'])}), over the "
+            f"budget max_memory_bytes={format_bytes(max_memory_bytes)}. Lower the point "
             f"budget (n_points) or maxdim, or raise max_memory_bytes."
         )
 

@@ -88,6 +88,12 @@ class MeasureInfo:
         these enter its cache key (changing RTD's batch keeps SVCCA's results).
     function : callable
         ``function(X, Y, **options) -> float``.
+    prepare_layers : callable or None
+        ``prepare_layers(arrays, **options) -> (prepared, pair)``, for :func:`similarity_matrix`:
+        the per-layer work of the measure done once per layer (SVCCA's SVD step, Procrustes'
+        normalisation, RSA's RDM ranks), validated once, and ``pair(prepared_i, prepared_j) ->
+        float``, equal to ``function`` on the two layers. None: ``function`` runs on every pair
+        (a measure with no per-layer work, or whose per-pair work depends on both layers).
     """
 
     name: str
@@ -99,6 +105,12 @@ class MeasureInfo:
     description: str = ""
     options: tuple = ()
     function: Optional[Callable] = None
+    prepare_layers: Optional[Callable] = None
+
+    @property
+    def keywords(self) -> tuple:
+        """The keywords of the measure's function (its options' first halves)."""
+        return tuple(keyword for keyword, _ in self.options)
 
 
 # --------------------------------------------------------------------------- validation
@@ -667,7 +679,27 @@ def rsa(X, Y, *, metric: str = "correlation") -> float:
     return _rsa_from_ranks(_rdm_ranks(X, metric, "X", where), _rdm_ranks(Y, metric, "Y", where))
 
 
-# --------------------------------------------------------------------------- dispatch
+# --------------------------------------------------------------------------- each layer prepared once
+
+
+def _svcca_layers(arrays: list, *, keep: float, n_components: Optional[int], epsilon: float):
+    keep, n_components, epsilon = _svcca_options(keep, n_components, epsilon)
+    _pair(arrays[0], arrays[0], "svcca", 3, "CCA needs more images than directions")
+    prepared = [_svd_reduce(a, keep, n_components, f"representations[{k}]", "svcca") for k, a in enumerate(arrays)]
+    return prepared, lambda a, b: _svcca_reduced(a, b, epsilon, "svcca")
+
+
+def _procrustes_layers(arrays: list):
+    _pair(arrays[0], arrays[0], "procrustes_distance", 2, "centring one image leaves nothing")
+    return ([_procrustes_prepared(a, f"representations[{k}]", "procrustes_distance") for k, a in enumerate(arrays)],
+            _procrustes_from_prepared)
+
+
+def _rsa_layers(arrays: list, *, metric: str):
+    SimilaritySpec.check("similarity_matrix", metric=metric)  # the declared choices (RSA_METRICS)
+    _pair(arrays[0], arrays[0], "rsa", 3, "an RDM of two images has one entry, with nothing to rank")
+    return [_rdm_ranks(a, metric, f"representations[{k}]", "rsa") for k, a in enumerate(arrays)], _rsa_from_ranks
+
 
 # --------------------------------------------------------------------------- the measures' records
 
@@ -683,7 +715,8 @@ MEASURE_INFO = {
     "svcca": MeasureInfo("svcca", "SVCCA", "similarity", 1.0, (0.0, 1.0),
                          "Raghu et al., NeurIPS 2017; github.com/google/svcca",
                          "mean canonical correlation of the two layers' top singular directions",
-                         (("keep", "keep"), ("n_components", "n_components"), ("epsilon", "epsilon")), svcca),
+                         (("keep", "keep"), ("n_components", "n_components"), ("epsilon", "epsilon")), svcca,
+                         _svcca_layers),
     "pwcca": MeasureInfo("pwcca", "PWCCA", "similarity", 1.0, (0.0, 1.0),
                          "Morcos et al., NeurIPS 2018; github.com/google/svcca",
                          "canonical correlations weighted by how much of a layer each direction explains",
@@ -691,11 +724,11 @@ MEASURE_INFO = {
     "procrustes": MeasureInfo("procrustes", "Procrustes", "distance", 0.0, (0.0, 2.0),
                               "Ding et al., NeurIPS 2021; github.com/js-d/sim_metric",
                               "orthogonal Procrustes distance between the normalised, centred layers", (),
-                              procrustes_distance),
+                              procrustes_distance, _procrustes_layers),
     "rsa": MeasureInfo("rsa", "RSA", "similarity", 1.0, (-1.0, 1.0),
                        "Kriegeskorte et al., Front. Syst. Neurosci. 2008",
                        "Spearman correlation of the two layers' image-by-image dissimilarity matrices",
-                       (("metric", "metric"),), rsa),
+                       (("metric", "metric"),), rsa, _rsa_layers),
 }
 #: The measures, by the name the spec, the engine and the report use (the records' keys).
 MEASURES = tuple(MEASURE_INFO)
@@ -741,6 +774,18 @@ def _check_measure(measure, where: str) -> str:
     return measure
 
 
+def _measure_options(measure: str, options: dict, where: str) -> dict:
+    """A measure's keywords with the declared default of each one left out, read from its record
+    (:attr:`MeasureInfo.options`) and :class:`SimilaritySpec`; an unknown keyword is an error
+    naming the measure's own."""
+    record = MEASURE_INFO[measure]
+    unknown = sorted(set(options) - set(record.keywords))
+    if unknown:
+        own = f"its options are {', '.join(record.keywords)}" if record.keywords else "it takes no options"
+        raise TDAInputError(f"{where}({measure!r}) got unknown option(s) {unknown}; {own}.")
+    return {keyword: options.get(keyword, SimilaritySpec.default(field)) for keyword, field in record.options}
+
+
 def representation_similarity(X, Y, measure: str = "svcca", **options) -> float:
     """One measure of :data:`MEASURES` between two representations, by name.
 
@@ -754,7 +799,7 @@ def representation_similarity(X, Y, measure: str = "svcca", **options) -> float:
     """
     function = MEASURE_INFO[_check_measure(measure, "representation_similarity")].function
     assert function is not None  # every measure's record names its function
-    return function(X, Y, **options)
+    return function(X, Y, **_measure_options(measure, options, "representation_similarity"))
 
 
 @_one_blas_thread
@@ -793,32 +838,33 @@ def similarity_matrix(representations: Sequence, measure: str = "svcca", *, prog
            [0.5, 1. ]])
     """
     measure = _check_measure(measure, "similarity_matrix")
+    record = MEASURE_INFO[measure]
+    options = _measure_options(measure, options, "similarity_matrix")
     reps = list(representations)
     L = len(reps)
-    matrix = np.full((L, L), MEASURE_INFO[measure].identical)
+    matrix = np.full((L, L), record.identical)
     if L < 2:
         return matrix
-    if measure in ("rtd", "pwcca"):
-        pair = MEASURE_INFO[measure].function
+    if record.prepare_layers is None:
+        assert record.function is not None  # every measure's record names its function
+        function = record.function
+        prepared: list = reps
+        pair = lambda a, b: function(a, b, **options)  # noqa: E731
     else:
-        # Validate every pair's shapes once, then reuse each layer's preparation.
-        prepared, pair = _prepare_layers(reps, measure, options)
-    assert pair is not None  # every measure's record names its function
+        # Validate every layer's shape once, then reuse each layer's preparation.
+        prepared, pair = record.prepare_layers(_same_images(reps, "similarity_matrix"), **options)
     total, done = L * (L - 1) // 2, 0
     for i in range(L):
         for j in range(i + 1, L):
             check_cancel(cancel, f"{measure} of layer pair ({i}, {j})")
-            if measure in ("rtd", "pwcca"):
-                matrix[i, j] = matrix[j, i] = pair(reps[i], reps[j], **options)
-            else:
-                matrix[i, j] = matrix[j, i] = pair(prepared[i], prepared[j])
+            matrix[i, j] = matrix[j, i] = pair(prepared[i], prepared[j])
             done += 1
-            report(progress, done, total, f"{MEASURE_INFO[measure].label} {done}/{total} layer pairs")
+            report(progress, done, total, f"{record.label} {done}/{total} layer pairs")
     return matrix
 
 
-def _prepare_layers(reps: list, measure: str, options: dict):
-    where = "similarity_matrix"
+def _same_images(reps: list, where: str) -> list:
+    """Each representation as a float64 array; every one with the same number of rows (images)."""
     n = None
     arrays = []
     for k, rep in enumerate(reps):
@@ -830,30 +876,4 @@ def _prepare_layers(reps: list, measure: str, options: dict):
                                 f"{name}; compute all on the same images in the same order.")
         n = array.shape[0]
         arrays.append(array)
-    if measure == "svcca":
-        unknown = set(options) - {"keep", "n_components", "epsilon"}
-        if unknown:
-            raise TDAInputError(f"svcca got unknown option(s) {sorted(unknown)}; its options are keep, n_components "
-                                "and epsilon.")
-        keep, n_components, epsilon = _svcca_options(options.get("keep", SimilaritySpec.default("keep")),
-                                                     options.get("n_components", SimilaritySpec.default("n_components")),
-                                                     options.get("epsilon", SimilaritySpec.default("epsilon")))
-        _pair(arrays[0], arrays[0], "svcca", 3, "CCA needs more images than directions")
-        prepared = [_svd_reduce(a, keep, n_components, f"representations[{k}]", "svcca")
-                    for k, a in enumerate(arrays)]
-        return prepared, lambda a, b: _svcca_reduced(a, b, epsilon, "svcca")
-    if measure == "procrustes":
-        if options:
-            raise TDAInputError(f"procrustes_distance takes no options. Got {sorted(options)}.")
-        _pair(arrays[0], arrays[0], "procrustes_distance", 2, "centring one image leaves nothing")
-        return ([_procrustes_prepared(a, f"representations[{k}]", "procrustes_distance")
-                 for k, a in enumerate(arrays)], _procrustes_from_prepared)
-    # rsa
-    unknown = set(options) - {"metric"}
-    if unknown:
-        raise TDAInputError(f"rsa got unknown option(s) {sorted(unknown)}; its only option is metric.")
-    metric = options.get("metric", "correlation")
-    SimilaritySpec.check(where, metric=metric)  # the declared choices (RSA_METRICS)
-    _pair(arrays[0], arrays[0], "rsa", 3, "an RDM of two images has one entry, with nothing to rank")
-    return ([_rdm_ranks(a, metric, f"representations[{k}]", "rsa") for k, a in enumerate(arrays)],
-            _rsa_from_ranks)
+    return arrays

@@ -2,7 +2,8 @@
 
 An explorer's ``preset`` (default: its study's) gives the initial value of every setting the
 caller left out (:func:`tda_widgets.presets.apply`, the one rule the Study, the report, the
-magics and the command line use too; a given value wins), and the cloud settings no control shows (activation, seed, subsample,
+magics and the command line use too; a given value wins, even one equal to its default: the
+explorers' signatures default to ``NotGiven`` markers), and the cloud settings no control shows (activation, seed, subsample,
 standardising, projection) through a base :class:`~tda_widgets.clouds.CloudSpec` in which the
 mode and points controls replace their two fields. A preset's "every point" (``max_points``
 None) is :func:`every_point`: the most points the mode's clouds have (:func:`largest_cloud`,
@@ -20,7 +21,6 @@ from typing import Any, Optional
 from ..engine import presets as _presets
 from ..clouds.make import CloudSpec, resolve_mode
 from ..clouds.modes import MODE_RECORDS, ONE_POINT_PER_IMAGE
-from ..core.options import NOT_GIVEN, NotGiven
 from .controls import slider
 
 __all__ = ["every_point", "explorer_preset", "fit_points_slider", "initial_settings", "largest_cloud",
@@ -40,34 +40,18 @@ def explorer_preset(preset: Any, study: Any = None) -> Optional[_presets.Preset]
     return getattr(study, "preset", None)
 
 
-def initial_settings(preset: Optional[_presets.Preset], mode: str, max_points: Any, given: dict,
-                     defaults: dict) -> tuple[CloudSpec, str, Any, dict]:
+def initial_settings(preset: Optional[_presets.Preset], mode: Any, max_points: Any,
+                     given: dict) -> tuple[CloudSpec, str, Any, dict]:
     """``(base_spec, mode, max_points, settings)``: the base cloud (the preset's, else the
-    declared default) whose mode and points the controls replace; the initial mode and points
-    (the preset's where the caller left the default; None, "every point", is left for
-    :func:`every_point` once the study is known); and ``given`` with the preset's values in the
-    settings left at their ``defaults``. Nothing is validated here: the explorer's controls check
-    the values."""
+    declared default) whose mode and points the controls replace; the initial mode and points;
+    and ``given`` with every :class:`~tda_widgets.options.NotGiven` marker (an argument left out:
+    the explorers' signatures default to :func:`~tda_widgets.options.unset`) replaced by the
+    preset's value, else the declared default (:func:`tda_widgets.presets.apply`). A value given,
+    even one equal to its default, wins. None, "every point", is left for :func:`every_point` once
+    the study is known. Nothing is validated here: the explorer's controls check the values."""
     cloud = preset.cloud if preset is not None else _CLOUD
-    settings = {"mode": mode, "max_points": max_points, **given}
-    declared = {"mode": _CLOUD.mode, "max_points": _CLOUD.max_points, **defaults}
-    values = _presets.apply(preset, {name: _mark(value, declared.get(name, NOT_GIVEN))
-                                     for name, value in settings.items()})
+    values = _presets.apply(preset, {"mode": mode, "max_points": max_points, **given})
     return cloud, values.pop("mode"), values.pop("max_points"), values
-
-
-def _mark(value: Any, default: Any) -> Any:
-    """``value`` as :func:`tda_widgets.presets.apply` takes it: a :class:`NotGiven` marker
-    stays one; a plain value equal to the explorer's declared default is taken as left out (the
-    explorers' signatures still hold plain defaults: give them ``NotGiven`` markers, as the
-    Study's have, and this guess goes)."""
-    if isinstance(value, NotGiven) or default is NOT_GIVEN:
-        return value
-    try:
-        same = bool(value == default) and type(value) is type(default)
-    except Exception:  # arrays and the like: never "the default"
-        same = False
-    return NotGiven(value) if same else value
 
 
 def every_point(max_points: Any, study: Any, mode: str = "auto") -> int:
@@ -85,10 +69,11 @@ def _layer_shapes(study: Any) -> Optional[dict]:
     from ..engine.steps import per_image_shapes
 
     context = getattr(study, "context", None)
-    if context is None:
+    try:
+        lock = model_lock(study.model)
+    except Exception:  # no model (a study opened from a file): the per-image rule below
         return None
-    lock = model_lock(study.model)
-    if not lock.acquire(blocking=False):
+    if context is None or not lock.acquire(blocking=False):
         return None
     try:
         return per_image_shapes(context)

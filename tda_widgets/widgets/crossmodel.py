@@ -24,6 +24,7 @@ from ..topology.persistence import PersistenceSpec
 from .controls import FIT_WIDTH, dropdown, layer_slider, row
 from .plot import Plot
 from ._presets import every_point, points_slider
+from ..core.options import NOT_GIVEN, unset
 from .base import ExplorerBase
 from .distances import DIMS_OPTIONS
 
@@ -58,8 +59,8 @@ class CrossModelExplorer(ExplorerBase):
         The images every model sees, as for :class:`LayerDistanceExplorer`; ``layers`` names
         layers every model has (default: the preset's, else the children).
     preset : {"ph", "mapper"}, optional
-        The study's settings (:mod:`tda_widgets.presets`) for the layers, the number of images
-        and every setting left at its default; ``"ph"`` is the study's own cross-seed test
+        A study preset (:mod:`tda_widgets.presets`): its layers, number of images and the
+        value of every setting left out; ``"ph"`` is the study's own cross-seed test
         (every Conv2d, top-l2 clouds of all images, sliced Wasserstein on H1, no rescaling).
     measure : str, default "ph"
         One of :data:`tda_widgets.crossmodel.MEASURES`: PH (under ``metric`` and ``dims``),
@@ -86,20 +87,20 @@ class CrossModelExplorer(ExplorerBase):
 
     def __init__(self, models, images=None, labels=None, layers=None, *, class_names=None, preset=None,
                  measure: str = "ph", model_b: Optional[str] = None, layer: Optional[str] = None,
-                 metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, scale: str = _PH.scale, infinite: str = _DIST.infinite,
+                 metric: str = unset(DistanceSpec, "metric"), dims=unset(DistanceSpec, "dims"),
+                 mode: str = unset(CloudSpec, "mode"), max_points: int = unset(CloudSpec, "max_points"),
+                 scale: str = unset(PersistenceSpec, "scale"), infinite: str = unset(DistanceSpec, "infinite"),
                  n_images: Optional[int] = None, seed: int = 0, threaded: bool = True, autostart: bool = True):
         super().__init__(threaded=threaded)
         where = "CrossModelExplorer"
         if images is None:
             raise TDAInputError(f"{where} needs the images every model sees: CrossModelExplorer([model_a, model_b, "
                                 "...], images).")
-        given = dict(spec=CloudSpec(mode=mode, max_points=max_points), metric=metric, dims=tuple(dims), scale=scale,
-                     infinite=infinite)
-        filled = _presets.resolve(preset, given, dict(spec=_CLOUD, metric=_DIST.metric, dims=_DIST.dims,
-                                                      scale=_PH.scale, infinite=_DIST.infinite))
-        #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
-        self.base_spec: CloudSpec = filled["spec"]
+        filled = _presets.apply(preset, dict(metric=metric, dims=dims, scale=scale, infinite=infinite))
+        #: The cloud settings the mode and points controls change (a preset's activation, seed, ...):
+        #: the preset's cloud (else the declared one) with the mode and points given.
+        self.base_spec: CloudSpec = _presets.apply_spec(preset, "spec", CloudSpec, NOT_GIVEN, mode=mode,
+                                                        max_points=max_points)
         labels_, loaded = _as_models(models, where)
         self.model_labels = [str(label) if not isinstance(label, int) else f"model {label}" for label in labels_]
         if len(set(self.model_labels)) != len(self.model_labels):

@@ -25,7 +25,7 @@ class Dashboard(W.Tab):
     ``n_cubes=...``) go to every explorer that takes them. ``preset`` (``"ph"``, ``"mapper"``;
     default: ``study``'s preset, if any; ``False``: none) gives the study it builds the preset's
     layers and number of images, and every explorer the preset's settings
-    (:mod:`tda_widgets.presets`; see :class:`PersistenceExplorer`).
+    (a study preset, :mod:`tda_widgets.presets`; see :class:`PersistenceExplorer`).
     """
 
     TITLES = ("Persistence", "Layer distances", "Mapper")

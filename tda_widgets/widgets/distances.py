@@ -19,10 +19,12 @@ from ..topology.distances import DistanceSpec, matching
 from ..topology.persistence import PersistenceSpec
 from ..topology.similarity import MEASURE_INFO, MEASURES
 from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
+from ..core.options import unset
 from .controls import FIT_WIDTH, LABEL_STYLE, dropdown, row
 from .plot import Plot, ViewCache
 from .study_helpers import make_study
 from .base import ExplorerBase
+from ._saved import limit_to_file
 
 __all__ = ["LayerDistanceExplorer"]
 
@@ -43,7 +45,7 @@ class LayerDistanceExplorer(ExplorerBase):
         As for :class:`PersistenceExplorer`.
     preset : {"ph", "mapper"}, Preset or False, optional
         As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
-        left at its default takes the preset's value (``preset="ph"``: every Conv2d, top-l2
+        left out takes the preset's value (``preset="ph"``: every Conv2d, top-l2
         clouds, sliced Wasserstein on H1, no rescaling); ``False``: no preset.
     metric : {"bottleneck", "wasserstein-1", "wasserstein-2", "sliced-wasserstein"}
     dims : tuple of int, default (0, 1)
@@ -70,16 +72,16 @@ class LayerDistanceExplorer(ExplorerBase):
     selected_pair = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, metric: str = _DIST.metric, dims=_DIST.dims, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, scale: str = _PH.scale, kernel: str = _CKA.kernel,
-                 infinite: str = _DIST.infinite, compare_with: str = "cka", preset=None, threaded: bool = True,
+                 study: Optional[Study] = None, metric: str = unset(DistanceSpec, "metric"), dims=unset(DistanceSpec, "dims"),
+                 mode: str = unset(CloudSpec, "mode"), max_points: int = unset(CloudSpec, "max_points"),
+                 scale: str = unset(PersistenceSpec, "scale"), kernel: str = _CKA.kernel,
+                 infinite: str = unset(DistanceSpec, "infinite"), compare_with: str = "cka", preset=None, threaded: bool = True,
                  executor=None, n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.preset = explorer_preset(preset, study)
         #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
         self.base_spec, mode, max_points, filled = initial_settings(
-            self.preset, mode, max_points, dict(metric=metric, dims=tuple(dims), scale=scale, infinite=infinite),
-            dict(metric=_DIST.metric, dims=_DIST.dims, scale=_PH.scale, infinite=_DIST.infinite))
+            self.preset, mode, max_points, dict(metric=metric, dims=dims, scale=scale, infinite=infinite))
         metric, dims, scale, infinite = filled["metric"], filled["dims"], filled["scale"], filled["infinite"]
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images, preset=self.preset)
@@ -135,6 +137,8 @@ class LayerDistanceExplorer(ExplorerBase):
         self.measures_table_ = None
         self.children = [controls, self.status_row, self.heatmap_fig, self.matching_hint, self.matching_box,
                          self.table_button]
+        limit_to_file(self, {"mode": self.mode_dropdown, "max_points": self.points_slider,  # opened from a file
+                             "kernel": self.kernel_dropdown}, every_layer=True)
         self.observe(lambda change: self.recompute(),
                      names=["metric", "dims", "mode", "max_points", "scale", "kernel", "infinite", "compare_with"])
         if autostart:

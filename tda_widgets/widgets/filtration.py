@@ -283,7 +283,7 @@ class FiltrationExplorer(ExplorerBase):
         ids = [self.filtration_fig.show(drawing)]
         for plot, kind, upper in ((self.diagram_fig, "diagram", top), (self.barcode_fig, "barcode", self._barcode_rows)):
             cursor = filtration_cursor(value, kind, top=upper)
-            ids.append(plot.restyle(plot.trace_names().index("cursor"), {"x": cursor["x"], "y": cursor["y"]}))
+            ids.append(plot.restyle(plot.trace_names().index("cursor"), {"x": cursor["x"], "y": cursor["y"]}, keep=True))
         if step is not None:
             self._step_ids[step] = ids
             for k, plot in enumerate((self.filtration_fig, self.diagram_fig, self.barcode_fig)):

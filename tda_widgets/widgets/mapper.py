@@ -20,7 +20,9 @@ from .controls import LABEL_STYLE, dropdown, layer_slider, number_or_auto, parse
 from .plot import Plot, ViewCache
 from .study_helpers import make_study, point_marks, thumbnail_panel
 from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
+from ..core.options import unset
 from .base import ExplorerBase
+from ._saved import is_opened, limit_to_file
 
 __all__ = ["MapperExplorer"]
 
@@ -75,7 +77,7 @@ class MapperExplorer(ExplorerBase):
         As for :class:`PersistenceExplorer`.
     preset : {"ph", "mapper"}, Preset or False, optional
         As for :class:`PersistenceExplorer` (default: ``study``'s preset, if any): every setting
-        left at its default takes the preset's value (``preset="mapper"``: BatchNorm outputs
+        left out takes the preset's value (``preset="mapper"``: BatchNorm outputs
         after ReLU, one random position per image, l2-norm lens, 10 intervals, 50 % overlap,
         DBSCAN with min_samples 5 and eps at the knee); its activation, seed and clusterer,
         which no control shows, stay in :attr:`spec` and :meth:`settings`. ``False``: no preset.
@@ -100,10 +102,11 @@ class MapperExplorer(ExplorerBase):
     selected_node = T.Unicode(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, lens=_MAPPER.lens, n_cubes: int = _MAPPER.n_cubes,
-                 overlap: float = _MAPPER.overlap, min_samples: int = _MAPPER.min_samples,
-                 eps: Optional[float] = _MAPPER.eps, color_by: str = "majority", class_groups: Optional[dict] = None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = unset(CloudSpec, "mode"),
+                 max_points: int = unset(CloudSpec, "max_points"), lens=unset(MapperSpec, "lens"),
+                 n_cubes: int = unset(MapperSpec, "n_cubes"), overlap: float = unset(MapperSpec, "overlap"),
+                 min_samples: int = unset(MapperSpec, "min_samples"), eps: Optional[float] = unset(MapperSpec, "eps"),
+                 color_by: str = "majority", class_groups: Optional[dict] = None,
                  show_all_layers: bool = True, preset=None, threaded: bool = True, executor=None,
                  n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
@@ -112,9 +115,7 @@ class MapperExplorer(ExplorerBase):
         self.base_spec, mode, max_points, filled = initial_settings(
             self.preset, mode, max_points,
             dict(lens=lens, n_cubes=n_cubes, overlap=overlap, min_samples=min_samples, eps=eps,
-                 clusterer=_MAPPER.clusterer),
-            {name: getattr(_MAPPER, name) for name in ("lens", "n_cubes", "overlap", "min_samples", "eps",
-                                                       "clusterer")})
+                 clusterer=unset(MapperSpec, "clusterer")))
         lens, n_cubes, overlap, min_samples, eps = (filled[name] for name in ("lens", "n_cubes", "overlap",
                                                                               "min_samples", "eps"))
         #: The clusterer (no control: the preset's, else the declared default).
@@ -218,6 +219,8 @@ class MapperExplorer(ExplorerBase):
         else:
             self.purity_fig = self.tree_fig = self.confusion_fig = None
         self.children = parts
+        limit_to_file(self, {"layer": self.layer_slider, "mode": self.mode_dropdown,  # a study opened from a file
+                             "max_points": self.points_slider}, every_layer=bool(self.layer_figs))
         self.observe(lambda c: self.recompute(),
                      names=["mode", "max_points", "lens", "n_cubes", "overlap", "min_samples", "eps"])
         self.observe(lambda c: self._redraw(), names=["layer", "color_by"])
@@ -263,7 +266,8 @@ class MapperExplorer(ExplorerBase):
 
         def work(progress, cancel):
             # one forward pass for every layer (with the cloud's activation function, as the clouds read it)
-            study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
+            if not is_opened(study):  # (without the model: the file's clouds)
+                study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
             graphs, errors = {}, {}
             for k, layer in enumerate(layers):
                 progress(k, len(layers), f"mapper of {layer}")

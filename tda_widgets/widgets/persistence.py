@@ -12,10 +12,12 @@ from ..engine.study import CloudSpec, Study
 from ..figures.diagrams import barcode_figure, persistence_diagram_figure
 from ..topology.persistence import PersistenceResult, PersistenceSpec, bar_points
 from ._presets import every_point, explorer_preset, fit_points_slider, initial_settings, points_slider
+from ..core.options import unset
 from .controls import dropdown, layer_slider, row
 from .plot import Plot, ViewCache
 from .study_helpers import first_point, make_study, point_marks, thumbnail_panel
 from .base import ExplorerBase
+from ._saved import limit_to_file
 
 __all__ = ["PersistenceExplorer"]
 
@@ -38,10 +40,10 @@ class PersistenceExplorer(ExplorerBase):
     study : Study, optional
         Share a cache with other explorers (the Dashboard does).
     preset : {"ph", "mapper"}, Preset or False, optional
-        The study's own settings (:mod:`tda_widgets.presets`; default: ``study``'s preset, if
+        A study preset (:mod:`tda_widgets.presets`; default: ``study``'s preset, if
         any): its layers and number of images when the explorer builds the study, and the
-        initial value of every setting left at its default (``preset="ph"``: every Conv2d,
-        ``image-top-l2`` clouds of every image, no rescaling); its cloud settings no control
+        initial value of every setting left out (a value given wins, even one equal to its
+        default; ``preset="ph"``: every Conv2d, ``image-top-l2`` clouds of every image, no rescaling); its cloud settings no control
         shows (activation, seed, ...) stay in :attr:`spec`. ``False``: no preset. What is
         computed is always what the controls show.
     layer, mode, max_points, maxdim, backend, scale
@@ -60,15 +62,14 @@ class PersistenceExplorer(ExplorerBase):
     selected_bar = T.Tuple(allow_none=True, default_value=None)
 
     def __init__(self, model=None, images=None, labels=None, layers=None, *, class_names=None,
-                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = _CLOUD.mode,
-                 max_points: int = _CLOUD.max_points, maxdim: int = _PH.maxdim, backend: str = _PH.backend,
-                 scale: str = _PH.scale, preset=None, threaded: bool = True, executor=None,
+                 study: Optional[Study] = None, layer: Optional[str] = None, mode: str = unset(CloudSpec, "mode"),
+                 max_points: int = unset(CloudSpec, "max_points"), maxdim: int = _PH.maxdim, backend: str = _PH.backend,
+                 scale: str = unset(PersistenceSpec, "scale"), preset=None, threaded: bool = True, executor=None,
                  n_images: Optional[int] = None, autostart: bool = True):
         super().__init__(threaded=threaded)
         self.preset = explorer_preset(preset, study)
         #: The cloud settings the mode and points controls change (a preset's activation, seed, ...).
-        self.base_spec, mode, max_points, filled = initial_settings(self.preset, mode, max_points, {"scale": scale},
-                                                                    {"scale": _PH.scale})
+        self.base_spec, mode, max_points, filled = initial_settings(self.preset, mode, max_points, {"scale": scale})
         self.study = make_study(model, images, labels, layers, class_names=class_names, study=study,
                                 executor=executor, n_images=n_images, preset=self.preset)
         names = list(self.study.layers)
@@ -106,6 +107,8 @@ class PersistenceExplorer(ExplorerBase):
         ])
         self.children = [controls, self.status_row, row([self.diagram_fig, self.barcode_fig]), self.thumbnails]
 
+        limit_to_file(self, {"layer": self.layer_slider, "mode": self.mode_dropdown,  # a study opened from a file
+                             "max_points": self.points_slider}, every_layer=False)
         self.observe(self._on_setting, names=["layer", "mode", "max_points", "maxdim", "backend", "scale"])
         if autostart:
             self.recompute()

@@ -227,6 +227,10 @@ function controller(model) {
     if (!frame) {
       frame = { id: state.id, data: decode(state.data || []), layout: decode(state.layout || {}),
         template_id: state.template_id, restyle: state.restyle ? decode(state.restyle) : null };
+    } else if (state.restyle) {
+      // a state reached again (its id names the state, not the way to it): the newest way to it,
+      // one restyle from the state shown now
+      frame.restyle = decode(state.restyle);
     }
     remember(ctl, frame);
     showFrame(ctl, frame);
@@ -347,8 +351,9 @@ async function draw(view) {
   const template = templateOf(ctl, frame);
   const restyle = frame.restyle;
   // a restyle of the state shown (the mapper's rings): one Plotly.restyle, unless the page drew
-  // exactly these values itself (its own answer to a hover or click)
-  if (restyle && view.gd && (view.shownId === restyle.base || view.page?.base === restyle.base)) {
+  // exactly these values itself (its own answer to a hover or click); a restyle to "keep" the
+  // state before (the filtration's cursors, bound to a slider) is drawn as a plot of its own
+  if (restyle && !restyle.keep && view.gd && (view.shownId === restyle.base || view.page?.base === restyle.base)) {
     const keys = Object.keys(restyle.props || {});
     const mine = view.page && view.page.base === restyle.base && view.page.trace === restyle.trace &&
       keys.length === 1 && keys[0] === "marker.opacity" && sameNumbers(view.page.values, restyle.props["marker.opacity"]);

@@ -338,6 +338,7 @@ class Plot(anywidget.AnyWidget):
         self._revision = 0
         self._stale = False
         self._restyles: list = []
+        self._overrides: dict = {}  # (trace, path) -> value restyled since the last show()
         self.sent: OrderedDict = OrderedDict()  # state ids the page has seen, most recent last
         self.last_relayout: dict = {}
         self.on_msg(self._on_page_message)
@@ -406,12 +407,16 @@ class Plot(anywidget.AnyWidget):
         encoded = encode_figure(fig)
         with self._lock:
             self._figure, self._encoded, self._restyles, self._stale = fig, encoded, [], False
+            self._overrides = {}
             self._send_state(encoded.id, encoded.data, encoded.layout, encoded)
             return encoded.id
 
-    def restyle(self, trace: int, props: dict) -> str:
+    def restyle(self, trace: int, props: dict, keep: bool = False) -> str:
         """Set ``props`` of trace number ``trace`` (plotly attribute strings to values, e.g.
         ``{"marker.opacity": array}``): the page applies it with one ``Plotly.restyle``.
+        With ``keep``, the page draws the new state as a plot of its own and keeps the plot of
+        the state before, so that a bound control (:meth:`bind`) swaps either back in at once
+        (the FiltrationExplorer's cursors; the mapper's rings change in place).
         Returns the new state id."""
         with self._lock:
             current = self.state
@@ -425,11 +430,19 @@ class Plot(anywidget.AnyWidget):
             for path, value in sent_props.items():
                 _set_path(changed, path, value)
             data[trace] = changed
-            new_id = _content_id([current["id"], trace, sent_props])
+            # the id names the state, not the way to it: the figure shown last plus every value
+            # restyled since (a cursor moved back to where it was is the state drawn before)
+            for path, value in sent_props.items():
+                self._overrides[(int(trace), path)] = value
+            root = self._encoded.id if self._encoded is not None else current["id"]
+            new_id = _content_id([root, [[t, p, v] for (t, p), v in sorted(self._overrides.items(),
+                                                                            key=lambda item: item[0])]])
             self._restyles.append((trace, dict(props)))
             self._stale = True
-            self._send_state(new_id, data, current["layout"], None,
-                             restyle={"base": current["id"], "trace": int(trace), "props": sent_props})
+            step = {"base": current["id"], "trace": int(trace), "props": sent_props}
+            if keep:
+                step["keep"] = True
+            self._send_state(new_id, data, current["layout"], None, restyle=step)
             return new_id
 
     @staticmethod

@@ -8,6 +8,7 @@ Selectors and pitfalls are the ones verified in the shared FACTS.md ("Browser te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -137,6 +138,47 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def voila_server(folder: Path, notebook: str, timeout: float = 90.0):
+    """Serve ``folder / notebook`` with ``python -m voila`` on a free loopback port; yields its
+    URL. Jupyter's paths and config live in ``folder``, this extension's built front end is copied
+    in (Voilà's static handler refuses files behind a link out of its folders: 403), and the
+    repository comes first on the kernel's path. The server is stopped on exit."""
+    extensions = folder / "jupyter-path" / "labextensions"
+    extensions.mkdir(parents=True, exist_ok=True)
+    if not (extensions / "tda-widgets").exists():
+        shutil.copytree(REPO_ROOT / "tda_widgets" / "labextension", extensions / "tda-widgets")
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(p for p in (str(folder / "jupyter-path"),
+                                                                     os.environ.get("JUPYTER_PATH")) if p),
+               JUPYTER_CONFIG_DIR=str(folder / "config"), JUPYTER_RUNTIME_DIR=str(folder / "runtime"),
+               PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
+    log_path = folder / "voila.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
+                                    "--Voila.ip=127.0.0.1", "--token=", str(folder / notebook)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + timeout
+            while True:
+                try:  # any answer (Voilà refuses this path: 403) means the server is up
+                    urllib.request.urlopen(url + "api/status", timeout=2)
+                    break
+                except urllib.error.HTTPError:
+                    break
+                except Exception:
+                    assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def start_lab(timeout: float = 90.0) -> LabServer:

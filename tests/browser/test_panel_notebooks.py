@@ -8,14 +8,8 @@ extension loads without an error where there is no file browser or launcher (Voi
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -204,34 +198,10 @@ VOILA_CELL = "import tda_widgets\nfrom tda_widgets import load_demo\ndemo = load
 
 def test_the_extension_loads_without_errors_in_voila(playwright_instance, tmp_path):
     pytest.importorskip("voila", reason="Voilà is in the test extra: pip install -e .[test]")
-    from tests.browser.harness import _free_port, write_notebook
+    from tests.browser.harness import voila_server, write_notebook
 
     write_notebook(tmp_path, "voila.ipynb", [VOILA_CELL])
-    extensions = tmp_path / "jupyter-path" / "labextensions"
-    extensions.mkdir(parents=True)
-    # a copy: Voilà's static handler refuses files behind a link out of its folders (403)
-    shutil.copytree(REPO_ROOT / "tda_widgets" / "labextension", extensions / "tda-widgets")
-    port = _free_port()
-    env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(p for p in (str(tmp_path / "jupyter-path"),
-                                                                     os.environ.get("JUPYTER_PATH")) if p),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
-    log = open(tmp_path / "voila.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
-                                "--Voila.ip=127.0.0.1", "--token=", str(tmp_path / "voila.ipynb")],
-                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 90
-        while True:
-            try:  # any answer (Voilà refuses this path: 403) means the server is up
-                urllib.request.urlopen(url + "api/status", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except Exception:
-                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "voila.log").read_text()
-                time.sleep(0.3)
+    with voila_server(tmp_path, "voila.ipynb") as url:
         with tempfile.TemporaryDirectory(prefix="tdaw-chromium-") as user_data_dir:
             context = launch_chromium(playwright_instance, user_data_dir)
             try:
@@ -249,10 +219,3 @@ def test_the_extension_loads_without_errors_in_voila(playwright_instance, tmp_pa
                 assert not ours, "\n\n".join(errors)
             finally:
                 context.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()

@@ -1,10 +1,14 @@
 """Execute every example notebook top to bottom in a fresh kernel and fail on any cell error,
 any warning or error text in a cell's output, and any figure missing from its HTML export.
 
-The kernel is the ``python3`` kernelspec run by *this* interpreter (jupyter_client replaces
-the spec's ``python`` with ``sys.executable``), so the notebooks see the same environment as
-the tests. Each notebook runs from a temporary copy, so files it writes and relative paths it
-reads (notebook 04's checkpoint and data folder, absent there) stay out of the repository.
+The notebooks are executed once per change of a notebook or of the package, by
+``docs/execute_notebooks.py``, whose executed copies the documentation's gallery renders too
+(whichever of the two comes first in a run executes, the other reads the copy). The kernel is
+the ``python3`` kernelspec run by *this* interpreter (jupyter_client replaces the spec's
+``python`` with ``sys.executable``), so the notebooks see the same environment as the tests.
+Each notebook runs in a temporary folder, so files it writes and relative paths it reads
+(notebook 04's checkpoint, written there first, and its data folder, absent) stay out of the
+repository.
 
 Each executed notebook is exported with nbconvert's HTMLExporter (what ``jupyter nbconvert
 --to html --execute`` writes) and its drawn figures are counted: plotly's ``plotly-graph-div``
@@ -16,11 +20,10 @@ kernel renderer writes only its own MIME type, which an export drops). Set
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
-import shutil
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -29,13 +32,16 @@ import pytest
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS_DIR.parent / "docs"))
+import execute_notebooks  # noqa: E402  (docs/execute_notebooks.py: the one execution, shared with the docs)
+
+sys.path.remove(str(NOTEBOOKS_DIR.parent / "docs"))
 NOTEBOOKS = ["01_tour.ipynb", "02_paper_study.ipynb", "03_teaching_persistence.ipynb", "04_your_model.ipynb",
              "05_beyond_the_paper.ipynb"]
 #: How many plotly figures each notebook's HTML export draws (static figures, not widgets).
-FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 4, "03_teaching_persistence.ipynb": 6,
+FIGURES = {"01_tour.ipynb": 4, "02_paper_study.ipynb": 5, "03_teaching_persistence.ipynb": 6,
            "04_your_model.ipynb": 2, "05_beyond_the_paper.ipynb": 8}
 MAX_BYTES = 200_000
-CELL_TIMEOUT_S = 600
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -47,10 +53,7 @@ def _code_cells(nb) -> list[str]:
 
 
 def _execute(nb, workdir: Path) -> nbformat.NotebookNode:
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
-                                     resources={"metadata": {"path": str(workdir)}})
-    client.execute()   # raises CellExecutionError, naming the cell and the traceback
-    return nb
+    return execute_notebooks.execute(nb, workdir)   # raises CellExecutionError, naming the cell and the traceback
 
 
 def test_the_five_notebooks_exist():
@@ -134,32 +137,14 @@ def drawn_figures(html: str) -> int:
 NOISE = re.compile(r"Warning|Traceback|Error:|not JSON compliant|Message serialization failed")
 
 
-def _write_cifar_checkpoint(path: Path) -> None:
-    """A training checkpoint of the usual CIFAR ResNet-18 (3 x 3 ``conv1``, no max-pool), as a
-    DataParallel run saves it (``module.`` prefixes, nested under ``state_dict``): notebook 04's
-    own-module branch must load it with ``load_checkpoint``."""
-    import torch
-    import torchvision
-    from torch import nn
-
-    torch.manual_seed(1)
-    net = torchvision.models.resnet18(num_classes=10)
-    net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    net.maxpool = nn.Identity()
-    state = {f"module.{key}": value for key, value in net.state_dict().items()}
-    torch.save({"state_dict": state, "epoch": 7}, path)
-
-
 @pytest.mark.slow
+@pytest.mark.timeout(1800)   # under pytest-xdist it may wait for the docs build's execution of the notebooks first
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_top_to_bottom(name, tmp_path):
-    shutil.copy(NOTEBOOKS_DIR / name, tmp_path / name)
-    if name == "04_your_model.ipynb":
-        _write_cifar_checkpoint(tmp_path / "resnet18_cifar10.pt")
-    nb = _read(name)
-    start = time.perf_counter()
-    _execute(nb, tmp_path)
-    elapsed = time.perf_counter() - start
+def test_notebook_runs_top_to_bottom(name):
+    path = execute_notebooks.executed_notebook(name)   # executes it, or reads this run's execution
+    nb = nbformat.read(path, as_version=4)
+    assert [c.source for c in nb.cells] == [c.source for c in _read(name).cells], "a stale executed copy"
+    elapsed = json.loads(path.with_suffix(".json").read_text())["seconds"]
     errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
               if out.get("output_type") == "error"]
     assert not errors, errors
@@ -183,8 +168,8 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
     assert page.count("* plotly.js v") == (1 if FIGURES[name] else 0)
     assert not re.search(r'<script[^>]+src="https://cdn\.plot\.ly', html)
     assert "mathjax/3.2.2" not in html        # plotly's own MathJax link (nbconvert's page has its own)
-    if name == "04_your_model.ipynb":   # the checkpoint written above went through the own-module branch
+    if name == "04_your_model.ipynb":   # the checkpoint execute_notebooks writes went through the own-module branch
         printed = "".join(text for _, kind, text in _output_texts(nb) if kind == "stream:stdout")
         assert "Loaded resnet18_cifar10.pt into cifar-resnet18 (11,173,962 parameters)." in printed, printed
         assert "Not in this model" not in printed
-    print(f"{name}: {elapsed:.1f} s, {drawn_figures(html)} figures in the HTML export")   # pytest -s or -rP
+    print(f"{name}: executed in {elapsed:.1f} s, {drawn_figures(html)} figures in the HTML export")   # pytest -s or -rP

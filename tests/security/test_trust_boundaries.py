@@ -95,3 +95,45 @@ def test_the_source_check_catches_an_unpickler(tmp_path, monkeypatch):
         test_the_package_never_unpickles()
     text = str(info.value)
     assert "imports an unpickler" in text and "np.load without" in text and "torch.load without" in text
+
+
+#: The modules that read files a user may have been sent (issue 33: saved studies; the diagram store).
+FILE_READERS = ("engine/saved.py", "engine/store.py")
+_RUNS_CODE = ("eval", "exec", "compile", "__import__", "builtins.eval", "builtins.exec")
+
+
+def test_the_file_readers_run_no_code_and_name_no_class_from_a_file():
+    """Besides the unpickling scan above (which covers these modules too): no eval/exec/import of a
+    name, and the saved-study reader rebuilds only the classes of its fixed registry."""
+    problems = []
+    for relative in FILE_READERS:
+        path = PACKAGE / relative
+        assert path in set(PACKAGE.rglob("*.py"))  # inside the unpickling scan
+        for call in _calls(ast.parse(path.read_text())):
+            full = _dotted(call.func)
+            name = full.rsplit(".", 1)[-1]
+            if full in _RUNS_CODE or name in ("import_module", "find_class", "__import__"):
+                problems.append(f"{relative}:{call.lineno}: calls {name}")
+            if name == "getattr" and call.args and _dotted(call.args[0]) in ("importlib", "sys.modules", "builtins"):
+                problems.append(f"{relative}:{call.lineno}: looks a name up in a module")
+    assert not problems, "\n".join(problems)
+    from tda_widgets.engine.saved import classes
+
+    assert all(cls.__module__.startswith("tda_widgets.") for cls in classes().values())
+
+
+def test_a_study_file_naming_a_class_outside_the_registry_is_refused_and_runs_nothing(tmp_path):
+    import json
+    import zipfile
+
+    from tda_widgets.engine.saved import FORMAT, FORMAT_VERSION, StudyFileError, open_study
+
+    path = tmp_path / "crafted.tda"
+    payload = {"$dc": "Payload", "fields": {}}  # this module's class whose unpickling would run code
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "study": {"preset": payload}, "entries": []}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+    RAN.clear()
+    with pytest.raises(StudyFileError, match="corrupt"):
+        open_study(path)
+    assert RAN == []
