@@ -80,13 +80,16 @@ CELLS = CellOwnership()
 
 
 def _widgets_in(value, out: list, depth: int = 0) -> None:
+    # Containers are copied before the walk (one C-level copy: no other thread runs inside it): an
+    # explorer's job thread may set an attribute while close() walks them ("dictionary changed size
+    # during iteration" from Dashboard.close, seen once in a few hundred closes).
     if isinstance(value, W.Widget):
         out.append(value)
     elif depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
+        for item in tuple(value):
             _widgets_in(item, out, depth + 1)
     elif depth < 3 and isinstance(value, dict):
-        for item in value.values():
+        for item in tuple(value.values()):
             _widgets_in(item, out, depth + 1)
 
 
