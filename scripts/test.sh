@@ -17,7 +17,9 @@ fi
 # the JupyterLab extension's linters (package-lock.json; ~30 s from npm's registry, less from its cache)
 if command -v npm >/dev/null; then npm ci --prefer-offline --no-audit --no-fund --silent; fi
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# two workers, a test file each at a time (module fixtures such as a browser page stay in one
+# process; the notebooks' one execution is shared through a file lock): TDA_TEST_WORKERS=0 runs serially
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TDA_TEST_WORKERS:-2}" --dist loadfile "$@"
 rc=$?
 set -e
 exit $rc
