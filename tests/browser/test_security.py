@@ -3,7 +3,7 @@
 A MapperExplorer on a model whose module names are HTML, with class names carrying ``onerror``
 handlers that would count themselves in ``window.__xss``. A node is selected from the kernel
 and a node is hovered with the real mouse; no handler may run, and the names must show
-literally (as the characters ``<img src=x ...``) in the info panel, the hover label and the
+literally (as the characters ``<img src=x ...``) in the node's header and class bars, the hover label and the
 titles. A screenshot is kept in ``test-artifacts/`` to look at.
 """
 
@@ -88,12 +88,19 @@ g = me.graphs_[me.layer]
 n = max(g.nodes, key=lambda n: n.size)
 me.select_node(n.id)
 print(json.dumps([me.layer, n.id, EVIL[int(n.majority)]]))""")
-            info = page.locator(EXPLORER + " .widget-html", has_text="classes:")
-            info.wait_for(timeout=30_000)
-            text = info.inner_text()
-            # the names, as characters: the layer name and the majority class
+            # the node's header (the thumbnail panel's title) and its class bars: the layer name and
+            # the majority class as characters, no element made from either
+            title_box = page.locator(EXPLORER + " .tdaw-thumbs-title")
+            page.wait_for_function("""([sel, layer]) => { const t = document.querySelector(sel);
+                return t && t.textContent.startsWith(layer + ' · node '); }""",
+                                   arg=[EXPLORER + " .tdaw-thumbs-title", layer], timeout=30_000)
+            text = title_box.inner_text()
             assert layer in text and majority in text, text
-            assert info.locator("img, svg, a").count() == 0
+            assert title_box.locator("*").count() == 0
+            bars = page.locator(EXPLORER + " .tdaw-thumbs-bars")
+            bar_names = bars.locator(".tdaw-bar-name").all_inner_texts()
+            assert majority in bar_names, bar_names
+            assert bars.locator("img, svg, a").count() == 0
             # no handler ran from the HTML sink (the one that ran script before the fix)
             page.wait_for_timeout(500)
             assert page.evaluate(INJECTED) == [None, None, None, None]
@@ -118,7 +125,7 @@ print(json.dumps([me.layer, n.id, EVIL[int(n.majority)]]))""")
             # the thumbnail panel's title (the page's own answer to the hover, then the kernel's):
             # the layer name as characters, no element made from it
             page.wait_for_function("""([sel, names]) => { const t = document.querySelector(sel);
-                return t && names.some((n) => t.textContent.startsWith(n + ', node ')); }""",
+                return t && names.some((n) => t.textContent.startsWith(n + ' · node ')); }""",
                                    arg=[EXPLORER + " .tdaw-thumbs-title", LAYER_NAMES], timeout=15_000)
             assert page.locator(EXPLORER + " .tdaw-thumbs-title *").count() == 0
             ARTIFACTS.mkdir(exist_ok=True)
