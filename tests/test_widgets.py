@@ -282,6 +282,38 @@ def test_mapper_node_click_shows_its_images_and_links_layers(demo, study):
     assert_model_unchanged(demo.model, before)
 
 
+def test_a_new_cover_draws_the_main_graph_before_the_other_layers_are_computed(study):
+    """A new setting on graphs already drawn: the layer on screen is computed first and its new
+    graph drawn at once (main and small graph); the other layers' follow. The first computation
+    keeps the study's layer order."""
+    w = MapperExplorer(study=study, layer="fc1", n_cubes=5, threaded=False)
+    events = []
+    computed = study.mapper
+
+    def mapper(layer, *args, **kwargs):
+        events.append(("mapper", layer))
+        return computed(layer, *args, **kwargs)
+
+    def recorded(name, plot):
+        show = plot.show
+        plot.show = lambda fig: (events.append(("show", name, fig.layout.title.text)), show(fig))[1]
+
+    recorded("main", w.main_fig)
+    recorded("small fc1", w.layer_figs["fc1"])
+    study.mapper = mapper  # an instance attribute: the explorer calls it by name
+    w.n_cubes = 7
+    assert w.state == "done", w.status
+    mappers = [e[1] for e in events if e[0] == "mapper"]
+    assert mappers[0] == "fc1" and sorted(mappers[1:]) == sorted(set(study.layers) - {"fc1"})
+    second = events.index(("mapper", mappers[1]))
+    early = [e for e in events[:second] if e[0] == "show"]
+    assert [e[1] for e in early] == ["main", "small fc1"], events
+    graph = w.graphs_["fc1"]  # the graph drawn early is the new cover's, the one kept
+    assert early[0][2].startswith(f"fc1 · {len(graph.nodes)} nodes, {len(graph.edges)} edges")
+    assert graph.params["n_cubes"] == 7 and all(g.params["n_cubes"] == 7 for g in w.graphs_.values())
+    assert list(w.graphs_) == [name for name in study.layers if name in w.graphs_]
+
+
 def test_mapper_graphs_carry_what_the_browser_needs_to_answer_a_click(study):
     """Issue 17: a hover or click on a node is answered in the browser before the kernel does;
     each graph's layout.meta carries each node's images and the kernel's panel title for it."""

@@ -263,32 +263,53 @@ class MapperExplorer(ExplorerBase):
         """Compute (or fetch) every layer's mapper graph, then redraw."""
         spec, settings, study = self.spec, self.settings(), self.study
         layers = list(study.layers) if self.layer_figs else [self.layer]
+        # a new setting on graphs already drawn: the layer on screen is computed first and its graph
+        # drawn at once, the other layers' follow (the main graph of a new cover in about half the
+        # time). Not the first time: the first graphs set up what links to the explorer (a LayerMap).
+        early = bool(self.graphs_) and len(layers) > 1
+        order = sorted(layers, key=lambda name: name != self.layer) if early else layers
 
         def work(progress, cancel):
             # one forward pass for every layer (with the cloud's activation function, as the clouds read it)
             if not is_opened(study):  # (without the model: the file's clouds)
                 study.activations(layers, activation=spec.activation, progress=progress, cancel=cancel)
             graphs, errors = {}, {}
-            for k, layer in enumerate(layers):
+            for k, layer in enumerate(order):
                 progress(k, len(layers), f"mapper of {layer}")
                 try:
                     # preset=False: exactly the settings shown, never the study's preset in their place
                     graphs[layer] = study.mapper(layer, spec, preset=False, cancel=cancel, **settings)
                 except ValueError as exc:  # e.g. settings that give an empty graph in one layer
                     errors[layer] = str(exc)
+                if early and k == 0 and layer in graphs and not cancel.is_set():
+                    self._show_early(layer, graphs[layer])
             progress(len(layers), len(layers), "mapper graphs ready")
-            return graphs, errors
+            return {layer: graphs[layer] for layer in layers if layer in graphs}, errors
 
         self.jobs.submit(work, self._apply, label="mapper graphs")
+
+    def _show_early(self, layer: str, graph) -> None:
+        """Draw the new graph of the layer on screen (main graph and its small graph) while the
+        other layers' are computed; every other layer keeps its graph until :meth:`_apply`."""
+        if layer != self.layer:  # the layer slider moved meanwhile
+            return
+        self.graphs_ = {**self.graphs_, layer: graph}
+        self._forget_selection()
+        self._draw_main()
+        if layer in self.layer_figs:
+            self._draw_small(layer)
+
+    def _forget_selection(self) -> None:
+        self.selected_node = None
+        self.highlighted_ = {}
+        self.thumbnails.clear()
+        self.info.value = ""  # the node it described belongs to the graphs just replaced
 
     def _apply(self, out) -> None:
         graphs, errors = out
         self.graphs_ = graphs
         self.errors_ = errors
-        self.selected_node = None
-        self.highlighted_ = {}
-        self.thumbnails.clear()
-        self.info.value = ""  # the node it described belongs to the graphs just replaced
+        self._forget_selection()
         self._redraw()
         if self.purity_fig is not None:
             complete = {layer: graphs[layer] for layer in self.study.layers if layer in graphs}
@@ -408,15 +429,21 @@ class MapperExplorer(ExplorerBase):
         if not self.graphs_:
             return
         self._draw_class_tree()  # the tree follows the layer slider
+        self._draw_main()
+        for name in self.layer_figs:
+            self._draw_small(name)
+
+    def _draw_main(self) -> None:
         layer = self.layer
         graph = self.graphs_.get(layer)
         title = f"{layer} · {len(graph.nodes)} nodes, {len(graph.edges)} edges" if graph else f"{layer}: no graph"
         self.main_fig.show(self._figure(layer, self.highlighted_.get(layer), *MAIN_SIZE, title))
-        for name, fig in self.layer_figs.items():
-            g = self.graphs_.get(name)
-            # the name on its own line, the count below: one line of 150 px read "block1.conv · 18 nc"
-            fig.show(self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, _short(name),
-                                  f"{len(g.nodes)} nodes" if g else "no graph"))
+
+    def _draw_small(self, name: str) -> None:
+        g = self.graphs_.get(name)
+        # the name on its own line, the count below: one line of 150 px read "block1.conv · 18 nc"
+        self.layer_figs[name].show(self._figure(name, self.highlighted_.get(name), *SMALL_SIZE, _short(name),
+                                                f"{len(g.nodes)} nodes" if g else "no graph"))
 
     # ----------------------------------------------------------- linking
 
