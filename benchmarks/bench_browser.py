@@ -75,6 +75,8 @@ layer_map          LayerMap (issue 32; block2, all 450 digits) linked with the m
                    real-mouse lasso around the left, then the right third of the map's points,
                    from the mouse-up until the map's thumbnails and the rings in every graph of
                    the mapper explorer show the kernel's state. Goal <= 100 ms (as a mapper click).
+map_layer          LayerMap (issue 32, 3): its layer slider between block2 and block3, both mapped
+                   before (ArrowRight / ArrowLeft); the kernel confirms no new map. Goal <= 100 ms.
 big                Big figures (issue 27, 3), each in a Plot of its own: a persistence diagram of
                    10,000 H1 points (WebGL markers, plotly's scattergl) and a mapper graph of
                    about 500 nodes (4,000 uniform points, pca2 lens, 16 x 16 cubes). Time from
@@ -189,6 +191,7 @@ ROWS = [
     Row("map_hover", "layer map: hover a point -> its image", 100),
     Row("map_select", "layer map: lasso -> rings in every graph of the linked mapper + thumbnails", 100),
     Row("map_select_thumbs", "layer map: lasso -> the map's thumbnails only", None),
+    Row("map_layer", "layer map: layer slider, a layer seen before", 100),
     Row("big_diagram", "big: a 10,000-point diagram, kernel show -> drawn", None),
     Row("big_diagram_seen", "big: the 10,000-point diagram seen before, kernel show -> drawn", None),
     Row("big_graph", "big: a 500-node mapper graph, kernel show -> drawn", None),
@@ -210,6 +213,7 @@ GROUPS = {
     "hover": ["hover"],
     "filtration": ["filt_warm", "filt_cold"],
     "layer_map": ["map_hover", "map_select", "map_select_thumbs"],
+    "map_layer": ["map_layer"],
     "big": ["big_diagram", "big_diagram_seen", "big_graph", "big_graph_rings"],
     "tour": ["tour_first", "tour_all", "tour_longest_task_after_idle"],
 }
@@ -614,7 +618,7 @@ display(big_diagram_plot, big_graph_plot)'''
 #: which explorer each measured group needs
 NEEDS = {"persist_warm": "pe", "persist_new": "pe", "hover": "pe", "mapper_new": "me",
          "mapper_seen": "me", "mapper_click": "me", "metric_new": "de", "metric_seen": "de",
-         "filtration": "fe", "layer_map": "lm"}
+         "filtration": "fe", "layer_map": "lm", "map_layer": "lm"}
 #: explorers another one needs (the layer map rings the mapper explorer's nodes)
 REQUIRES = {"lm": ["me"]}
 
@@ -1195,6 +1199,41 @@ def layer_map_group(bench: Bench, wanted: set[str]) -> None:
     bench.run_group("layer_map", body)
 
 
+def map_layer_group(bench: Bench, wanted: set[str]) -> None:
+    """map_layer (issue 32, 3): the LayerMap's layer slider between block2 and block3, both mapped
+    before (ArrowRight / ArrowLeft on its focused handle); done when the map shows the kernel's
+    figure, and the kernel confirms that no new map was computed. Ends on block2."""
+    layers = ["block2", "block3"]      # the slider's positions 1 and 2
+    watch = [f"{LM} .js-plotly-plot"]
+    confirm = "lm.wait(); bench_state(lm.map_fig, maps=len(lm.maps_), layer=lm.layer)"
+
+    def current() -> dict:
+        return kernel_json(bench.server, "lm.wait(); print(json.dumps({'layer': lm.layer, 'maps': len(lm.maps_)}))")
+
+    def move(target: str, check=None, row=None) -> float:
+        key = "ArrowRight" if layers.index(target) == 1 else "ArrowLeft"
+        act = bench.press_slider(LM, LAYER_LABELS, key)
+        out = bench.measure(watch, ["keydown"], act, confirm, {"map": [0]}, change=[0],
+                            check=check, rows={"map": row} if row else None)
+        return out["map"]
+
+    def body():
+        if current()["layer"] not in layers:
+            raise RuntimeError(f"the layer map shows {current()['layer']}, not one of {layers}")
+        for _ in range(2):  # both layers mapped (untimed)
+            move(layers[1 - layers.index(current()["layer"])])
+        for k in range(bench.reps):
+            state = current()
+            target = layers[1 - layers.index(state["layer"])]
+            check = lambda e, n=state["maps"]: "" if e["maps"] == n else (  # noqa: E731
+                f"the layer map computed {e['maps'] - n} new map(s): not a layer seen before")
+            ms = move(target, check, "map_layer")
+            print(f"  map_layer rep {k + 1}: {state['layer']} -> {target} (seen) {ms:.0f} ms", flush=True)
+        if current()["layer"] != layers[0]:
+            move(layers[0])
+    bench.run_group("map_layer", body)
+
+
 def interactive_rows(bench: Bench, groups: list[str]) -> None:
     """One notebook with the explorers these groups need, run in a fresh kernel; then each group."""
     direct = {NEEDS[g] for g in groups}
@@ -1220,7 +1259,7 @@ def interactive_rows(bench: Bench, groups: list[str]) -> None:
     families = [(persistence_groups, {"persist_new", "persist_warm"}), (hover_group, {"hover"}),
                 (mapper_groups, {"mapper_new", "mapper_seen", "mapper_click"}),
                 (distance_groups, {"metric_new", "metric_seen"}), (filtration_group, {"filtration"}),
-                (layer_map_group, {"layer_map"})]
+                (layer_map_group, {"layer_map"}), (map_layer_group, {"map_layer"})]
     for run, family in families:
         if wanted & family:
             try:

@@ -149,6 +149,26 @@ def test_layer_map_links_both_ways_with_a_mapper_explorer(demo):
     assert set(lm.image_index_[first]) <= set(int(i) for i in me.graphs_["block2"].nodes[0].image_indices)
 
 
+def test_a_layer_map_seen_before_is_remembered_for_the_page(demo):
+    """Issue 32, 3: after two layers were mapped, the layer slider is bound in the page to each
+    layer's map (swapped in before the kernel answers); a view ringed from another explorer is
+    not one the settings alone decide, and is not bound."""
+    lm = LayerMap(demo.model, demo.images, demo.labels, layer="block2", threaded=False)
+    names = list(lm.study.layers)
+    shown = {}
+    for layer in ("block3", "block2"):
+        lm.layer = layer
+        shown[layer] = lm.map_fig.shown_id
+    assert shown["block2"] != shown["block3"]
+    views = lm.map_fig.bindings[lm.layer_slider.model_id]["views"]
+    assert views == {str(names.index(layer)): shown[layer] for layer in shown}
+    lm.layer = "block3"
+    assert lm.map_fig.shown_id == shown["block3"]  # the same state: the page keeps what it drew
+    lm.ring([0, 1, 2])
+    assert lm.map_fig.shown_id != shown["block3"]
+    assert lm.map_fig.bindings[lm.layer_slider.model_id]["views"] == views  # rings are not bound
+
+
 def test_a_lasso_selects_images(demo):
     lm = LayerMap(demo.model, demo.images, demo.labels, layer="fc1", threaded=False)
     lm.map_fig.dispatch("selected", [{"trace": 0, "index": 4, "x": 0, "y": 0},

@@ -28,7 +28,7 @@ from ..figures.filtration import MAP_COLORINGS, layer_map_figure
 from ..topology.embedding import EMBEDDINGS, embed_2d, procrustes_align
 from .base import ExplorerBase
 from .controls import layer_slider, row
-from .plot import Plot
+from .plot import Plot, ViewCache
 from .study_helpers import first_point, make_study, thumbnail_panel
 
 __all__ = ["LayerMap"]
@@ -119,7 +119,10 @@ class LayerMap(ExplorerBase):
                 tooltip="training step: each map is rotated onto the previous one so points do not jump")
             links.append((self, "checkpoint", self.checkpoint_slider))
             controls.append(self.checkpoint_slider)
-        self._links = [W.link((owner, trait), (control, "value")) for owner, trait, control in links]
+        # linked as every explorer's controls: a layer (method, colouring, checkpoint) seen before is
+        # swapped in by the page before the kernel answers
+        self._link_controls([(trait, control) for _, trait, control in links])
+        self._views = ViewCache()  # the map figure of each view drawn
         self.map_fig = Plot(layer_map_figure(np.zeros((0, 2)), color_by="class", labels=[], title="computing…", **_MAP))
         self.histogram_fig = Plot(_histogram_figure({}, self.class_names, "select images with the lasso or box"))
         self.map_fig.on_hover(self._on_hover)
@@ -223,8 +226,17 @@ class LayerMap(ExplorerBase):
                                              + ("showing classes." if inputs["labels"] is not None else
                                                 "showing one colour."))
             color_by = "class" if inputs["labels"] is not None else None
-        hover = self._hover_texts(inputs)
         ringed = self._ring_positions()
+        # a view the settings alone decide (no rings from another explorer, no linked graph's
+        # nodes as colours) is built once and remembered for the page
+        settled = not ringed and "node" not in (color_by, self.color_by)
+        key = (self.layer, self.method, int(self.checkpoint), color_by)
+        cached = self._views.get(key, self.embedding) if settled else None
+        if cached is not None:
+            self.map_fig.show(cached)
+            self._remember_views([self.map_fig])
+            return
+        hover = self._hover_texts(inputs)
         name = self.checkpoints[int(self.checkpoint)][0] if len(self.checkpoints) > 1 else None
         title = f"{self.layer} · {self.method.upper() if self.method != 'tsne' else 't-SNE'} map" + (
             f" · checkpoint {name}" if name is not None else "")
@@ -236,6 +248,9 @@ class LayerMap(ExplorerBase):
             fig = layer_map_figure(self.embedding, color_by=color_by, class_names=self.class_names, hover=hover,
                                    ringed=ringed, title=title, axis_titles=axis, **inputs, **_MAP)
         self.map_fig.show(fig)
+        if settled:
+            self._views.put(key, fig, self.embedding)
+            self._remember_views([self.map_fig])
 
     def _hover_texts(self, inputs) -> list:
         labels, predictions = inputs["labels"], inputs["predictions"]
