@@ -169,6 +169,30 @@ def test_a_layer_map_seen_before_is_remembered_for_the_page(demo):
     assert lm.map_fig.bindings[lm.layer_slider.model_id]["views"] == views  # rings are not bound
 
 
+def test_the_map_carries_what_the_page_needs_to_answer_a_lasso(demo):
+    """The page answers a lasso before the kernel (plot.js, onSelect): the map's figure names the
+    image of each point, the map's thumbnail panel and the linked mapper's graphs; the title the
+    page composes from it is the kernel's."""
+    from tda_widgets.core.markup import escape
+
+    lm = LayerMap(demo.model, demo.images, demo.labels, layer="block2", threaded=False)
+    me = MapperExplorer(demo.model, demo.images, labels=demo.labels, threaded=False)
+    assert lm.map_fig.layout.meta["tdaw_select"]["rings"] == []
+    lm.link(me)
+    select = lm.map_fig.layout.meta["tdaw_select"]
+    assert select["group"] == lm.thumbnails.model_id and select["rings"] == [me.thumbnails.model_id]
+    points = [trace.name for trace in lm.map_fig.figure.data].index("points")
+    assert select["trace"] == points
+    np.testing.assert_array_equal(select["images"], lm.image_index_)
+    # the page's selection of points 4 and 9 (what plotly.js reports): their images, sorted
+    lm.map_fig.dispatch("selected", [{"trace": points, "index": 9, "x": 0, "y": 0},
+                                      {"trace": points, "index": 4, "x": 0, "y": 0}])
+    images = sorted({int(np.asarray(select["images"])[4]), int(np.asarray(select["images"])[9])})
+    assert list(lm.thumbnails.selected) == images
+    head, tail = select["title"]
+    assert head == escape("block2: ") and lm.thumbnails.title == f"block2: {len(images)}{tail}"
+
+
 def test_a_lasso_selects_images(demo):
     lm = LayerMap(demo.model, demo.images, demo.labels, layer="fc1", threaded=False)
     lm.map_fig.dispatch("selected", [{"trace": 0, "index": 4, "x": 0, "y": 0},

@@ -175,7 +175,7 @@ def test_the_guard_finds_what_the_old_plot_layer_did(tmp_path):
 
 # ----------------------------------------------------------------------------- plot.js, in Node
 
-_NODE_CHECK = r"""
+_NODE_PAGE = r"""
 import plot from "./plot.mjs";
 // a tiny page: elements with children, classes and styles (what plot.js touches)
 function element(tag) {
@@ -194,10 +194,16 @@ function makeModel(state) {
   const listeners = {};
   return { state, sent: [], listeners,
     get(k) { return this.state[k]; },
-    set(k, v) { this.state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
+    set(k, v) {
+      if (typeof k === "object") { for (const [key, value] of Object.entries(k)) this.set(key, value); return; }
+      this.state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
     on(e, f) { (listeners[e] ||= []).push(f); }, off() {}, send(m) { this.sent.push(m); } };
 }
 const f8 = (values) => ({ dtype: "f8", shape: [values.length], buffer: new DataView(new Float64Array(values).buffer) });
+const i4 = (values) => ({ dtype: "i4", shape: [values.length], buffer: new DataView(new Int32Array(values).buffer) });
+"""
+
+_NODE_CHECK = _NODE_PAGE + r"""
 const frame = (id, y, extra = {}) => ({ id, revision: 1, template_id: "t", layout: { width: 300, height: 200, title: { text: id } },
   data: [{ type: "scatter", name: "pts", x: f8([1, 2]), y: f8(y), marker: { opacity: f8([0, 0]) } }], ...extra });
 const control = makeModel({ index: 0 });
@@ -283,3 +289,54 @@ def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
     assert out["keep"] == [["react", "k", [5, 6], 1]]
     assert out["keepBack"] == [[], "b"] and out["keepAgain"] == [[], "k"]
     assert out["afterClose"] == 0
+
+
+_NODE_SELECT = _NODE_PAGE + r"""
+// a map whose frame links its selection: points 0..3 are images 7, 3, 9, 3
+const panel = makeModel({});
+const model = makeModel({ role: "plot", library: "KEY", events: ["selected"], bindings: {},
+  template: { id: "t", value: {} },
+  state: { id: "m", revision: 1, template_id: "t",
+    layout: { width: 300, height: 200, title: { text: "map" },
+              meta: { tdaw_select: { group: "PANEL", trace: 0, images: i4([7, 3, 9, 3]),
+                                     title: ["&lt;b&gt;: ", " images selected on the map"], rings: ["G"] } } },
+    data: [{ type: "scatter", name: "points", x: f8([0, 1, 2, 3]), y: f8([0, 1, 2, 3]) }] } });
+model.widget_manager = { get_model: async (id) => (id === "PANEL" ? panel : null) };
+const ringed = [];
+globalThis[Symbol.for("tda-widgets/linked")].set("G", new Set([{ ring: (chosen) => ringed.push([...chosen].sort()) }]));
+const P = { async react(gd, data, layout) { gd.data = data; gd.layout = layout; gd.handlers ??= {};
+  gd.on = (e, cb) => (gd.handlers[e] ||= []).push(cb); }, async restyle() {}, purge() {} };
+const settle = () => new Promise((r) => setTimeout(r, 10));
+plot.initialize({ model });
+const el = element("div");
+plot.render({ model, el });
+globalThis[Symbol.for("tda-widgets/plotly.js/KEY")].resolve(P);
+await settle();
+const gd = el.children.find((c) => c.classList.contains("tdaw-gd"));
+gd.handlers.plotly_selected[0]({ points: [3, 1, 2].map((k) => ({ curveNumber: 0, pointIndex: k, pointNumber: k, x: k, y: k }))
+  .concat([{ curveNumber: 1, pointIndex: 0, pointNumber: 0, x: 0, y: 0 }]) });   // another trace's point: not an image
+await settle();
+console.log(JSON.stringify({ panel: panel.state, ringed, sent: model.sent.length }));
+"""
+
+
+def test_plot_js_answers_a_lasso_on_a_linked_map_in_the_page(tmp_path):
+    """plot.js, run in Node: a selection on a map whose frame links it (a LayerMap's
+    ``tdaw_select``) sets the map's thumbnail panel to the selected images (sorted, once each,
+    the kernel's title with the layer name as text) and rings them in every graph of the linked
+    groups, and still sends the selection to the kernel."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
+    shutil.copy(PACKAGE / "widgets" / "plot.js", tmp_path / "plot.mjs")
+    (tmp_path / "check.mjs").write_text(_NODE_SELECT, encoding="utf-8")
+    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["panel"] == {"title": "<b>: 2 images selected on the map", "marks": [], "selected": [3, 9]}
+    assert out["ringed"] == [[3, 9]]
+    assert out["sent"] == 1

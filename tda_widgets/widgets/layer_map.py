@@ -247,10 +247,27 @@ class LayerMap(ExplorerBase):
         else:
             fig = layer_map_figure(self.embedding, color_by=color_by, class_names=self.class_names, hover=hover,
                                    ringed=ringed, title=title, axis_titles=axis, **inputs, **_MAP)
+        fig.layout.meta = {**(fig.layout.meta or {}), "tdaw_select": self._select_link(fig)}
         self.map_fig.show(fig)
         if settled:
             self._views.put(key, fig, self.embedding)
             self._remember_views([self.map_fig])
+
+    #: the thumbnail panel's title of a selection: the layer, then the count, then this
+    SELECTED_WORDS = " images selected on the map"
+
+    def _select_link(self, fig: go.Figure) -> dict:
+        """What the page needs to answer a lasso or box before the kernel does (plot.js,
+        ``onSelect``): the image of each point of the 'points' trace, this map's thumbnail panel
+        and the title :meth:`_on_selected` gives it, and the groups of the linked MapperExplorers'
+        graphs (their thumbnail panels' ids), whose nodes holding those images it rings. The
+        kernel's answer follows with the same state."""
+        names = [trace.name for trace in fig.data]
+        return dict(group=self.thumbnails.model_id, trace=names.index("points"),
+                    images=np.asarray(self.image_index_, dtype=np.int32),
+                    # escaped like every string of a figure (a layer name is foreign text)
+                    title=[escape(f"{self.layer}: "), escape(self.SELECTED_WORDS)],
+                    rings=[mapper.thumbnails.model_id for mapper in self._mappers])
 
     def _hover_texts(self, inputs) -> list:
         labels, predictions = inputs["labels"], inputs["predictions"]
@@ -293,7 +310,7 @@ class LayerMap(ExplorerBase):
                                                   f"{len(images)} images selected" if images else
                                                   "select images with the lasso or box"))
         if images:
-            self.thumbnails.show(images, title=f"{self.layer}: {len(images)} images selected on the map")
+            self.thumbnails.show(images, title=f"{self.layer}: {len(images)}{self.SELECTED_WORDS}")
         for mapper in self._mappers:
             ring = getattr(mapper, "ring_images", None)
             if ring is not None:
@@ -331,6 +348,9 @@ class LayerMap(ExplorerBase):
         else:
             raise TDAInputError(f"LayerMap.link takes a MapperExplorer or a PersistenceExplorer. "
                                 f"Got {type(explorer).__name__} instead.")
+        if self._mappers and self.embedding is not None:  # the map drawn names the linked graphs
+            self._views.clear()
+            self._redraw()
         return self
 
     def _on_mapper_node(self, mapper) -> None:

@@ -441,6 +441,7 @@ function listen(view, gd) {
     if (wants("click")) model.send({ event: "click", points: eventPoints(data) });
   });
   gd.on("plotly_selected", (data) => {
+    onSelect(view, data);
     if (wants("selected")) model.send({ event: "selected", points: eventPoints(data) });
   });
   gd.on("plotly_relayout", (data) => {
@@ -475,6 +476,34 @@ function onPoint(view, data) {
     }).catch(report("linked thumbnails"));
   }
   for (const other of LINKED.get(link.group) || []) other.ring(set);
+}
+
+// a lasso or box on a map whose frame links its selection (layout.meta.tdaw_select: the image of
+// each point of one trace, the map's thumbnail panel and its title, the groups to ring): the
+// images in the panel and the rings in every graph of those groups, before the kernel answers
+// with the same state (tda_widgets/widgets/layer_map.py, _select_link)
+function onSelect(view, data) {
+  const ctl = view.ctl;
+  const select = ctl.current?.layout?.meta?.tdaw_select;
+  const images = ints(select?.images);
+  if (!select || typeof select.group !== "string" || !images) return;
+  const chosen = new Set();
+  for (const pt of data?.points || []) {
+    if (pt.curveNumber !== select.trace) continue;
+    const k = typeof pt.pointIndex === "number" ? pt.pointIndex : pt.pointNumber;
+    if (k >= 0 && k < images.length) chosen.add(Number(images[k]));
+  }
+  const selected = Array.from(chosen).sort((a, b) => a - b);   // the kernel's LayerMap.select
+  const manager = ctl.model.widget_manager;
+  const words = Array.isArray(select.title) ? select.title.map(plainText) : null;
+  if (selected.length && words && manager && typeof manager.get_model === "function") {
+    Promise.resolve(manager.get_model(select.group)).then((panel) => {
+      if (panel && typeof panel.set === "function") {
+        panel.set({ title: `${words[0]}${selected.length}${words[1]}`, marks: [], selected });
+      }
+    }).catch(report("selected thumbnails"));
+  }
+  for (const group of select.rings || []) for (const other of LINKED.get(group) || []) other.ring(chosen);
 }
 
 // Per-point marker opacities of one trace (the mapper's rings), shown at once: the points' SVG
