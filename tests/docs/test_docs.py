@@ -92,13 +92,15 @@ def test_the_site_copy_keeps_figures_and_drops_plotlyjs_and_widget_state():
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
+    from tda_widgets.figures.notebook import lazy_plotlyjs
+
     figure = pio.to_html({"data": [{"type": "bar", "y": [1, 2]}]}, include_plotlyjs=False, full_html=False)
     view = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
             "text/plain": "PersistenceExplorer(children=(...))"}
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
         nbformat.v4.new_output("display_data", data=view),
         nbformat.v4.new_output("stream", name="stdout", text="block3: 200 points\n"),
-        nbformat.v4.new_output("display_data", data={"text/html": f'<script type="text/javascript">{get_plotlyjs()}</script>'}),
+        nbformat.v4.new_output("display_data", data={"text/html": lazy_plotlyjs(get_plotlyjs())}),  # the renderer's
         nbformat.v4.new_output("display_data", data={"text/html": figure, "application/vnd.plotly.v1+json": {}}),
     ])], metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}}}})
     site = execute_notebooks.for_the_site(nb)

@@ -37,6 +37,30 @@ def test_the_renderer_writes_both_mime_types_and_no_cdn():
         pio.renderers.default = previous
 
 
+def test_the_embedded_plotlyjs_is_a_string_compiled_when_first_read(monkeypatch):
+    """The activation's one output holds plotly.js as a JavaScript string behind a getter of
+    window.Plotly (a live front end, drawing with its own copy, never compiles it; an exported
+    page compiles it for its first figure: tests/browser/test_exported_figures.py), with no
+    closing tag inside; a page that has window.Plotly keeps it."""
+    import json
+
+    from plotly.offline import get_plotlyjs
+
+    from tda_widgets.figures import notebook
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    notebook.EmbeddedHtmlRenderer().activate()
+    assert len(shown) == 1 and list(shown[0]) == ["text/html"]
+    html = shown[0]["text/html"]
+    body = html[len('<script type="text/javascript">'):-len("</script>")]
+    assert "</" not in body and "<script" not in body
+    assert "if (window.Plotly) return;" in body and "Object.defineProperty(window, 'Plotly'" in body
+    start = body.index("var source = ") + len("var source = ")
+    literal = body[start:body.index(";\nObject.defineProperty")]
+    assert json.loads(literal) == get_plotlyjs()  # the library itself, as a string
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Your element with mimetype")   # nbconvert on the bare notebook: the point
 def test_an_exported_notebook_draws_every_figure_with_one_embedded_plotlyjs(tmp_path):
