@@ -56,8 +56,11 @@ def test_voila_draws_a_persistence_and_a_mapper_explorer(playwright_instance, tm
             page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
             # Voilà runs the notebook before its page is whole: minutes on a loaded machine
             page.goto(url, wait_until="commit", timeout=SLOW_MS * 3)
-            page.wait_for_function("() => /states \\w+ \\w+ h1 \\d+ nodes \\d+/.test(document.body.innerText)",
-                                   timeout=SLOW_MS * 3)
+            # (the page is only committed: its body may not exist yet, and a predicate that throws
+            # ends the wait at once)
+            page.wait_for_function(
+                "() => !!document.body && /states \\w+ \\w+ h1 \\d+ nodes \\d+/.test(document.body.innerText)",
+                timeout=SLOW_MS * 3)
             printed = re.search(r"states (\w+) (\w+) h1 (\d+) nodes (\d+)", page.inner_text("body"))
             assert printed.group(1, 2) == ("done", "done"), printed.group(0)
             h1, nodes = int(printed.group(3)), int(printed.group(4))
