@@ -312,6 +312,12 @@ def test_a_new_cover_draws_the_main_graph_before_the_other_layers_are_computed(s
     assert early[0][2].startswith(f"fc1 · {len(graph.nodes)} nodes, {len(graph.edges)} edges")
     assert graph.params["n_cubes"] == 7 and all(g.params["n_cubes"] == 7 for g in w.graphs_.values())
     assert list(w.graphs_) == [name for name in study.layers if name in w.graphs_]
+    # a cover seen before (every graph cached) draws nothing early: the page swaps it in
+    events.clear()
+    w.n_cubes = 5
+    mappers = [e for e in events if e[0] == "mapper"]
+    assert len(mappers) == len(study.layers)
+    assert not [e for e in events[:events.index(mappers[1])] if e[0] == "show"], events
 
 
 def test_mapper_graphs_carry_what_the_browser_needs_to_answer_a_click(study):

@@ -276,12 +276,15 @@ class MapperExplorer(ExplorerBase):
             graphs, errors = {}, {}
             for k, layer in enumerate(order):
                 progress(k, len(layers), f"mapper of {layer}")
+                computed = study.stats["mapper"]
                 try:
                     # preset=False: exactly the settings shown, never the study's preset in their place
                     graphs[layer] = study.mapper(layer, spec, preset=False, cancel=cancel, **settings)
                 except ValueError as exc:  # e.g. settings that give an empty graph in one layer
                     errors[layer] = str(exc)
-                if early and k == 0 and layer in graphs and not cancel.is_set():
+                # early only for a graph that was computed: a cover seen before (every graph in the
+                # cache) is swapped in by the page and answered at once
+                if early and k == 0 and layer in graphs and study.stats["mapper"] > computed and not cancel.is_set():
                     self._show_early(layer, graphs[layer])
             progress(len(layers), len(layers), "mapper graphs ready")
             return {layer: graphs[layer] for layer in layers if layer in graphs}, errors

@@ -418,12 +418,16 @@ def collect_console_errors(page, errors: list[str] | None = None) -> list[str]:
 def kernel_eval(server: LabServer, code: str, timeout: float = 30.0) -> str:
     """Run ``code`` in the server's (only) kernel, beside the page, and return its stdout: a
     diagnostic that reads the kernel's state without adding a cell to the notebook."""
+    import zmq
     from jupyter_client import BlockingKernelClient
 
     kernels = server.kernels()
     if len(kernels) != 1:
         return f"<{len(kernels)} kernels>"
-    client = BlockingKernelClient(connection_file=str(server.temp_dir / "runtime" / f"kernel-{kernels[0]['id']}.json"))
+    # a context of its own, destroyed after: the shared one kept each call's sockets, and the browser
+    # benchmark's few hundred calls reached zmq's limit ("Too many open files")
+    client = BlockingKernelClient(connection_file=str(server.temp_dir / "runtime" / f"kernel-{kernels[0]['id']}.json"),
+                                  context=zmq.Context())
     client.load_connection_file()
     client.start_channels()
     out: list[str] = []
@@ -435,6 +439,7 @@ def kernel_eval(server: LabServer, code: str, timeout: float = 30.0) -> str:
         out.append(f"<kernel_eval failed: {exc!r}>")
     finally:
         client.stop_channels()
+        client.context.destroy(linger=0)
     return "".join(out).strip()
 
 
