@@ -151,8 +151,8 @@ def test_layer_map_links_both_ways_with_a_mapper_explorer(demo):
 
 def test_a_layer_map_seen_before_is_remembered_for_the_page(demo):
     """Issue 32, 3: after two layers were mapped, the layer slider is bound in the page to each
-    layer's map (swapped in before the kernel answers); a view ringed from another explorer is
-    not one the settings alone decide, and is not bound."""
+    layer's map (swapped in before the kernel answers); the rings another explorer asked for are
+    part of a view: a ringed map is bound with its rings, apart from the plain ones."""
     lm = LayerMap(demo.model, demo.images, demo.labels, layer="block2", threaded=False)
     names = list(lm.study.layers)
     shown = {}
@@ -165,8 +165,14 @@ def test_a_layer_map_seen_before_is_remembered_for_the_page(demo):
     lm.layer = "block3"
     assert lm.map_fig.shown_id == shown["block3"]  # the same state: the page keeps what it drew
     lm.ring([0, 1, 2])
-    assert lm.map_fig.shown_id != shown["block3"]
-    assert lm.map_fig.bindings[lm.layer_slider.model_id]["views"] == views  # rings are not bound
+    ringed = {"block3": lm.map_fig.shown_id}
+    assert ringed["block3"] != shown["block3"]
+    assert lm.map_fig.bindings[lm.layer_slider.model_id]["views"] == {str(names.index("block3")): ringed["block3"]}
+    lm.layer = "block2"
+    ringed["block2"] = lm.map_fig.shown_id
+    assert ringed["block2"] not in shown.values()
+    assert lm.map_fig.bindings[lm.layer_slider.model_id]["views"] == {
+        str(names.index(layer)): ringed[layer] for layer in ringed}
 
 
 def test_the_map_carries_what_the_page_needs_to_answer_a_lasso(demo):

@@ -185,6 +185,14 @@ class LayerMap(ExplorerBase):
 
     # ------------------------------------------------------------------ drawing
 
+    #: besides the linked controls, what decides the map: the images ringed from another explorer
+    VIEW_TRAITS = ("ringed_images",)
+
+    @property
+    def ringed_images(self) -> tuple:
+        """The images ringed on the map (what a linked explorer selected)."""
+        return tuple(self._ringed)
+
     def _study(self):
         return self.checkpoints[int(self.checkpoint)][1] if len(self.checkpoints) > 1 else self.study
 
@@ -227,10 +235,10 @@ class LayerMap(ExplorerBase):
                                                 "showing one colour."))
             color_by = "class" if inputs["labels"] is not None else None
         ringed = self._ring_positions()
-        # a view the settings alone decide (no rings from another explorer, no linked graph's
-        # nodes as colours) is built once and remembered for the page
-        settled = not ringed and "node" not in (color_by, self.color_by)
-        key = (self.layer, self.method, int(self.checkpoint), color_by)
+        # a view the settings and the rings decide (not the linked graph's nodes as colours, which
+        # change with the other explorer) is built once and remembered for the page
+        settled = "node" not in (color_by, self.color_by)
+        key = (self.layer, self.method, int(self.checkpoint), color_by, self.ringed_images)
         cached = self._views.get(key, self.embedding) if settled else None
         if cached is not None:
             self.map_fig.show(cached)
