@@ -262,12 +262,8 @@ console.log(JSON.stringify(out));
 """
 
 
-def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
-    """plot.js's contract, run in Node against a recorded plotly.js: a state is drawn with one
-    Plotly.react (template joined, binary arrays decoded); a state seen before brings its plot back
-    with no drawing; a restyle state is one Plotly.restyle; a bound control shows its view at once;
-    a click the kernel wants comes back as a message, a hover it does not want sends nothing; a
-    restyle that keeps the state before is drawn as a plot of its own, both swapped back in."""
+def _run_plot_js(tmp_path, script: str) -> dict:
+    """Run ``script`` (importing plot.js as ./plot.mjs) in Node; the JSON it printed."""
     import json
     import shutil
     import subprocess
@@ -276,10 +272,19 @@ def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
     if node is None:
         pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
     shutil.copy(PACKAGE / "widgets" / "plot.js", tmp_path / "plot.mjs")
-    (tmp_path / "check.mjs").write_text(_NODE_CHECK, encoding="utf-8")
+    (tmp_path / "check.mjs").write_text(script, encoding="utf-8")
     result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_plot_js_draws_swaps_restyles_binds_and_sends_events(tmp_path):
+    """plot.js's contract, run in Node against a recorded plotly.js: a state is drawn with one
+    Plotly.react (template joined, binary arrays decoded); a state seen before brings its plot back
+    with no drawing; a restyle state is one Plotly.restyle; a bound control shows its view at once;
+    a click the kernel wants comes back as a message, a hover it does not want sends nothing; a
+    restyle that keeps the state before is drawn as a plot of its own, both swapped back in."""
+    out = _run_plot_js(tmp_path, _NODE_CHECK)
     assert out["first"] == [["react", "a", [3, 4], 1]] and out["children1"] == 1
     assert out["second"] == [["react", "b", [5, 6], 1]] and out["children2"] == 1
     assert out["third"] == [] and out["backIsSame"]
@@ -325,18 +330,7 @@ def test_plot_js_answers_a_lasso_on_a_linked_map_in_the_page(tmp_path):
     ``tdaw_select``) sets the map's thumbnail panel to the selected images (sorted, once each,
     the kernel's title with the layer name as text) and rings them in every graph of the linked
     groups, and still sends the selection to the kernel."""
-    import json
-    import shutil
-    import subprocess
-
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed (the JupyterLab extension's build needs it too)")
-    shutil.copy(PACKAGE / "widgets" / "plot.js", tmp_path / "plot.mjs")
-    (tmp_path / "check.mjs").write_text(_NODE_SELECT, encoding="utf-8")
-    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    out = _run_plot_js(tmp_path, _NODE_SELECT)
     assert out["panel"] == {"title": "<b>: 2 images selected on the map", "marks": [], "selected": [3, 9]}
     assert out["ringed"] == [[3, 9]]
     assert out["sent"] == 1
