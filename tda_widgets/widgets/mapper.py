@@ -180,7 +180,7 @@ class MapperExplorer(ExplorerBase):
         # where an image, or a class, lies in every layer's graph: rings on the nodes holding it
         self.image_box = W.Text(value="", placeholder=f"0 to {self.study.n_images - 1}", description="find image #",
                                 tooltip="ring, in every layer's graph, the nodes holding this image",
-                                continuous_update=False, layout=W.Layout(width="150px"), style=LABEL_STYLE)
+                                continuous_update=False, layout=W.Layout(width="175px"), style=LABEL_STYLE)
         self.class_dropdown = W.Dropdown(options=[("—", None)] + [(name, k) for k, name in
                                                                   enumerate(self._class_labels())],
                                          description="class", tooltip="ring, in every layer's graph, the nodes "

@@ -42,6 +42,18 @@ _CUT_LABELS_JS = """() => [...document.querySelectorAll('.tda-explorer .widget-l
     .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
     .map((e) => e.innerText)"""
 
+# Text boxes whose placeholder does not fit ("0 to 449" read "0 to 44"): its width in the input's
+# font against the input's inner width.
+_CUT_PLACEHOLDERS_JS = """() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    return [...document.querySelectorAll('.tda-explorer input[placeholder]')]
+        .filter((e) => e.offsetParent !== null && e.placeholder && !e.value)
+        .filter((e) => { const s = getComputedStyle(e); ctx.font = s.font;
+            const inner = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+            return ctx.measureText(e.placeholder).width > inner + 0.5; })
+        .map((e) => e.placeholder);
+}"""
+
 # Anything sticking out of its output area, unless a scrolling box holds it (the strip of small
 # graphs scrolls sideways on purpose).
 _TOO_WIDE_JS = """() => {
@@ -130,6 +142,7 @@ def test_every_screen_reads_whole_in_both_themes(screens, lab_server):
         _set_theme(page, dark)
         theme = "dark" if dark else "light"
         assert page.evaluate(_CUT_LABELS_JS) == [], theme
+        assert page.evaluate(_CUT_PLACEHOLDERS_JS) == [], theme
         assert page.evaluate(_TOO_WIDE_JS) == [], theme
         explorers = _explorers(page)
         for i in range(explorers.count()):
