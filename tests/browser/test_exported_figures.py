@@ -2,8 +2,8 @@
 
 An nbconvert HTML export draws every figure with the one plotly.js the notebook embeds (compiled
 for the first figure), and a live JupyterLab, which draws the plotly MIME type with its own
-copy, never compiles that embedded copy: it held the page's main thread for 0.6-1.4 s during
-the tour's Run All.
+copy, never compiles that embedded copy (before, every Run All compiled and ran its 4.9 MB on
+the page's main thread).
 """
 
 from __future__ import annotations
