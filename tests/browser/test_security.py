@@ -3,8 +3,8 @@
 A MapperExplorer on a model whose module names are HTML, with class names carrying ``onerror``
 handlers that would count themselves in ``window.__xss``. A node is selected from the kernel
 and a node is hovered with the real mouse; no handler may run, and the names must show
-literally (as the characters ``<img src=x ...``) in the node's header and class bars, the hover label and the
-titles. A screenshot is kept in ``test-artifacts/`` to look at.
+literally (as the characters ``<img src=x ...``) in the node's header and class bars, the hover
+label and the titles. A screenshot is kept in ``test-artifacts/`` to look at.
 """
 
 from __future__ import annotations
